@@ -1,0 +1,69 @@
+"""Camera-side encode speed: our encoder (entropy coding included) against WebP q50.
+
+Both encode the same 640x480 colour frame, interleaved, several times each, on one thread
+(as a camera node runs). The last line printed is one JSON object with the medians and
+``ratio_vs_webp`` (ours / WebP); ``--out FILE`` also writes it to a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import cv2
+import torch
+
+from benchmarks.common import environment, real_frame
+from pipeline.codec import ImageEncoder
+
+
+def _seconds(work) -> float:
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> dict[str, object]:
+    """Run the benchmark and return (and print) its result."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--quality", type=int, default=None)
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    cv2.setNumThreads(args.threads)
+    frame, source = real_frame()
+    bgr = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
+    encoder = ImageEncoder()
+    ours_bytes = len(encoder.encode(frame, quality=args.quality))  # warm-up
+    webp_bytes = len(cv2.imencode(".webp", bgr, [cv2.IMWRITE_WEBP_QUALITY, 50])[1])
+    ours, webp = [], []
+    for _ in range(args.repeats):
+        ours.append(_seconds(lambda: encoder.encode(frame, quality=args.quality)))
+        webp.append(_seconds(lambda: cv2.imencode(".webp", bgr, [cv2.IMWRITE_WEBP_QUALITY, 50])))
+    result = {
+        "benchmark": "encode_speed",
+        "frame": f"{frame.shape[1]}x{frame.shape[0]} RGB, {source}",
+        "repeats": args.repeats,
+        "ours_median_s": statistics.median(ours),
+        "webp_median_s": statistics.median(webp),
+        "ratio_vs_webp": statistics.median(ours) / statistics.median(webp),
+        "ours_bpp": 8 * ours_bytes / frame[..., 0].size,
+        "webp_bpp": 8 * webp_bytes / frame[..., 0].size,
+        "model": encoder.model_id,
+        "quality": args.quality or encoder.default_quality,
+        "environment": environment(),
+    }
+    line = json.dumps(result)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(line + "\n")
+    print(line)
+    return result
+
+
+if __name__ == "__main__":
+    main()

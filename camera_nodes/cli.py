@@ -1,0 +1,110 @@
+"""``stereo-pipeline camera``: run one camera node (one view of a stereo rig).
+
+    stereo-pipeline camera --config configs/camera-left.toml [--fps F] [--frames N]
+    stereo-pipeline camera --config configs/camera-left.toml --validate-config
+
+Exit codes: 0 done or stopped by SIGTERM/SIGINT, 1 the source or codec failed to start,
+2 a bad configuration or argument.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from camera_nodes.config import CameraConfig
+from pipeline.config import ConfigError, load_config
+
+log = logging.getLogger("camera_nodes")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stereo-pipeline camera", description="Capture, encode and send one stereo view."
+    )
+    parser.add_argument("--config", required=True, help="camera node TOML file")
+    parser.add_argument("--fps", type=float, help="override the capture rate")
+    parser.add_argument("--frames", type=int, help="override the frame count (0 = forever)")
+    parser.add_argument("--endpoint", help="override the decoder endpoint")
+    parser.add_argument("--metrics-port", type=int, help="override the /metrics port (0 = off)")
+    parser.add_argument(
+        "--validate-config", action="store_true", help="check the config file and exit"
+    )
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
+    return parser
+
+
+def load(args: argparse.Namespace) -> CameraConfig:
+    """The config file with the command-line overrides applied (all checked alike)."""
+    overrides = {
+        key: value
+        for key, value in (
+            ("fps", args.fps),
+            ("frames", args.frames),
+            ("endpoint", args.endpoint),
+            ("metrics_port", args.metrics_port),
+        )
+        if value is not None
+    }
+    return load_config(args.config, CameraConfig, overrides)
+
+
+@contextmanager
+def stop_on_signals(stop) -> Iterator[None]:
+    """Call ``stop()`` on SIGTERM/SIGINT while inside (main thread only; else a no-op)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    for sig in previous:
+        signal.signal(sig, lambda signum, _frame: stop())
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the camera command; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        config = load(args)
+    except ConfigError as e:
+        print(f"invalid config: {e}", file=sys.stderr)
+        return 2
+    if args.validate_config:
+        print(f"{args.config}: OK ({config.rig_id}/{config.side}, source {config.source.type})")
+        return 0
+    return run(config)
+
+
+def run(config: CameraConfig) -> int:
+    """Build and run the node until done or signalled."""
+    import zmq
+
+    from camera_nodes.node import CameraNode  # imports torch via the codec
+    from camera_nodes.sources import SourceError
+    from pipeline.codec import CodecError
+
+    node = CameraNode(config)
+    try:
+        with stop_on_signals(node.stop):
+            captured = node.run()
+    except (SourceError, CodecError, ValueError, OSError, zmq.ZMQError) as e:
+        log.error("camera node failed: %s", e)
+        return 1
+    log.info("captured %d frames", captured)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Configuration of one camera node (``configs/camera-left.toml``), loaded by ``pipeline.config``.
+
+One node serves one view of one rig. The ``[source]`` table picks the capture backend by its
+``type`` key: ``synthetic`` (the built-in moving stereo scene), ``folder`` (an image-sequence
+folder in the ``<dir>/left/NNNNNN.png`` layout) or ``opencv`` (``cv2.VideoCapture``: a device
+index, a video file, or an RTSP/HTTP URL).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pipeline.config import setting
+from pipeline.wire.protocol import ID_PATTERN
+
+
+@dataclass(frozen=True)
+class SyntheticSourceConfig:
+    """The built-in stereo scene (:mod:`camera_nodes.sources.synthetic`); both nodes share it."""
+
+    type: Literal["synthetic"] = "synthetic"
+    width: int = setting(640, min=16, max=8192, doc="image width in pixels")
+    height: int = setting(480, min=16, max=8192, doc="image height in pixels")
+    seed: int = setting(0, min=0, max=2**32 - 1, doc="scene seed; same on both nodes of a rig")
+
+
+@dataclass(frozen=True)
+class FolderSourceConfig:
+    """Images ``<path>/<side>/*.png`` (or .jpg) in name order; the index in the order is seq."""
+
+    path: str = setting(doc="folder holding left/ and right/ subfolders")
+    type: Literal["folder"] = "folder"
+    loop: bool = setting(False, doc="start again at the first image after the last")
+
+
+@dataclass(frozen=True)
+class OpenCVSourceConfig:
+    """``cv2.VideoCapture`` on a device index, a video file, or an RTSP/HTTP URL."""
+
+    device: int | str = setting(doc="camera index (int) or file path / URL (string)")
+    type: Literal["opencv"] = "opencv"
+    width: int = setting(0, min=0, max=8192, doc="requested width; 0 = backend default")
+    height: int = setting(0, min=0, max=8192, doc="requested height; 0 = backend default")
+    fps: float = setting(0.0, min=0.0, max=1000.0, doc="requested capture rate; 0 = default")
+    loop: bool = setting(False, doc="rewind a video file at its end instead of stopping")
+    layout: Literal["mono", "side_by_side"] = setting(
+        "mono", doc="side_by_side: the device delivers both views in one frame; take our half"
+    )
+
+
+SourceConfig = SyntheticSourceConfig | FolderSourceConfig | OpenCVSourceConfig
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    """Everything one camera node process needs (see ``docs/protocol.md`` for the wire side)."""
+
+    side: Literal["left", "right"] = setting(doc="the view this node serves")
+    rig_id: str = setting("rig0", doc="rig name carried in every header")
+    endpoint: str = setting("tcp://127.0.0.1:5555", doc="decoder PULL endpoint to connect to")
+    fps: float = setting(10.0, min=0.0, max=1000.0, doc="capture rate; 0 = as fast as possible")
+    frames: int = setting(0, min=0, doc="stop after this many frames; 0 = run forever")
+    quality: int | None = setting(None, min=0, max=255, doc="codec quality; unset = default")
+    target_kbps: float = setting(0.0, min=0.0, doc="bitrate to hold by picking quality; 0 = off")
+    model: str | None = setting(None, doc="codec model id; unset = registry default")
+    encode_threads: int = setting(1, min=1, max=256, doc="torch CPU threads for encoding")
+    send_queue: int = setting(8, min=1, max=10000, doc="frames waiting to send; drop-oldest")
+    sndhwm: int = setting(4, min=1, max=100000, doc="ZeroMQ send high-water mark (messages)")
+    linger_ms: int = setting(500, min=0, max=60000, doc="ZeroMQ linger when closing")
+    flush_s: float = setting(1.0, min=0.0, max=60.0, doc="time to drain the queue on stop")
+    metrics_port: int = setting(0, min=0, max=65535, doc="Prometheus /metrics port; 0 = off")
+    metrics_addr: str = setting("0.0.0.0", doc="address the /metrics server binds")
+    clock_offset_ns: int = setting(0, doc="added to capture times (clock-skew testing)")
+    capture_jitter_ms: float = setting(0.0, min=0.0, max=10000.0, doc="random delay (testing)")
+    source: SourceConfig = field(default_factory=SyntheticSourceConfig)
+
+    def __post_init__(self) -> None:
+        if not ID_PATTERN.fullmatch(self.rig_id):
+            raise ValueError(f"rig_id must be 1-64 chars of [A-Za-z0-9_.:+-]: {self.rig_id!r}")

@@ -1,0 +1,61 @@
+"""Prometheus metrics of one camera node (``docs/metrics.md``, section "Camera node").
+
+Every name starts with ``stereo_camera_``; labels are ``rig``, ``side`` and, on drops,
+``reason`` (one of :data:`DROP_REASONS`). Each node has its own registry, so several nodes can
+live in one process (tests) and ``/metrics`` shows only this node.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+DROP_REASONS = ("queue_full", "capture_error", "encode_error", "shutdown")
+_SECONDS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class CameraMetrics:
+    """The metric objects of one node, created where the values are produced."""
+
+    def __init__(self, rig: str, side: str, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        labels = {"rig": rig, "side": side}
+        names = list(labels)
+
+        def counter(name: str, doc: str) -> Counter:
+            return Counter(name, doc, names, registry=self.registry).labels(**labels)
+
+        self.captured = counter("stereo_camera_frames_captured_total", "Frames read from source")
+        self.encoded = counter("stereo_camera_frames_encoded_total", "Frames encoded")
+        self.sent = counter("stereo_camera_frames_sent_total", "Frames handed to ZeroMQ")
+        self.encoded_bytes = counter("stereo_camera_encoded_bytes_total", "Bitstream bytes made")
+        self.sent_bytes = counter("stereo_camera_sent_bytes_total", "Bitstream bytes sent")
+        dropped = Counter(
+            "stereo_camera_frames_dropped_total",
+            "Frames lost on the camera side, by reason",
+            [*names, "reason"],
+            registry=self.registry,
+        )
+        self.dropped = {r: dropped.labels(**labels, reason=r) for r in DROP_REASONS}
+        self.capture_seconds = Histogram(
+            "stereo_camera_capture_seconds", "Time to read one frame from the source",
+            names, buckets=_SECONDS_BUCKETS, registry=self.registry,
+        ).labels(**labels)  # fmt: skip
+        self.encode_seconds = Histogram(
+            "stereo_camera_encode_seconds", "Time to encode one frame",
+            names, buckets=_SECONDS_BUCKETS, registry=self.registry,
+        ).labels(**labels)  # fmt: skip
+        self.quality = Gauge(
+            "stereo_camera_quality", "Codec quality of the last frame", names,
+            registry=self.registry,
+        ).labels(**labels)  # fmt: skip
+        self.queue_depth = Gauge(
+            "stereo_camera_send_queue_depth", "Frames waiting in the send queue", names,
+            registry=self.registry,
+        ).labels(**labels)  # fmt: skip
+
+    def serve(self, port: int, addr: str = "0.0.0.0") -> object | None:
+        """Start the /metrics HTTP server on ``port`` (0 = off); returns the server or None."""
+        if port == 0:
+            return None
+        server, _thread = start_http_server(port, addr=addr, registry=self.registry)
+        return server

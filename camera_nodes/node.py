@@ -1,0 +1,256 @@
+"""One camera node: capture one view, timestamp, encode, and publish over ZeroMQ.
+
+Threads: the caller's thread runs the capture loop (read -> stamp -> encode -> queue); a sender
+thread takes encoded frames from a :class:`DropOldestQueue` and sends them on a PUSH socket
+connected to the decoder (``docs/protocol.md``). ZeroMQ connects lazily and reconnects by
+itself, so the node starts before the decoder and survives its restarts; while no decoder
+takes frames, ZeroMQ holds ``sndhwm`` messages and the send queue drops its oldest frames.
+
+Stop order (:meth:`CameraNode.run`'s ``finally``): stop capturing, let the sender drain the
+queue for up to ``flush_s``, count what is left as dropped (``shutdown``), close the socket
+with ``linger_ms``, release the source.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+
+import torch
+import zmq
+
+from camera_nodes.config import CameraConfig
+from camera_nodes.metrics import CameraMetrics
+from camera_nodes.rate_control import QualityController
+from camera_nodes.send_queue import DropOldestQueue
+from camera_nodes.sources import EndOfStream, FrameSource, SourceError, make_source
+from pipeline.codec import ImageEncoder, Role
+from pipeline.wire import PROTOCOL_VERSION, FrameHeader, encode_frame
+
+log = logging.getLogger(__name__)
+
+MAX_READ_FAILURES = 10  # consecutive failed reads before the source is reopened
+
+
+@dataclass(frozen=True)
+class EncodedFrame:
+    """A frame waiting to be sent: everything of the header but ``send_ns``."""
+
+    seq: int
+    capture_ns: int
+    quality: int
+    height: int
+    width: int
+    channels: int
+    bitstream: bytes
+
+
+class CameraNode:
+    """Runs one view of a rig from a :class:`CameraConfig` until stopped or done.
+
+    ``encoder`` is a ``pipeline.codec.ImageEncoder`` (built from ``config.model`` when None);
+    ``source`` defaults to :func:`make_source` of ``config.source``. :meth:`stop` may be called
+    from any thread or a signal handler.
+    """
+
+    def __init__(
+        self,
+        config: CameraConfig,
+        encoder: ImageEncoder | None = None,
+        source: FrameSource | None = None,
+        metrics: CameraMetrics | None = None,
+    ) -> None:
+        self.config = config
+        self.metrics = metrics or CameraMetrics(config.rig_id, config.side)
+        self._encoder = encoder
+        self._source = source or make_source(config.source, config.side)
+        self._queue: DropOldestQueue[EncodedFrame] = DropOldestQueue(config.send_queue)
+        self._stop = threading.Event()
+        self._capture_done = threading.Event()
+        self._rng = random.Random()
+        self._controller: QualityController | None = None
+        self._deadline: float | None = None
+
+    def stop(self) -> None:
+        """Ask the node to stop capturing; :meth:`run` then flushes and returns."""
+        self._stop.set()
+
+    def run(self) -> int:
+        """Capture and send until ``frames`` are done, the source ends, or :meth:`stop`.
+
+        Returns the number of frames captured. Raises :class:`SourceError` if the source cannot
+        be opened and ``ValueError`` for a quality the codec does not have.
+        """
+        encoder = self._encoder or self._load_encoder()
+        quality = self._check_quality(encoder)
+        ctx = zmq.Context()
+        sock = self._open_socket(ctx)
+        server = self.metrics.serve(self.config.metrics_port, self.config.metrics_addr)
+        sender = threading.Thread(target=self._send_loop, args=(sock,), name="camera-sender")
+        try:
+            with self._source:
+                sender.start()
+                return self._capture_loop(encoder, quality)
+        finally:
+            self._shutdown(sender, sock, ctx, server)
+
+    def _load_encoder(self) -> ImageEncoder:
+        torch.set_num_threads(self.config.encode_threads)
+        self._encoder = ImageEncoder(model=self.config.model)
+        return self._encoder
+
+    def _check_quality(self, encoder) -> int:
+        cfg, qualities = self.config, tuple(encoder.qualities)
+        quality = encoder.default_quality if cfg.quality is None else cfg.quality
+        if quality not in qualities:
+            raise ValueError(f"quality {quality} not one of the model's {qualities}")
+        if cfg.target_kbps > 0:
+            self._controller = QualityController(qualities, cfg.target_kbps, cfg.fps, quality)
+        return quality
+
+    def _open_socket(self, ctx: zmq.Context) -> zmq.Socket:
+        sock = ctx.socket(zmq.PUSH)
+        sock.setsockopt(zmq.SNDHWM, self.config.sndhwm)
+        sock.setsockopt(zmq.LINGER, self.config.linger_ms)
+        sock.connect(self.config.endpoint)
+        log.info("%s/%s pushing to %s", self.config.rig_id, self.config.side, self.config.endpoint)
+        return sock
+
+    def _capture_loop(self, encoder, quality: int) -> int:
+        cfg, captured, failures = self.config, 0, 0
+        period = 1.0 / cfg.fps if cfg.fps > 0 else 0.0
+        next_at = time.monotonic()
+        while not self._stop.is_set() and (cfg.frames == 0 or captured < cfg.frames):
+            next_at = self._pace(next_at, period)
+            if self._stop.is_set():
+                break
+            try:
+                frame, capture_ns = self._capture()
+            except EndOfStream as e:
+                log.info("source ended: %s", e)
+                break
+            except SourceError as e:
+                failures = self._on_read_failure(e, failures + 1)
+                continue
+            failures, captured = 0, captured + 1
+            quality = self._encode_and_queue(encoder, frame, capture_ns, quality)
+        self._capture_done.set()
+        return captured
+
+    def _pace(self, next_at: float, period: float) -> float:
+        """Wait for the next capture time (``time.monotonic``); never bursts to catch up."""
+        if period:
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                self._stop.wait(delay)
+            next_at = max(next_at + period, time.monotonic() - period)
+        if self.config.capture_jitter_ms > 0:
+            self._stop.wait(self._rng.uniform(0.0, self.config.capture_jitter_ms) / 1000.0)
+        return next_at
+
+    def _capture(self):
+        started = time.monotonic()
+        frame = self._source.read()
+        capture_ns = time.time_ns() + self.config.clock_offset_ns
+        self.metrics.capture_seconds.observe(time.monotonic() - started)
+        self.metrics.captured.inc()
+        return frame, capture_ns
+
+    def _on_read_failure(self, error: SourceError, failures: int) -> int:
+        self.metrics.dropped["capture_error"].inc()
+        log.warning("capture failed (%d in a row): %s", failures, error)
+        if failures < MAX_READ_FAILURES:
+            self._stop.wait(0.05)
+            return failures
+        log.warning("reopening the source after %d failed reads", failures)
+        self._source.disconnect()
+        try:
+            self._source.connect()
+        except SourceError as e:
+            log.error("cannot reopen the source: %s", e)
+            self._stop.wait(1.0)
+        return 0
+
+    def _encode_and_queue(self, encoder, frame, capture_ns: int, quality: int) -> int:
+        role = Role.PRIMARY if self.config.side == "left" else Role.SIDE
+        started = time.monotonic()
+        try:
+            data = encoder.encode(frame.image, role=role, quality=quality)
+        except Exception as e:  # a bad frame must not stop the camera; it is counted
+            self.metrics.dropped["encode_error"].inc()
+            log.warning("encode failed for seq %d: %s", frame.seq, e)
+            return quality
+        done = time.monotonic()
+        self.metrics.encode_seconds.observe(done - started)
+        self.metrics.encoded.inc()
+        self.metrics.encoded_bytes.inc(len(data))
+        self.metrics.quality.set(quality)
+        h, w = frame.image.shape[:2]
+        channels = 1 if frame.image.ndim == 2 else frame.image.shape[2]
+        item = EncodedFrame(frame.seq, capture_ns, quality, h, w, channels, data)
+        if self._queue.put(item) is not None:
+            self.metrics.dropped["queue_full"].inc()
+        self.metrics.queue_depth.set(len(self._queue))
+        if self._controller is None:
+            return quality
+        return self._controller.observe(len(data), done)
+
+    def _send_loop(self, sock: zmq.Socket) -> None:
+        """Send queued frames until capture is done and the queue is flushed (or time is up)."""
+        model_id = self._model_id()
+        try:
+            while not self._flush_over():
+                item = self._queue.get(timeout=0.05)
+                self.metrics.queue_depth.set(len(self._queue))
+                if item is not None and not self._send(sock, item, model_id):
+                    self.metrics.dropped["shutdown"].inc()
+        except zmq.ZMQError as e:  # the socket went away under us: nothing more can be sent
+            log.error("sender stopped: %s", e)
+
+    def _flush_deadline(self) -> float | None:
+        """When flushing must end: ``flush_s`` after capture stopped (fixed once known)."""
+        if self._deadline is None and self._capture_done.is_set():
+            self._deadline = time.monotonic() + self.config.flush_s
+        return self._deadline
+
+    def _flush_over(self) -> bool:
+        deadline = self._flush_deadline()
+        return deadline is not None and (time.monotonic() >= deadline or not len(self._queue))
+
+    def _model_id(self) -> str:
+        encoder = self._encoder
+        return str(getattr(encoder, "model_id", self.config.model or "unknown"))
+
+    def _send(self, sock: zmq.Socket, item: EncodedFrame, model_id: str) -> bool:
+        """Send one frame, waiting for ZeroMQ room; False if the flush time ran out first."""
+        while not sock.poll(50, zmq.POLLOUT):
+            deadline = self._flush_deadline()
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+        header = FrameHeader(
+            PROTOCOL_VERSION, self.config.rig_id, self.config.side, item.seq, item.capture_ns,
+            time.time_ns() + self.config.clock_offset_ns, model_id, item.quality,
+            item.height, item.width, item.channels,
+        )  # fmt: skip
+        sock.send_multipart(encode_frame(header, item.bitstream), copy=False)
+        self.metrics.sent.inc()
+        self.metrics.sent_bytes.inc(len(item.bitstream))
+        return True
+
+    def _shutdown(self, sender: threading.Thread, sock, ctx, server) -> None:
+        self._stop.set()
+        self._capture_done.set()
+        if sender.is_alive():
+            sender.join(self.config.flush_s + 2.0)
+        left = self._queue.drain()
+        self.metrics.dropped["shutdown"].inc(len(left))
+        self.metrics.queue_depth.set(0)
+        sock.close(linger=self.config.linger_ms)
+        ctx.term()
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        log.info("%s/%s stopped", self.config.rig_id, self.config.side)

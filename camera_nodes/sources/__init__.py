@@ -1,0 +1,36 @@
+"""Capture backends behind one interface; :func:`make_source` picks one from the config."""
+
+from __future__ import annotations
+
+from camera_nodes.config import (
+    FolderSourceConfig,
+    OpenCVSourceConfig,
+    SourceConfig,
+    SyntheticSourceConfig,
+)
+from camera_nodes.sources.base import EndOfStream, Frame, FrameSource, SourceError
+from camera_nodes.sources.folder import FolderSource
+from camera_nodes.sources.opencv import OpenCVSource
+from camera_nodes.sources.synthetic_source import SyntheticSource
+
+__all__ = [
+    "EndOfStream",
+    "FolderSource",
+    "Frame",
+    "FrameSource",
+    "OpenCVSource",
+    "SourceError",
+    "SyntheticSource",
+    "make_source",
+]
+
+
+def make_source(config: SourceConfig, side: str) -> FrameSource:
+    """The source for ``config`` (by its ``type``) serving view ``side``; not yet connected."""
+    if isinstance(config, SyntheticSourceConfig):
+        return SyntheticSource(config, side)
+    if isinstance(config, FolderSourceConfig):
+        return FolderSource(config, side)
+    if isinstance(config, OpenCVSourceConfig):
+        return OpenCVSource(config, side)
+    raise TypeError(f"unknown source config {type(config).__name__}")

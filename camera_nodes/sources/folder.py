@@ -1,0 +1,53 @@
+"""An image-sequence folder as a frame source: ``<path>/<side>/NNNNNN.png`` in name order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from camera_nodes.config import FolderSourceConfig
+from camera_nodes.sources.base import EndOfStream, Frame, FrameSource, SourceError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm")
+
+
+class FolderSource(FrameSource):
+    """Reads ``<path>/left/*`` or ``<path>/right/*`` sorted by name; seq is the position.
+
+    Both views of a pair have the same position in their folders, so their seqs match.
+    ``read`` blocks on disk I/O only; it raises :class:`EndOfStream` after the last image
+    (unless ``loop``) and :class:`SourceError` for an image that cannot be decoded.
+    """
+
+    def __init__(self, config: FolderSourceConfig, side: str) -> None:
+        self.config, self.side = config, side
+        self._files: list[Path] = []
+        self._next = 0
+
+    def connect(self) -> None:
+        folder = Path(self.config.path) / self.side
+        if not folder.is_dir():
+            raise SourceError(f"image folder {folder} does not exist")
+        self._files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not self._files:
+            raise SourceError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
+        self._next = 0
+
+    def read(self) -> Frame:
+        if not self._files:
+            raise SourceError("folder source read before connect()")
+        if self._next >= len(self._files) and not self.config.loop:
+            raise EndOfStream(f"{len(self._files)} images read")
+        seq = self._next
+        self._next += 1
+        path = self._files[seq % len(self._files)]
+        try:
+            with Image.open(path) as img:
+                return Frame(seq, np.asarray(img.convert("RGB")))
+        except (OSError, ValueError) as e:
+            raise SourceError(f"cannot read {path}: {e}") from e
+
+    def disconnect(self) -> None:
+        self._files = []

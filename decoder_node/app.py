@@ -1,0 +1,247 @@
+"""The decoder daemon: a flat list of named start steps and a fixed-order stop.
+
+Data path: PULL socket -> checks -> :class:`Pairer` -> :class:`DynamicBatcher` -> entropy thread
+-> model thread -> sinks. ``stop()`` runs from a ``finally`` in :meth:`DecoderApp.run`: stop
+receiving, release waiting frames to the batcher, drain the decode workers (bounded by
+``drain_timeout_s``), close the sinks, the socket and the HTTP server.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import zmq
+from prometheus_client import CollectorRegistry
+
+import pipeline
+from decoder_node.batching import DynamicBatcher
+from decoder_node.config import DecoderConfig
+from decoder_node.decoding import BatchDecoder, DecodeWorkers
+from decoder_node.frames import StereoItem
+from decoder_node.http import HttpServer
+from decoder_node.metrics import FrameDrops, publish_build_info
+from decoder_node.pairing import Pairer
+from decoder_node.receiver import Receiver
+from decoder_node.sinks import SinkSet, build_sink
+
+log = logging.getLogger(__name__)
+
+
+class DecoderApp:
+    """One decoder daemon instance with its own metrics registry and ZeroMQ context.
+
+    ``decoder`` may be passed in (tests); otherwise a :class:`pipeline.codec.StereoDecoder` is
+    built from ``cfg.codec``.
+    """
+
+    def __init__(
+        self,
+        cfg: DecoderConfig,
+        registry: CollectorRegistry | None = None,
+        decoder: BatchDecoder | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.registry = registry or CollectorRegistry()
+        self.state = "starting"
+        self.failure: str | None = None
+        self._decoder = decoder
+        self._stop_receiving = threading.Event()
+        self._started_mono = time.monotonic()
+        self._context: zmq.Context | None = None
+        self._drops: FrameDrops | None = None
+        self._sinks: SinkSet | None = None
+        self._pairer: Pairer | None = None
+        self._batcher: DynamicBatcher | None = None
+        self._receiver: Receiver | None = None
+        self._workers: DecodeWorkers | None = None
+        self._http: HttpServer | None = None
+        self._receive_thread: threading.Thread | None = None
+
+    # -- start ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run the start steps in order; raises (after logging the step) if one fails."""
+        steps = (
+            ("metrics", self._init_metrics),
+            ("codec", self._init_codec),
+            ("sinks", self._init_sinks),
+            ("pairer and batcher", self._init_queues),
+            ("receive socket", self._init_receiver),
+            ("http server", self._start_http),
+            ("decode workers", self._start_workers),
+            ("receive loop", self._start_receiving),
+        )
+        for name, step in steps:
+            log.info("start: %s", name)
+            try:
+                step()
+            except Exception:
+                log.exception("start step %r failed", name)
+                self.state = "failed"
+                raise
+        self.state = "ok"
+        log.info("decoder ready: receiving on %s", self.endpoint)
+
+    def _init_metrics(self) -> None:
+        self._drops = FrameDrops(self.registry)
+        self._context = zmq.Context()
+
+    def _init_codec(self) -> None:
+        if self.cfg.codec.torch_threads:
+            import torch
+
+            torch.set_num_threads(self.cfg.codec.torch_threads)
+        if self._decoder is None:
+            from pipeline.codec import StereoDecoder
+
+            self._decoder = StereoDecoder(self.cfg.codec.model or None, self.cfg.codec.device)
+        device = str(getattr(self._decoder, "device", "unknown"))
+        model_id = str(getattr(self._decoder, "model_id", self.cfg.codec.model or "default"))
+        publish_build_info(self.registry, pipeline.__version__, device, model_id)
+        log.info("codec: model %s on %s", model_id, device)
+
+    def _init_sinks(self) -> None:
+        self._sinks = SinkSet([build_sink(c, self._context) for c in self.cfg.sinks], self.registry)
+        self._sinks.open()
+
+    def _init_queues(self) -> None:
+        assert self._drops is not None
+        self._pairer = Pairer(self.cfg.pairing, self._drops, self.registry)
+        self._batcher = DynamicBatcher(self.cfg.batching, self._drops, self.registry)
+
+    def _init_receiver(self) -> None:
+        assert None not in (self._pairer, self._batcher, self._drops, self._context)
+        self._receiver = Receiver(
+            self.cfg.receiver, self._pairer, self._batcher.put, self._drops, self.registry,
+            self._context,
+        )  # fmt: skip
+        self._receiver.open()
+
+    def _start_http(self) -> None:
+        http = self.cfg.http
+        if http.enabled:
+            self._http = HttpServer(http.host, http.port, self.registry, self.health)
+            self._http.start()
+            log.info("http: /metrics and /healthz on %s:%d", http.host, self._http.port)
+
+    def _start_workers(self) -> None:
+        assert None not in (self._decoder, self._batcher, self._sinks, self._drops)
+        self._workers = DecodeWorkers(
+            self._decoder, self._batcher, self._sinks, self._drops, self.registry
+        )
+        self._workers.start()
+
+    def _start_receiving(self) -> None:
+        assert self._receiver is not None
+        self._receive_thread = threading.Thread(
+            target=self._receiver.run, args=(self._stop_receiving,), name="receive", daemon=True
+        )
+        self._receive_thread.start()
+
+    # -- run and stop --------------------------------------------------------------------
+
+    def run(self, stop_requested: threading.Event, check_interval: float = 0.5) -> int:
+        """Start, wait for ``stop_requested``, then stop; 0 on a requested stop, 1 on failure."""
+        code = 0
+        try:
+            self.start()
+            while not stop_requested.wait(check_interval):
+                if not self.threads_alive():
+                    self.failure = "a worker thread died"
+                    log.error("a worker thread died; stopping")
+                    code = 1
+                    break
+        except Exception:
+            code = 1
+        finally:
+            self.stop()
+        return code
+
+    def threads_alive(self) -> bool:
+        """True while the receive loop and both decode workers run."""
+        receiving = self._receive_thread is not None and self._receive_thread.is_alive()
+        return receiving and self._workers is not None and self._workers.alive
+
+    def stop(self) -> None:
+        """Stop in a fixed order; safe after a partial start and safe to call twice."""
+        if self.state == "stopped":
+            return
+        if self.state != "failed":
+            self.state = "draining"
+        log.info("stop: receiving")
+        self._stop_receiving.set()
+        if self._receive_thread is not None:
+            self._receive_thread.join(5.0)
+        log.info("stop: releasing unmatched frames")
+        self._release_waiting()
+        log.info("stop: draining decode workers")
+        self._drain_workers()
+        log.info("stop: closing sinks, socket, http")
+        if self._sinks is not None:
+            self._sinks.close()
+        if self._receiver is not None:
+            self._receiver.close()
+        if self._http is not None:
+            self._http.stop()
+        if self._context is not None:
+            self._context.destroy(linger=0)
+        self.state = "stopped"
+        log.info("stopped")
+
+    def _release_waiting(self) -> None:
+        if self._pairer is None or self._batcher is None:
+            return
+        for item in self._pairer.flush(time.monotonic()):
+            self._batcher.put(item)
+
+    def _drain_workers(self) -> None:
+        if self._workers is None:
+            return
+        if not self._workers.drain(self.cfg.drain_timeout_s):
+            log.warning("drain timed out after %.1f s; dropping the rest", self.cfg.drain_timeout_s)
+            self._drop_all(self._workers.abort())
+        if self._batcher is not None and self._drops is not None:
+            self._drop_all(self._batcher.take_all())
+
+    def _drop_all(self, items: list[StereoItem]) -> None:
+        assert self._drops is not None
+        for item in items:
+            for frame in item.frames:
+                self._drops.drop(frame.rig, frame.side, "shutdown")
+
+    # -- introspection -------------------------------------------------------------------
+
+    @property
+    def endpoint(self) -> str:
+        """The receive endpoint actually bound."""
+        return self._receiver.endpoint if self._receiver else self.cfg.receiver.bind
+
+    @property
+    def http_port(self) -> int | None:
+        """The HTTP port actually bound, or None when disabled or not started."""
+        return self._http.port if self._http else None
+
+    def health(self) -> dict[str, Any]:
+        """The ``/healthz`` document; ``status`` is ``ok`` only when all is well."""
+        pending = len(self._batcher) if self._batcher else 0
+        workers = self._workers
+        idle = time.monotonic() - workers.last_output_mono if workers else 0.0
+        status = self.state
+        if status == "ok" and not self.threads_alive():
+            status = "failed"
+        elif status == "ok" and pending and idle > self.cfg.http.stall_s:
+            status = "stalled"
+        return {
+            "status": status,
+            "version": pipeline.__version__,
+            "device": str(getattr(self._decoder, "device", "unknown")),
+            "model_id": str(getattr(self._decoder, "model_id", "")),
+            "uptime_s": round(time.monotonic() - self._started_mono, 3),
+            "pending_pairs": pending,
+            "frames_decoded": workers.frames_decoded if workers else 0,
+            "seconds_since_output": round(idle, 3),
+            "failure": self.failure,
+        }

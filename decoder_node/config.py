@@ -1,0 +1,131 @@
+"""The decoder daemon's configuration schema (``configs/decoder.toml``).
+
+Loaded with :func:`pipeline.config.load_config` into these frozen dataclasses; an unknown key or
+a bad value raises :class:`pipeline.config.ConfigError` naming the dotted key and the reason.
+Sinks are a union keyed on ``type`` (``png``, ``zmq``, ``timing``, ``none``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pipeline.config import setting
+
+
+@dataclass(frozen=True)
+class ReceiverConfig:
+    """The bound PULL socket that every camera node of every rig connects to."""
+
+    bind: str = setting("tcp://*:5555", doc="ZeroMQ endpoint the PULL socket binds.")
+    rcvhwm: int = setting(1000, min=1, doc="Receive high-water mark, in messages.")
+    poll_ms: float = setting(10.0, min=1, max=1000, doc="Receive poll timeout.")
+    max_rigs: int = setting(
+        16, min=1, max=1024, doc="Distinct rig ids accepted; more are dropped (bounds labels)."
+    )
+
+
+@dataclass(frozen=True)
+class PairingConfig:
+    """How left and right frames of one rig are matched (``docs/pairing.md``)."""
+
+    mode: Literal["sequence", "timestamp"] = setting(
+        "timestamp", doc="'sequence': equal seq (hardware trigger); 'timestamp': capture time."
+    )
+    slop_ms: float = setting(
+        20.0, min=0, max=10_000, doc="Largest capture-time difference of a pair (timestamp)."
+    )
+    max_age_ms: float = setting(
+        500.0, min=1, max=600_000, doc="How long an unmatched frame waits for its partner."
+    )
+    queue_size: int = setting(64, min=1, max=100_000, doc="Unmatched frames kept per rig/side.")
+
+
+@dataclass(frozen=True)
+class BatchingConfig:
+    """The dynamic batcher in front of the decoder (``docs/batching.md``)."""
+
+    max_batch: int = setting(4, min=1, max=256, doc="Most pairs in one decode batch.")
+    max_wait_ms: float = setting(
+        20.0, min=0, max=60_000, doc="Longest wait from a group's first pair to its batch."
+    )
+    backlog: int = setting(64, min=1, max=100_000, doc="Pairs waiting; beyond it the oldest drop.")
+
+
+@dataclass(frozen=True)
+class CodecConfig:
+    """Which model decodes and where."""
+
+    model: str = setting("", doc="Model id from the registry; empty = the registry default.")
+    device: str = setting("auto", doc="'auto' (CUDA when present, else CPU), 'cpu', 'cuda:0'.")
+    torch_threads: int = setting(0, min=0, max=256, doc="torch CPU threads; 0 = torch default.")
+
+
+@dataclass(frozen=True)
+class PngSinkConfig:
+    """Write ``<dir>/<rig>/<side>/<seq:06d>.png`` atomically (temp file + rename)."""
+
+    type: Literal["png"]
+    dir: Path = field(default=Path("out/decoded"), metadata={"doc": "Output folder."})
+    left_alone: bool = setting(False, doc="Also write the left view decoded without SI.")
+    compression: int = setting(1, min=0, max=9, doc="PNG compression level (0 = fastest).")
+
+
+@dataclass(frozen=True)
+class ZmqSinkConfig:
+    """Republish decoded frames on a bound PUB socket: [msgpack header, raw pixels]."""
+
+    type: Literal["zmq"]
+    bind: str = setting("tcp://*:5556", doc="ZeroMQ endpoint the PUB socket binds.")
+    sndhwm: int = setting(100, min=1, doc="Send high-water mark; PUB drops beyond it.")
+    left_alone: bool = setting(False, doc="Also publish the left view decoded without SI.")
+
+
+@dataclass(frozen=True)
+class TimingSinkConfig:
+    """Append one JSON line of per-stage timings for every decoded frame."""
+
+    type: Literal["timing"]
+    path: Path = field(
+        default=Path("out/decoder-timing.jsonl"), metadata={"doc": "JSON Lines file to write."}
+    )
+
+
+@dataclass(frozen=True)
+class NullSinkConfig:
+    """Discard decoded frames (benchmarks, metrics only)."""
+
+    type: Literal["none"]
+
+
+SinkConfig = PngSinkConfig | ZmqSinkConfig | TimingSinkConfig | NullSinkConfig
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    """The HTTP server for ``/metrics`` (Prometheus) and ``/healthz`` (JSON)."""
+
+    enabled: bool = setting(True, doc="Serve /metrics and /healthz.")
+    host: str = setting("0.0.0.0", doc="Address to listen on.")
+    port: int = setting(9100, min=0, max=65535, doc="Port; 0 = any free port (logged).")
+    stall_s: float = setting(
+        30.0, min=0.1, doc="/healthz reports 'stalled' when pairs wait longer than this."
+    )
+
+
+@dataclass(frozen=True)
+class DecoderConfig:
+    """The whole decoder daemon configuration."""
+
+    receiver: ReceiverConfig = field(default_factory=ReceiverConfig)
+    pairing: PairingConfig = field(default_factory=PairingConfig)
+    batching: BatchingConfig = field(default_factory=BatchingConfig)
+    codec: CodecConfig = field(default_factory=CodecConfig)
+    sinks: tuple[SinkConfig, ...] = setting(
+        (NullSinkConfig(type="none"),), doc="Where decoded frames go."
+    )
+    http: HttpConfig = field(default_factory=HttpConfig)
+    drain_timeout_s: float = setting(
+        30.0, min=0, doc="On SIGTERM, longest time to finish queued pairs."
+    )

@@ -1,0 +1,112 @@
+"""The units of work that flow through the daemon: a received frame, a pair, a decoded pair."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pipeline.wire import FrameHeader
+
+
+@dataclass(frozen=True)
+class ReceivedFrame:
+    """One accepted frame message: its wire header, bitstream, and when it arrived.
+
+    ``recv_ns`` is ``time.time_ns()`` (comparable with the camera's ``capture_ns`` only when the
+    clocks agree); ``recv_mono`` is ``time.monotonic()`` for intervals inside the daemon.
+    """
+
+    header: FrameHeader
+    payload: bytes
+    recv_ns: int
+    recv_mono: float
+
+    @property
+    def rig(self) -> str:
+        """The rig id from the wire header."""
+        return self.header.rig_id
+
+    @property
+    def side(self) -> str:
+        """``"left"`` or ``"right"``."""
+        return self.header.side
+
+    @property
+    def seq(self) -> int:
+        """The frame index on its camera."""
+        return self.header.seq
+
+    @property
+    def capture_ns(self) -> int:
+        """Capture time on the camera's clock, nanoseconds since the epoch."""
+        return self.header.capture_ns
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(height, width, channels)`` as announced in the header."""
+        h = self.header
+        return (h.height, h.width, h.channels)
+
+    @property
+    def bits_per_pixel(self) -> float:
+        """Coded size of this view in bits per pixel."""
+        return 8.0 * len(self.payload) / (self.header.height * self.header.width)
+
+
+@dataclass
+class StereoItem:
+    """One unit of decode work: a pair, or a view whose partner never came.
+
+    ``ready_mono`` is when the pairer released it; the batcher sets ``queued_mono``.
+    """
+
+    rig: str
+    left: ReceivedFrame | None
+    right: ReceivedFrame | None
+    ready_mono: float
+    queued_mono: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.left is None and self.right is None:
+            raise ValueError("a StereoItem needs at least one view")
+
+    @property
+    def frames(self) -> list[ReceivedFrame]:
+        """The views present, left first."""
+        return [f for f in (self.left, self.right) if f is not None]
+
+    @property
+    def shape_key(self) -> tuple[tuple[int, int, int] | None, tuple[int, int, int] | None]:
+        """Batch grouping key: the shapes of both views (None where a view is missing)."""
+        return (
+            self.left.shape if self.left is not None else None,
+            self.right.shape if self.right is not None else None,
+        )
+
+    @property
+    def seq(self) -> int:
+        """The left view's seq when present, else the right's."""
+        return self.frames[0].seq
+
+
+@dataclass
+class DecodedItem:
+    """The decoded images of one :class:`StereoItem` plus how long each stage took.
+
+    ``timings`` maps a stage name (``network``, ``pairing``, ``queue``, ``entropy_decode``,
+    ``synthesis``, ``si_finder``, ``si_net``, ``sink``) to seconds; batch stages are the whole
+    batch's. ``output_ns`` is ``time.time_ns()`` once the output sinks have written it.
+    """
+
+    item: StereoItem
+    left: np.ndarray | None
+    left_alone: np.ndarray | None
+    right: np.ndarray | None
+    timings: dict[str, float] = field(default_factory=dict)
+    output_ns: int = 0
+
+    def images(self) -> dict[str, np.ndarray]:
+        """Output name (``left``, ``left_alone``, ``right``) to image, for those present."""
+        named = {"left": self.left, "left_alone": self.left_alone, "right": self.right}
+        return {k: v for k, v in named.items() if v is not None}

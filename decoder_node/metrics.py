@@ -1,0 +1,65 @@
+"""Metric conventions shared by the daemon's parts (``docs/metrics.md``, "Decoder node").
+
+Each part creates its own metric objects, in the registry it is given, where it produces the
+values; only what several parts write is created here: the frame-drop counter and the build info.
+Every daemon instance has its own :class:`CollectorRegistry`, so tests can run several.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+PREFIX = "stereo_decoder"
+
+LATENCY_BUCKETS = (
+    0.001, 0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75,
+    1.0, 1.5, 2.0, 3.0, 5.0, 10.0,
+)  # fmt: skip
+"""Histogram buckets for frame latencies: 1 ms to 10 s."""
+
+SKEW_BUCKETS = (0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0)
+"""Histogram buckets for the capture-time difference of a pair."""
+
+BPP_BUCKETS = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 8.0)
+"""Histogram buckets for coded bits per pixel."""
+
+BATCH_SIZE_BUCKETS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64)
+"""Histogram buckets for pairs per decode batch."""
+
+
+def metric_name(suffix: str) -> str:
+    """The full metric name for ``suffix`` (``frames_dropped_total`` -> with the prefix)."""
+    return f"{PREFIX}_{suffix}"
+
+
+class FrameDrops:
+    """``stereo_decoder_frames_dropped_total{rig, side, reason}``: frames that will not be decoded.
+
+    Shared by the receiver, the pairer, the batcher and the decode workers; every drop of a
+    frame with a known rig and side goes through :meth:`drop`.
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._counter = Counter(
+            metric_name("frames_dropped_total"),
+            "Frames that were received but will not be decoded, by reason.",
+            ("rig", "side", "reason"),
+            registry=registry,
+        )
+
+    def drop(self, rig: str, side: str, reason: str, count: int = 1) -> None:
+        """Count ``count`` dropped frames of ``rig``/``side`` for ``reason``."""
+        self._counter.labels(rig, side, reason).inc(count)
+
+
+def publish_build_info(
+    registry: CollectorRegistry, version: str, device: str, model_id: str
+) -> None:
+    """Set ``stereo_decoder_build_info{version, device, model_id} 1``."""
+    gauge = Gauge(
+        metric_name("build_info"),
+        "Build and runtime information; always 1.",
+        ("version", "device", "model_id"),
+        registry=registry,
+    )
+    gauge.labels(version, device, model_id).set(1)

@@ -1,0 +1,199 @@
+"""Receive frame messages on one bound PULL socket, check them, and feed the pairer.
+
+Every message is checked before it is queued: the wire header (``pipeline.wire.decode_frame``),
+then the bitstream's own header (``pipeline.codec.read_header``) against the wire header. A
+message without a usable frame header is counted in ``malformed_messages_total{reason}``; a frame
+with a known rig and side that fails a later check in ``frames_dropped_total{reason}``. Nothing
+raises out of :meth:`Receiver.handle`. The receive thread also owns the
+:class:`~decoder_node.pairing.Pairer` and expires its waiting frames between polls.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import zmq
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from decoder_node.config import ReceiverConfig
+from decoder_node.frames import ReceivedFrame, StereoItem
+from decoder_node.metrics import BPP_BUCKETS, LATENCY_BUCKETS, FrameDrops, metric_name
+from decoder_node.pairing import Pairer
+from pipeline.codec import Role, read_header
+from pipeline.codec.errors import BitstreamError
+from pipeline.wire import ProtocolError, UnsupportedVersionError, decode_frame
+
+log = logging.getLogger(__name__)
+
+ROLE_OF_SIDE = {"left": Role.PRIMARY, "right": Role.SIDE}
+BURST = 256
+
+
+class ReceiverMetrics:
+    """Receive-side metrics, created in the daemon's registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.received = Counter(
+            metric_name("frames_received_total"),
+            "Frame messages with a valid wire header.",
+            ("rig", "side"),
+            registry=registry,
+        )
+        self.received_bytes = Counter(
+            metric_name("received_bytes_total"),
+            "Bitstream bytes of received frames.",
+            ("rig", "side"),
+            registry=registry,
+        )
+        self.malformed = Counter(
+            metric_name("malformed_messages_total"),
+            "Messages dropped before a frame header could be trusted, by reason.",
+            ("reason",),
+            registry=registry,
+        )
+        self.bpp = Histogram(
+            metric_name("bits_per_pixel"),
+            "Coded bits per pixel of received frames (payload bytes * 8 / pixels).",
+            ("side",),
+            buckets=BPP_BUCKETS,
+            registry=registry,
+        )
+        self.network = Histogram(
+            metric_name("network_latency_seconds"),
+            "Camera send time (camera clock) to receive time (decoder clock).",
+            ("side",),
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+
+
+class Receiver:
+    """The PULL socket, its checks, and the receive loop that feeds pairer and batcher."""
+
+    def __init__(
+        self,
+        cfg: ReceiverConfig,
+        pairer: Pairer,
+        emit: Callable[[StereoItem], None],
+        drops: FrameDrops,
+        registry: CollectorRegistry,
+        context: zmq.Context,
+    ) -> None:
+        self._cfg = cfg
+        self._pairer = pairer
+        self._emit = emit
+        self._drops = drops
+        self._metrics = ReceiverMetrics(registry)
+        self._context = context
+        self._socket: zmq.Socket | None = None
+        self._rigs: set[str] = set()
+
+    @property
+    def endpoint(self) -> str:
+        """The bound endpoint (with the real port when the config asked for port 0)."""
+        if self._socket is None:
+            return self._cfg.bind
+        return self._socket.getsockopt_string(zmq.LAST_ENDPOINT)
+
+    def open(self) -> None:
+        """Create and bind the PULL socket (raises ``zmq.ZMQError`` if the bind fails)."""
+        sock = self._context.socket(zmq.PULL)
+        sock.setsockopt(zmq.RCVHWM, self._cfg.rcvhwm)
+        sock.setsockopt(zmq.LINGER, 0)
+        try:
+            sock.bind(self._cfg.bind)
+        except zmq.ZMQError:
+            sock.close(linger=0)
+            raise
+        self._socket = sock
+
+    def close(self) -> None:
+        """Close the socket without lingering."""
+        if self._socket is not None:
+            self._socket.close(linger=0)
+            self._socket = None
+
+    def run(self, stop: threading.Event) -> None:
+        """Receive until ``stop`` is set; between polls release frames that waited too long."""
+        if self._socket is None:
+            raise RuntimeError("Receiver.run before open")
+        poller = zmq.Poller()
+        poller.register(self._socket, zmq.POLLIN)
+        while not stop.is_set():
+            if poller.poll(self._cfg.poll_ms):
+                self._receive_burst()
+            for item in self._pairer.expire(time.monotonic()):
+                self._emit(item)
+
+    def _receive_burst(self) -> None:
+        assert self._socket is not None
+        for _ in range(BURST):
+            try:
+                frames = self._socket.recv_multipart(flags=zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return
+            self.handle(frames, time.time_ns(), time.monotonic())
+
+    def handle(self, frames: Sequence[Any], recv_ns: int, now: float) -> None:
+        """Check one message and pass its frame to the pairer; count and drop it if bad."""
+        frame = self._accept(frames, recv_ns, now)
+        if frame is None:
+            return
+        for item in self._pairer.add(frame, now):
+            self._emit(item)
+
+    def _accept(self, frames: Sequence[Any], recv_ns: int, now: float) -> ReceivedFrame | None:
+        try:
+            header, payload = decode_frame(frames)
+        except UnsupportedVersionError:
+            self._metrics.malformed.labels("unsupported_version").inc()
+            return None
+        except ProtocolError as e:
+            log.debug("malformed message: %s", e)
+            self._metrics.malformed.labels("malformed").inc()
+            return None
+        if not self._rig_allowed(header.rig_id):
+            self._metrics.malformed.labels("too_many_rigs").inc()
+            return None
+        frame = ReceivedFrame(header, payload, recv_ns, now)
+        self._count_received(frame)
+        reason = self._bitstream_problem(frame)
+        if reason is not None:
+            self._drops.drop(frame.rig, frame.side, reason)
+            return None
+        return frame
+
+    def _rig_allowed(self, rig: str) -> bool:
+        if rig in self._rigs:
+            return True
+        if len(self._rigs) >= self._cfg.max_rigs:
+            return False
+        self._rigs.add(rig)
+        return True
+
+    def _count_received(self, frame: ReceivedFrame) -> None:
+        m = self._metrics
+        m.received.labels(frame.rig, frame.side).inc()
+        m.received_bytes.labels(frame.rig, frame.side).inc(len(frame.payload))
+        m.bpp.labels(frame.side).observe(frame.bits_per_pixel)
+        network = (frame.recv_ns - frame.header.send_ns) / 1e9
+        m.network.labels(frame.side).observe(max(0.0, network))
+
+    def _bitstream_problem(self, frame: ReceivedFrame) -> str | None:
+        """None if the bitstream header reads and agrees with the wire header, else a reason."""
+        try:
+            bits = read_header(frame.payload)
+        except BitstreamError as e:
+            log.debug("bad bitstream from %s %s: %s", frame.rig, frame.side, e)
+            return "bad_bitstream"
+        except Exception:  # a reader bug on hostile bytes must not stop the receive loop
+            log.exception("read_header failed on a frame from %s", frame.rig)
+            return "bad_bitstream"
+        same_shape = (bits.height, bits.width, bits.channels) == frame.shape
+        if not same_shape or bits.role != ROLE_OF_SIDE[frame.side]:
+            return "header_mismatch"
+        return None

@@ -1,0 +1,76 @@
+"""``stereo-pipeline encode`` and ``stereo-pipeline decode``: one image file at a time."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pipeline.codec.api import DecodeRequest, Role
+from pipeline.codec.container import read_header
+from pipeline.codec.decoder import StereoDecoder
+from pipeline.codec.encoder import ImageEncoder
+
+
+def read_image(path: str) -> np.ndarray:
+    """An 8-bit image file as grey (H, W) or RGB (H, W, 3); alpha is dropped."""
+    image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise ValueError(f"{path}: not a readable image")
+    if image.dtype != np.uint8:
+        raise ValueError(f"{path}: only 8-bit images are supported, got {image.dtype}")
+    if image.ndim == 3 and image.shape[2] == 4:
+        image = image[:, :, :3]
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if image.ndim == 3 else image
+
+
+def write_image(path: str, image: np.ndarray) -> None:
+    """Write grey or RGB uint8 to ``path`` (format from the extension)."""
+    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
+    if not cv2.imwrite(path, bgr):
+        raise ValueError(f"{path}: could not write image")
+
+
+def encode_main(argv: list[str]) -> int:
+    """Encode IMAGE into a bitstream file."""
+    parser = argparse.ArgumentParser(prog="stereo-pipeline encode", description=encode_main.__doc__)
+    parser.add_argument("image")
+    parser.add_argument("-o", "--output", required=True)
+    parser.add_argument("--role", choices=[r.value for r in Role], default=Role.PRIMARY.value)
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--quality", type=int, default=None)
+    args = parser.parse_args(argv)
+    data = ImageEncoder(args.model).encode(read_image(args.image), Role(args.role), args.quality)
+    Path(args.output).write_bytes(data)
+    header = read_header(data)
+    bpp = 8 * len(data) / (header.height * header.width)
+    print(f"{args.output}: {len(data)} bytes, {bpp:.4f} bpp, quality {header.quality}")
+    return 0
+
+
+def decode_main(argv: list[str]) -> int:
+    """Decode a bitstream file into an image, optionally with the right view as side information."""
+    parser = argparse.ArgumentParser(prog="stereo-pipeline decode", description=decode_main.__doc__)
+    parser.add_argument("bitstream")
+    parser.add_argument("-o", "--output", required=True)
+    parser.add_argument(
+        "--side-info", default=None, help="right view: a .sic bitstream or an image"
+    )
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args(argv)
+    data = Path(args.bitstream).read_bytes()
+    decoder = StereoDecoder(read_header(data).model_id, device=args.device)
+    request = DecodeRequest(primary=data, **_side_info(args.side_info))
+    write_image(args.output, decoder.decode_batch([request]).pairs[0].left)
+    return 0
+
+
+def _side_info(path: str | None) -> dict[str, object]:
+    if path is None:
+        return {}
+    raw = Path(path).read_bytes()
+    if raw[:4] == b"SPIC":
+        return {"side": raw}
+    return {"side_image": read_image(path)}

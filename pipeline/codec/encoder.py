@@ -1,0 +1,72 @@
+"""The camera-side encoder: image to bitstream container, on the CPU."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from pipeline.codec.api import Role
+from pipeline.codec.container import FORMAT_VERSION, Bitstream, BitstreamHeader
+from pipeline.codec.entropy import LatentCoder
+from pipeline.codec.images import check_image, pad_to, to_tensor
+from pipeline.codec.model import PAD_MULTIPLE
+from pipeline.codec.registry import LoadedModel, load
+
+
+class ImageEncoder:
+    """Encodes images of any size, grey or RGB, into self-describing bitstreams.
+
+    Both roles use the same analysis transform (DSIN's shared autoencoder); the role is
+    recorded in the bitstream so the decoder knows which view it holds.
+    """
+
+    def __init__(self, model: str | None = None, loaded: LoadedModel | None = None) -> None:
+        self._loaded = loaded or load(model)
+        self._model = self._loaded.model
+        self._coder = LatentCoder(
+            self._model.entropy_bottleneck,
+            self._model.gaussian_conditional,
+            self._model.config.groups,
+        )
+
+    @property
+    def model_id(self) -> str:
+        """The registry id written into every bitstream."""
+        return self._loaded.spec.model_id
+
+    @property
+    def qualities(self) -> tuple[int, ...]:
+        """Valid quality values, low rate to high rate."""
+        return tuple(range(1, self._model.config.levels + 1))
+
+    @property
+    def default_quality(self) -> int:
+        """The quality used when none is given."""
+        return self._loaded.spec.default_quality
+
+    def encode(
+        self, image: np.ndarray, role: Role = Role.PRIMARY, quality: int | None = None
+    ) -> bytes:
+        """Encode one uint8 image; raises ValueError for a bad image or quality."""
+        image = check_image(image)
+        quality = self.default_quality if quality is None else quality
+        if quality not in self.qualities:
+            raise ValueError(f"quality {quality} not in {self.qualities[0]}..{self.qualities[-1]}")
+        height, width = image.shape[:2]
+        x = pad_to(to_tensor(image)[None], PAD_MULTIPLE)
+        level = torch.tensor([quality - 1])
+        y, z = self._model.analyse(x, level)
+        params = self._model.entropy_parameters(z)
+        symbols = torch.round(y - params.means)[0]
+        strings = (self._coder.encode_z(z[0]), *self._coder.encode_y(symbols, params.indexes[0]))
+        header = BitstreamHeader(
+            FORMAT_VERSION,
+            self.model_id,
+            self._loaded.weights_hash,
+            quality,
+            Role(role),
+            height,
+            width,
+            1 if image.ndim == 2 else 3,
+        )
+        return Bitstream(header, strings).to_bytes()

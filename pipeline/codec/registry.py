@@ -1,0 +1,135 @@
+"""Named models and their shipped weights.
+
+Weights live in ``pipeline/weights/<model id>-<hash>.pt`` where ``<hash>`` is the first 16
+hex digits of the file's SHA-256; the hash is checked on every load and written into every
+bitstream, so a decoder refuses bitstreams made with other weights. Float parameters are
+stored in fp16; the entropy models' CDF tables, their parameters and the integer
+hyper-synthesis are stored exactly. The model cards are in ``docs/models.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from pipeline.codec.errors import WeightsError
+from pipeline.codec.model import CodecConfig, DsinCodec
+from pipeline.codec.si_finder import SIFinderConfig
+
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+HASH_HEX = 16
+_EXACT_PREFIXES = ("entropy_bottleneck.", "gaussian_conditional.", "h_s.")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registry entry: the model id written into bitstreams and its architecture."""
+
+    model_id: str
+    config: CodecConfig
+    default_quality: int
+    summary: str
+
+
+REGISTRY: dict[str, ModelSpec] = {
+    spec.model_id: spec
+    for spec in (
+        ModelSpec(
+            "dsin-s1",
+            CodecConfig(si_finder=SIFinderConfig(patch=16, band=None)),
+            default_quality=4,
+            summary="small variable-rate DSIN codec, 6 qualities, one autoencoder for both views",
+        ),
+    )
+}
+DEFAULT_MODEL = "dsin-s1"
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for coding: evaluation mode, CDF tables present, weights verified."""
+
+    spec: ModelSpec
+    model: DsinCodec
+    weights_hash: str
+
+
+def get_spec(model_id: str | None) -> ModelSpec:
+    """The registry entry for ``model_id`` (None: the default model)."""
+    model_id = model_id or DEFAULT_MODEL
+    if model_id not in REGISTRY:
+        raise WeightsError(f"unknown model {model_id!r}; known: {', '.join(sorted(REGISTRY))}")
+    return REGISTRY[model_id]
+
+
+def weights_path(model_id: str, directory: Path = WEIGHTS_DIR) -> Path:
+    """The one weights file of ``model_id`` in ``directory``."""
+    found = sorted(directory.glob(f"{model_id}-*.pt"))
+    if len(found) != 1:
+        raise WeightsError(
+            f"expected one weights file {model_id}-<hash>.pt in {directory}, found {len(found)}"
+        )
+    return found[0]
+
+
+def load(model_id: str | None = None, directory: Path = WEIGHTS_DIR) -> LoadedModel:
+    """Load, hash-check and prepare a registered model on the CPU."""
+    spec = get_spec(model_id)
+    path = weights_path(spec.model_id, directory)
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()[:HASH_HEX]
+    if not path.stem.endswith(f"-{digest}"):
+        raise WeightsError(f"{path.name}: SHA-256 prefix {digest} does not match its name")
+    payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    if payload.get("config") != _config_dict(spec.config):
+        raise WeightsError(f"{path.name}: architecture differs from registry entry {spec.model_id}")
+    model = DsinCodec(spec.config)
+    state = {k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
+    model.load_state_dict(state)
+    if model.gaussian_conditional._quantized_cdf.numel() == 0:
+        raise WeightsError(f"{path.name}: CDF tables missing")
+    return LoadedModel(spec, model.eval(), digest)
+
+
+def export(model: DsinCodec, model_id: str, directory: Path = WEIGHTS_DIR) -> Path:
+    """Quantise h_s, build the CDF tables, save fp16 weights named with their hash."""
+    model = model.cpu().eval()
+    model.h_s.quantize_weights_()
+    model.update(force=True)
+    state = {
+        k: v.half() if v.is_floating_point() and not k.startswith(_EXACT_PREFIXES) else v
+        for k, v in model.state_dict().items()
+    }
+    buffer = io.BytesIO()
+    torch.save({"config": _config_dict(model.config), "state_dict": state}, buffer)
+    data = buffer.getvalue()
+    digest = hashlib.sha256(data).hexdigest()[:HASH_HEX]
+    directory.mkdir(parents=True, exist_ok=True)
+    for old in directory.glob(f"{model_id}-*.pt"):
+        old.unlink()
+    path = directory / f"{model_id}-{digest}.pt"
+    path.write_bytes(data)
+    return path
+
+
+def _config_dict(config: CodecConfig) -> dict:
+    """The architecture as plain data (lists, not tuples, as torch.load returns them).
+
+    The SI-Finder's search settings are decode-time options, not weights: left out.
+    """
+
+    def plain(value: object) -> object:
+        if isinstance(value, tuple | list):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return value
+
+    fields = dataclasses.asdict(config)
+    fields.pop("si_finder")
+    return plain(fields)

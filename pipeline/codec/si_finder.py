@@ -1,0 +1,146 @@
+"""SI-Finder: synthesise side information Y_syn for X_dec from the decoded side view.
+
+Ayzik and Avidan, "Deep Image Compression using Decoder Side Information" (ECCV 2020), §3.2:
+X_dec is cut into non-overlapping ``patch x patch`` blocks; each block is compared, by Pearson
+correlation, with every same-size block position of the side image; the correlation map is
+multiplied by a 2-D Gaussian centred on the block's own position (sigma = half the image
+height and width), and the best-scoring side block is copied into Y_syn at the block's place.
+
+``band`` restricts the search to rows ``[row - band, row + band]`` around each block, the
+epipolar option for rectified rigs (where a match lies on the same row): the cost drops from
+O(H*W) to O(band*W) positions per block. Matching runs on luma; blocks are copied in colour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+_EPS = 1e-6
+_LUMA = (0.299, 0.587, 0.114)
+
+
+@dataclass(frozen=True)
+class SIFinderConfig:
+    """How the SI-Finder searches.
+
+    ``patch``: block size in pixels; ``band``: rows searched either side of the block's row
+    (None searches the whole side image, as in the paper); ``sigma_scale``: Gaussian sigma as
+    a fraction of the image height/width (0.5 in the paper).
+    """
+
+    patch: int = 16
+    band: int | None = None
+    sigma_scale: float = 0.5
+
+
+def luma(image: Tensor) -> Tensor:
+    """(3, H, W) RGB in [0, 1] to (1, H, W) luma."""
+    weights = image.new_tensor(_LUMA)[:, None, None]
+    return (image * weights).sum(dim=0, keepdim=True)
+
+
+def find_side_information(x_dec: Tensor, side: Tensor, config: SIFinderConfig) -> Tensor:
+    """Y_syn for one image: ``x_dec`` (3, H, W) and ``side`` (3, H', W'), any sizes.
+
+    Returns a (3, H, W) tensor assembled from blocks of ``side``.
+    """
+    p = config.patch
+    height, width = x_dec.shape[-2:]
+    side = _at_least(side, p)
+    x_pad = _pad_to_multiple(x_dec, p)
+    rows, cols = x_pad.shape[-2] // p, x_pad.shape[-1] // p
+    blocks = _normalised_blocks(luma(x_pad), p)  # (rows, cols, p*p)
+    side_luma = luma(side)
+    side_norm = _window_norm(side_luma, p)  # (H'-p+1, W'-p+1)
+    best = torch.empty(rows, cols, 2, dtype=torch.long, device=x_dec.device)
+    for row in range(rows):
+        best[row] = _best_positions(
+            blocks[row], row * p, side_luma, side_norm, config, (height, width)
+        )
+    return _assemble(side, best, p)[:, :height, :width]
+
+
+def _best_positions(
+    blocks: Tensor,
+    top: int,
+    side_luma: Tensor,
+    side_norm: Tensor,
+    config: SIFinderConfig,
+    size: tuple[int, int],
+) -> Tensor:
+    """Best (y, x) side-image position for each block of one block row."""
+    p = config.patch
+    max_y = side_luma.shape[-2] - p
+    lo, hi = 0, max_y
+    if config.band is not None:
+        lo, hi = max(0, min(top, max_y) - config.band), min(max_y, top + config.band)
+    strip = side_luma[:, lo : hi + p, :]
+    kernels = blocks.view(-1, 1, p, p)
+    corr = F.conv2d(strip[None], kernels)[0] / side_norm[None, lo : hi + 1, :]
+    score = corr * _gaussian(blocks.shape[0], top, lo, hi, side_norm.shape[-1], p, config, size)
+    flat = score.flatten(1).argmax(dim=1)
+    width = side_norm.shape[-1]
+    return torch.stack([flat // width + lo, flat % width], dim=1)
+
+
+def _gaussian(
+    count: int,
+    top: int,
+    lo: int,
+    hi: int,
+    positions: int,
+    p: int,
+    config: SIFinderConfig,
+    size: tuple[int, int],
+) -> Tensor:
+    """The paper's Gaussian mask for ``count`` blocks of one row, over candidate positions."""
+    sigma_y, sigma_x = (config.sigma_scale * s for s in size)
+    ys = torch.arange(lo, hi + 1, dtype=torch.float32) - top
+    xs = torch.arange(positions, dtype=torch.float32)[None, :] - (
+        torch.arange(count, dtype=torch.float32)[:, None] * p
+    )
+    gy = torch.exp(-(ys**2) / (2 * sigma_y**2))
+    gx = torch.exp(-(xs**2) / (2 * sigma_x**2))
+    return gy[None, :, None] * gx[:, None, :]
+
+
+def _normalised_blocks(image: Tensor, p: int) -> Tensor:
+    """(1, H, W) to (rows, cols, p*p) zero-mean, unit-norm blocks (Pearson numerators)."""
+    blocks = image.unfold(1, p, p).unfold(2, p, p)[0].reshape(image.shape[1] // p, -1, p * p)
+    blocks = blocks - blocks.mean(dim=-1, keepdim=True)
+    return blocks / (blocks.norm(dim=-1, keepdim=True) + _EPS)
+
+
+def _window_norm(image: Tensor, p: int) -> Tensor:
+    """Norm of the zero-mean ``p x p`` window at every position: the Pearson denominator."""
+    mean = F.avg_pool2d(image[None], p, stride=1)[0, 0]
+    mean_sq = F.avg_pool2d(image[None] ** 2, p, stride=1)[0, 0]
+    return torch.sqrt((mean_sq - mean**2).clamp_min(0.0) * p * p) + _EPS
+
+
+def _assemble(side: Tensor, best: Tensor, p: int) -> Tensor:
+    """Copy the side block at ``best[r, c]`` into block (r, c) of the output."""
+    rows, cols = best.shape[:2]
+    offsets = torch.arange(p, device=side.device)
+    ys = (best[..., 0, None] + offsets).view(rows, cols, p, 1)
+    xs = (best[..., 1, None] + offsets).view(rows, cols, 1, p)
+    patches = side[:, ys, xs]  # (3, rows, cols, p, p)
+    return patches.permute(0, 1, 3, 2, 4).reshape(side.shape[0], rows * p, cols * p)
+
+
+def _pad_to_multiple(image: Tensor, p: int) -> Tensor:
+    pad_h, pad_w = -image.shape[-2] % p, -image.shape[-1] % p
+    if pad_h == 0 and pad_w == 0:
+        return image
+    return F.pad(image[None], (0, pad_w, 0, pad_h), mode="replicate")[0]
+
+
+def _at_least(image: Tensor, p: int) -> Tensor:
+    pad_h, pad_w = max(0, p - image.shape[-2]), max(0, p - image.shape[-1])
+    if pad_h == 0 and pad_w == 0:
+        return image
+    return F.pad(image[None], (0, pad_w, 0, pad_h), mode="replicate")[0]

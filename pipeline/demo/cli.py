@@ -1,0 +1,247 @@
+"""``stereo-pipeline demo [--frames N] [--fps F] [--report FILE] [--out DIR]``.
+
+Runs the decoder daemon and the left and right camera nodes as three processes over loopback
+(configs, logs, decoded PNGs and per-frame timing records under ``--out``), then prints a report
+and writes it as JSON. Exit code 0 when every process exited 0 and at least 95% of the frames
+sent were decoded; 1 otherwise; 2 for bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pipeline.demo import report as rpt
+from pipeline.demo.processes import (
+    Child,
+    Samples,
+    by_label,
+    health,
+    scrape,
+    spawn,
+    stop,
+    total,
+    wait_until,
+)
+from pipeline.demo.setup import DemoPlan, pick_ports, write_configs
+
+RIG = "demo"
+SIDES = ("left", "right")
+MIN_DECODED = 0.95
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The demo's argument parser."""
+    p = argparse.ArgumentParser(prog="stereo-pipeline demo", description=__doc__.split("\n")[0])
+    p.add_argument("--frames", type=int, default=300, help="frames per camera (default 300)")
+    p.add_argument("--fps", type=float, default=15.0, help="capture rate (default 15)")
+    p.add_argument("--width", type=int, default=320)
+    p.add_argument("--height", type=int, default=240)
+    p.add_argument("--seed", type=int, default=0, help="synthetic scene seed")
+    p.add_argument("--quality", type=int, help="codec quality (default: the model's)")
+    p.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder")
+    p.add_argument("--report", type=Path, help="JSON report (default OUT/report.json)")
+    p.add_argument("--psnr-frames", type=int, default=60, help="frames scored for PSNR")
+    p.add_argument("--timeout", type=float, default=270.0, help="give up after this many s")
+    p.add_argument("--decode-threads", type=int, default=2, help="decoder torch threads")
+    return p
+
+
+class Progress:
+    """One updating status line (a new line every few seconds when not on a terminal)."""
+
+    def __init__(self) -> None:
+        self._tty = sys.stderr.isatty()
+        self._last = 0.0
+
+    def show(self, text: str, final: bool = False) -> None:
+        """Print ``text`` as the current status."""
+        now = time.monotonic()
+        if self._tty:
+            sys.stderr.write(f"\r\x1b[2K{text}" + ("\n" if final else ""))
+        elif final or now - self._last >= 5.0:
+            sys.stderr.write(text + "\n")
+            self._last = now
+        sys.stderr.flush()
+
+
+class Run:
+    """The state of one demo run: its processes and the latest metric scrapes."""
+
+    def __init__(self, plan: DemoPlan, timeout: float) -> None:
+        self.plan = plan
+        self.ports = pick_ports()
+        self.configs = write_configs(plan, self.ports)
+        self.children: dict[str, Child] = {}
+        self.camera: dict[str, Samples] = {}
+        self.decoder: Samples | None = None
+        self.device = "unknown"
+        self.started = time.monotonic()
+        self.deadline = self.started + timeout
+        self.progress = Progress()
+
+    def start(self) -> None:
+        """Start the decoder, wait until it is healthy, then start both cameras."""
+        logs = self.plan.out / "logs"
+        self.children["decoder"] = spawn(
+            "decoder", ["decoder", "--config", str(self.configs["decoder"])], logs
+        )
+        port = self.ports.decoder_http
+        if not wait_until(lambda: self._decoder_ready(port), timeout=180.0):
+            raise RuntimeError(f"decoder did not become healthy; see {logs / 'decoder.log'}")
+        for side in SIDES:
+            name = f"camera-{side}"
+            self.children[name] = spawn(name, ["camera", "--config", str(self.configs[name])], logs)
+
+    def _decoder_ready(self, port: int) -> bool:
+        if self.children["decoder"].poll() is not None:
+            raise RuntimeError("decoder exited during start-up")
+        doc = health(port)
+        if doc and doc.get("status") == "ok":
+            self.device = doc.get("device", "unknown")
+            return True
+        return False
+
+    def stream(self) -> None:
+        """Poll metrics and show progress until all frames are through or time is up."""
+        stable = 0
+        while time.monotonic() < self.deadline:
+            self._scrape()
+            self.progress.show(self._status())
+            if self.children["decoder"].poll() is not None:
+                raise RuntimeError("the decoder exited while streaming")
+            stable = stable + 1 if self._all_through() else 0
+            if stable >= 2:
+                break
+            time.sleep(0.25)
+        self.progress.show(self._status(), final=True)
+
+    def _scrape(self) -> None:
+        for side in SIDES:
+            if self.children[f"camera-{side}"].poll() is None:
+                port = self.ports.left_metrics if side == "left" else self.ports.right_metrics
+                self.camera[side] = scrape(port) or self.camera.get(side, {})
+        self.decoder = scrape(self.ports.decoder_http) or self.decoder
+
+    def sent(self, side: str) -> int:
+        """Frames the camera sent: its last scrape, or what the decoder got if that is more."""
+        scraped = total(self.camera.get(side), "stereo_camera_frames_sent_total")
+        got = total(self.decoder, "stereo_decoder_frames_received_total", side=side)
+        return int(max(scraped, got))
+
+    def _count(self, name: str, **labels: str) -> int:
+        return int(total(self.decoder, name, **labels))
+
+    def _all_through(self) -> bool:
+        cameras_done = all(self.children[f"camera-{s}"].poll() is not None for s in SIDES)
+        received = self._count("stereo_decoder_frames_received_total")
+        done = self._count("stereo_decoder_frames_decoded_total")
+        done += self._count("stereo_decoder_frames_dropped_total")
+        sent = sum(self.sent(s) for s in SIDES)
+        return cameras_done and received >= sent and done >= received
+
+    def _status(self) -> str:
+        sent = "/".join(str(self.sent(s)) for s in SIDES)
+        decoded = "/".join(
+            str(self._count("stereo_decoder_frames_decoded_total", side=s)) for s in SIDES
+        )
+        dropped = self._count("stereo_decoder_frames_dropped_total")
+        pending = self._count("stereo_decoder_pending_pairs")
+        elapsed = time.monotonic() - self.started
+        return (
+            f"[demo] sent L/R {sent}  decoded L/R {decoded}  dropped {dropped}  "
+            f"pending {pending}  {elapsed:5.0f} s"
+        )
+
+    def shut_down(self) -> dict[str, int | None]:
+        """SIGTERM every process still running (decoder last); their exit codes."""
+        codes = {}
+        for name in ("camera-left", "camera-right", "decoder"):
+            if name in self.children:
+                codes[name] = stop(self.children[name], timeout=60.0)
+        return codes
+
+
+def build_report(run: Run, codes: dict[str, int | None], psnr_frames: int) -> dict[str, Any]:
+    """Everything the demo measured, as a JSON-able dict."""
+    plan = run.plan
+    records = rpt.read_timing(plan.timing_path)
+    decoded = {s: sum(1 for r in records if r["side"] == s) for s in SIDES}
+    sent = {s: run.sent(s) for s in SIDES}
+    size = (plan.width, plan.height)
+    scored = rpt.spread(rpt.paired_left_seqs(records), psnr_frames)
+    samples = rpt.spread(rpt.paired_left_seqs(records), 3)
+    report = {
+        "frames_sent": sent,
+        "frames_decoded": decoded,
+        "decoded_ratio": sum(decoded.values()) / max(1, sum(sent.values())),
+        "frames_dropped": {
+            "decoder": by_label(run.decoder, "stereo_decoder_frames_dropped_total", "reason"),
+            "camera": {
+                s: by_label(run.camera.get(s), "stereo_camera_frames_dropped_total", "reason")
+                for s in SIDES
+            },
+            "malformed_messages": by_label(
+                run.decoder, "stereo_decoder_malformed_messages_total", "reason"
+            ),
+        },
+        "frames_paired": sum(1 for r in records if r["side"] == "left" and r["paired"]),
+        "left_bpp": rpt.mean_bpp(records, "left"),
+        "right_bpp": rpt.mean_bpp(records, "right"),
+        **rpt.quality(plan.decoded_dir, RIG, scored, size, plan.seed),
+        "latency": rpt.stage_latencies(records),
+        "samples": rpt.save_samples(
+            plan.decoded_dir, plan.out / "samples", RIG, samples, size, plan.seed
+        ),
+        "exit_codes": codes,
+        "device": run.device,
+        "config": {
+            "frames": plan.frames,
+            "fps": plan.fps,
+            "width": plan.width,
+            "height": plan.height,
+            "seed": plan.seed,
+        },
+    }
+    report["wall_seconds"] = round(time.monotonic() - run.started, 1)
+    return report
+
+
+def clean(out: Path) -> None:
+    """Remove the outputs of an earlier run (only what the demo itself writes)."""
+    for sub in ("decoded", "samples", "logs", "configs"):
+        shutil.rmtree(out / sub, ignore_errors=True)
+    (out / "timing.jsonl").unlink(missing_ok=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the demo; see the module docstring for the exit codes."""
+    args = build_parser().parse_args(argv)
+    if args.frames < 1 or args.fps <= 0:
+        print("demo: --frames must be >= 1 and --fps > 0", file=sys.stderr)
+        return 2
+    plan = DemoPlan(args.frames, args.fps, args.width, args.height, args.seed, args.quality,
+                    args.out, args.decode_threads)  # fmt: skip
+    clean(plan.out)
+    run = Run(plan, args.timeout)
+    codes: dict[str, int | None] = {}
+    try:
+        run.start()
+        run.stream()
+    except RuntimeError as e:
+        print(f"demo: {e}", file=sys.stderr)
+    finally:
+        codes = run.shut_down()
+    report = build_report(run, codes, args.psnr_frames)
+    path = args.report or plan.out / "report.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(rpt.format_report(report))
+    print(f"report: {path}   images: {plan.out / 'samples'}   logs: {plan.out / 'logs'}")
+    ok = all(code == 0 for code in codes.values()) and report["decoded_ratio"] >= MIN_DECODED
+    return 0 if ok else 1

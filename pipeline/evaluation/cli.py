@@ -1,0 +1,184 @@
+"""``stereo-pipeline eval``: rate-distortion of our codec against JPEG, WebP, JPEG 2000 and AVIF.
+
+Writes ``OUTDIR/rd.json`` (format in ``docs/evaluation.md``) and ``OUTDIR/rd.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from pipeline.evaluation.classic import CLASSIC_CODECS, ClassicCodec
+from pipeline.evaluation.images import PairFiles, find_pairs, pixel_count
+from pipeline.evaluation.metadata import run_metadata
+from pipeline.evaluation.ours import OursCodec
+from pipeline.evaluation.plot import plot_rd
+from pipeline.evaluation.progress import ProgressBar
+from pipeline.evaluation.runner import EvaluationPlan, EvaluationResult, count_steps, evaluate
+from pipeline.evaluation.summary import comparisons, curves
+
+ALL_CODECS = (*CLASSIC_CODECS, "ours")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``stereo-pipeline eval``."""
+    parser = argparse.ArgumentParser(prog="stereo-pipeline eval", description=__doc__)
+    parser.add_argument(
+        "--pairs",
+        nargs="+",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="folders with left/NNNNNN.png and right/NNNNNN.png",
+    )
+    parser.add_argument("--out", required=True, type=Path, metavar="OUTDIR")
+    parser.add_argument(
+        "--qualities",
+        nargs="+",
+        type=int,
+        metavar="Q",
+        help="qualities of our codec (default: all the encoder offers)",
+    )
+    parser.add_argument(
+        "--side-quality",
+        type=int,
+        metavar="Q",
+        help="quality of the right view for ours_si (default: same as the left)",
+    )
+    parser.add_argument("--limit", type=int, metavar="N", help="at most N pairs per folder")
+    parser.add_argument(
+        "--max-pixels",
+        type=int,
+        metavar="P",
+        help="leave out pairs whose left view has more than P pixels (before --limit)",
+    )
+    parser.add_argument("--codecs", nargs="+", default=list(ALL_CODECS), choices=ALL_CODECS)
+    parser.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="CODEC=Q,Q,...",
+        help="replace a conventional codec's quality grid",
+    )
+    parser.add_argument("--model", help="our model id (default: the registry default)")
+    parser.add_argument("--device", default="auto", help="decoder device: auto, cpu, cuda")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the evaluation; 0 on success, 2 on bad arguments or missing data."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        pairs = _collect_pairs(args.pairs, args.limit, args.max_pixels)
+        classic = _classic_codecs(args.codecs, args.grid)
+        ours, ours_qualities = _ours(args) if "ours" in args.codecs else (None, ())
+    except (FileNotFoundError, ValueError) as error:
+        print(f"stereo-pipeline eval: {error}", file=sys.stderr)
+        return 2
+    plan = EvaluationPlan(pairs, classic, ours, ours_qualities)
+    started = time.monotonic()
+    progress = None if args.no_progress else ProgressBar(count_steps(plan))
+    result = evaluate(plan, progress)
+    if progress is not None:
+        progress.close()
+    if not result.rows:
+        print("stereo-pipeline eval: nothing could be evaluated", file=sys.stderr)
+        _print_failures(result.failures)
+        return 1
+    report = _report(args, pairs, plan, result, time.monotonic() - started)
+    _write(args.out, report)
+    _print_summary(report)
+    _print_failures(result.failures)
+    return 0
+
+
+def _collect_pairs(dirs: list[Path], limit: int | None, max_pixels: int | None) -> list[PairFiles]:
+    names = [path.name for path in dirs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"two --pairs folders share a name: {names}")
+    pairs = []
+    for folder in dirs:
+        found = find_pairs(folder)
+        if max_pixels is not None:
+            found = [pair for pair in found if pixel_count(pair.left) <= max_pixels]
+        if not found:
+            raise ValueError(f"{folder}: no pair with at most {max_pixels} pixels")
+        pairs += found[:limit] if limit is not None else found
+    return pairs
+
+
+def _classic_codecs(selected: list[str], grids: list[str]) -> list[ClassicCodec]:
+    overrides = {}
+    for item in grids:
+        name, _, values = item.partition("=")
+        if name not in CLASSIC_CODECS or not values:
+            raise ValueError(f"--grid {item!r}: expected one of {sorted(CLASSIC_CODECS)}=Q,Q,...")
+        overrides[name] = tuple(int(v) for v in values.split(","))
+    codecs = []
+    for name in selected:
+        if name in CLASSIC_CODECS:
+            codec = CLASSIC_CODECS[name]
+            grid = overrides.get(name, codec.qualities)
+            codecs.append(ClassicCodec(name, grid, codec.encode, codec.decode))
+    return codecs
+
+
+def _ours(args: argparse.Namespace) -> tuple[OursCodec, tuple[int, ...]]:
+    ours = OursCodec(model=args.model, device=args.device, side_quality=args.side_quality)
+    qualities = tuple(args.qualities) if args.qualities else ours.qualities
+    unknown = sorted(set(qualities) - set(ours.qualities))
+    if unknown:
+        raise ValueError(f"--qualities {unknown} not offered by our codec {ours.qualities}")
+    return ours, qualities
+
+
+def _report(
+    args: argparse.Namespace,
+    pairs: list[PairFiles],
+    plan: EvaluationPlan,
+    result: EvaluationResult,
+    seconds: float,
+) -> dict:
+    rows = result.rows
+    report: dict = {"codecs": curves(rows)}
+    report |= comparisons(report["codecs"])
+    sets = sorted({pair.set_name for pair in pairs})
+    report["sets"] = {}
+    for name in sets:
+        set_curves = curves(row for row in rows if row["set"] == name)
+        report["sets"][name] = {"codecs": set_curves, **comparisons(set_curves)}
+    report["pairs"] = rows
+    report["failures"] = result.failures
+    report |= run_metadata(plan, args, pairs, seconds)
+    return report
+
+
+def _write(out: Path, report: dict) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "rd.json").write_text(json.dumps(report, indent=1, allow_nan=False) + "\n")
+    sets = list(report["sets"])
+    plot_rd(report["codecs"], out / "rd.png", title=" + ".join(sets))
+    if len(sets) > 1:
+        for name, summary in report["sets"].items():
+            plot_rd(summary["codecs"], out / f"rd_{name}.png", title=name)
+
+
+def _print_summary(report: dict) -> None:
+    for scope, tables in [("all", report), *report["sets"].items()]:
+        for anchor, tests in tables["bd_rate"].items():
+            text = ", ".join(
+                f"{name} {value:+.1f}%" if value is not None else f"{name} n/a"
+                for name, value in tests.items()
+            )
+            print(f"BD-rate ({scope}) vs {anchor}: {text}")
+
+
+def _print_failures(failures: list[dict]) -> None:
+    for failure in failures:
+        where = f"{failure['set']}/{failure['pair']} {failure['codec']} q={failure['quality']}"
+        print(f"skipped {where}: {failure['error']}", file=sys.stderr)

@@ -1,0 +1,76 @@
+"""Finding stereo pairs on disk and reading them the way the evaluation scores them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+
+@dataclass(frozen=True)
+class PairFiles:
+    """One stereo pair on disk: ``<root>/left/<name>`` and ``<root>/right/<name>``."""
+
+    set_name: str
+    name: str
+    left: Path
+    right: Path
+
+
+def find_pairs(root: Path, limit: int | None = None) -> list[PairFiles]:
+    """Pairs under ``root`` in file-name order: every ``left/*.png`` with a same-named right view.
+
+    Raises ``FileNotFoundError`` when ``root/left`` is missing or holds no pair.
+    """
+    left_dir, right_dir = root / "left", root / "right"
+    if not left_dir.is_dir():
+        raise FileNotFoundError(f"{root}: no left/ folder (expected left/NNNNNN.png, right/...)")
+    pairs = [
+        PairFiles(root.name, path.stem, path, right_dir / path.name)
+        for path in sorted(left_dir.glob("*.png"))
+        if (right_dir / path.name).is_file()
+    ]
+    if not pairs:
+        raise FileNotFoundError(f"{root}: no left/*.png with a matching right/*.png")
+    return pairs[:limit] if limit is not None else pairs
+
+
+def pixel_count(path: Path) -> int:
+    """Width times height of an image file, read from its header only."""
+    with Image.open(path) as image:
+        width, height = image.size
+    return width * height
+
+
+def read_image(path: Path) -> np.ndarray:
+    """Read an image as uint8 RGB ``(H, W, 3)`` or grey ``(H, W)``, keeping its own channels.
+
+    Alpha is dropped (RGBA -> RGB), a grey PNG stays grey, 16-bit images are scaled to 8 bits.
+    """
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise ValueError(f"{path}: not a readable image")
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    if image.dtype != np.uint8:
+        raise ValueError(f"{path}: unsupported pixel type {image.dtype}")
+    if image.ndim == 3 and image.shape[2] == 1:
+        return image[:, :, 0]
+    if image.ndim == 3:
+        return cv2.cvtColor(image[:, :, :3], cv2.COLOR_BGR2RGB)
+    return image
+
+
+def to_bgr(image: np.ndarray) -> np.ndarray:
+    """RGB to BGR for OpenCV; grey is returned unchanged."""
+    return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+
+
+def from_bgr(image: np.ndarray) -> np.ndarray:
+    """BGR (or BGRA) from OpenCV to RGB; grey is returned unchanged."""
+    if image.ndim == 2:
+        return image
+    return cv2.cvtColor(image[:, :, :3], cv2.COLOR_BGR2RGB)

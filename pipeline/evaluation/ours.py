@@ -1,0 +1,101 @@
+"""Our codec in the evaluation: left view alone (``ours``) and with the right view (``ours_si``).
+
+One encode of each view and one ``decode_batch`` give both: ``left_alone`` is the left view
+decoded without side information, ``left`` the same bitstream decoded with the right view as
+side information (DSIN, Ayzik & Avidan, ECCV 2020). The two share the left bitstream, so they
+have the same bits per pixel; the right view's bits are reported apart as ``side_bpp``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass
+class OursResult:
+    """The outcome of coding one stereo pair at one quality."""
+
+    left_bytes: int
+    side_bytes: int
+    left_alone: np.ndarray
+    left_si: np.ndarray
+    encode_seconds: float
+    decode_seconds: float
+
+
+class OursCodec:
+    """Wraps ``pipeline.codec``'s ImageEncoder and StereoDecoder for the evaluation."""
+
+    def __init__(
+        self, model: str | None = None, device: str = "auto", side_quality: int | None = None
+    ) -> None:
+        from pipeline.codec import ImageEncoder, StereoDecoder
+
+        self.encoder = ImageEncoder(model=model)
+        self.decoder = StereoDecoder(model=model, device=device)
+        self.side_quality = side_quality
+        self.qualities: tuple[int, ...] = tuple(self.encoder.qualities)
+        self._sample: bytes | None = None
+
+    def describe(self) -> dict[str, object]:
+        """Device, and model id and weights hash as read from a bitstream this run made."""
+        from pipeline.codec import read_header
+
+        info: dict[str, object] = {"device": str(self.decoder.device)}
+        if self._sample is not None:
+            header = read_header(self._sample)
+            info |= {"model_id": header.model_id, "weights_hash": header.weights_hash}
+        return info
+
+    def encode_left(self, left: np.ndarray, quality: int) -> bytes:
+        """The left view as a primary bitstream."""
+        from pipeline.codec import Role
+
+        return self.encoder.encode(left, role=Role.PRIMARY, quality=quality)
+
+    def run(self, left: np.ndarray, right: np.ndarray, quality: int) -> OursResult:
+        """Encode both views at ``quality`` (the right at ``side_quality`` if set) and decode."""
+        from pipeline.codec import DecodeRequest, Role
+
+        start = time.perf_counter()
+        left_bits = self.encode_left(left, quality)
+        encode_seconds = time.perf_counter() - start
+        self._sample = left_bits
+        side_quality = self.side_quality if self.side_quality is not None else quality
+        right_bits = self.encoder.encode(right, role=Role.SIDE, quality=side_quality)
+        start = time.perf_counter()
+        batch = self.decoder.decode_batch([DecodeRequest(primary=left_bits, side=right_bits)])
+        decode_seconds = time.perf_counter() - start
+        pair = batch.pairs[0]
+        if pair.left is None or pair.left_alone is None:
+            raise RuntimeError("decoder returned no left view for a pair with both bitstreams")
+        return OursResult(
+            left_bytes=len(left_bits),
+            side_bytes=len(right_bits),
+            left_alone=match_channels(pair.left_alone, left),
+            left_si=match_channels(pair.left, left),
+            encode_seconds=encode_seconds,
+            decode_seconds=decode_seconds,
+        )
+
+
+def match_channels(decoded: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Return ``decoded`` with the reference's layout: RGB kept, grey as (H, W).
+
+    A decoder that returns grey as three equal channels is accepted (its luma is used); any
+    other mismatch of size or channels is an error, never silently scored.
+    """
+    if decoded.ndim == 3 and decoded.shape[2] == 1:
+        decoded = decoded[:, :, 0]
+    if reference.ndim == 2 and decoded.ndim == 3:
+        decoded = cv2.cvtColor(np.ascontiguousarray(decoded), cv2.COLOR_RGB2GRAY)
+    if decoded.shape != reference.shape or decoded.dtype != np.uint8:
+        raise ValueError(
+            f"decoded image {decoded.shape} {decoded.dtype} does not match the original "
+            f"{reference.shape} uint8"
+        )
+    return decoded

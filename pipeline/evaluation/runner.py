@@ -1,0 +1,157 @@
+"""Code every stereo pair at every quality with every codec and score the left view."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pipeline.codec.errors import CodecError
+from pipeline.evaluation.classic import ClassicCodec
+from pipeline.evaluation.images import PairFiles, read_image
+from pipeline.evaluation.ours import OursCodec
+from pipeline.evaluation.progress import ProgressBar
+from pipeline.evaluation.quality import ms_ssim, psnr
+
+PSNR_CAP_DB = 100.0
+"""A lossless reconstruction has infinite PSNR; rows store this instead so JSON stays valid."""
+
+
+@dataclass
+class EvaluationPlan:
+    """What to run: the pairs, the conventional codecs, and our codec (or None to skip it)."""
+
+    pairs: Sequence[PairFiles]
+    classic: Sequence[ClassicCodec]
+    ours: OursCodec | None = None
+    ours_qualities: Sequence[int] = ()
+    meta: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class EvaluationResult:
+    """Per-pair rows, and the pairs or settings that failed (with the reason), which are skipped."""
+
+    rows: list[dict] = field(default_factory=list)
+    failures: list[dict] = field(default_factory=list)
+
+
+def evaluate(plan: EvaluationPlan, progress: ProgressBar | None = None) -> EvaluationResult:
+    """One row per (pair, codec, quality), each with bytes, bpp, PSNR and MS-SSIM.
+
+    A pair that cannot be read, or a codec that fails on one setting, is recorded in
+    ``failures`` and the evaluation goes on with the rest.
+    """
+    result = EvaluationResult()
+    for pair in plan.pairs:
+        try:
+            left = read_image(pair.left)
+            right = read_image(pair.right) if plan.ours is not None else None
+        except ValueError as error:
+            result.failures.append(_failure(pair, "*", None, error))
+            _tick(progress, f"{pair.set_name}/{pair.name} unreadable", steps_per_pair(plan))
+            continue
+        for codec in plan.classic:
+            for quality in codec.qualities:
+                _attempt(result, pair, codec.name, quality, _classic_row, left, codec, quality)
+                _tick(progress, f"{pair.set_name}/{pair.name} {codec.name} q={quality}")
+        for quality in plan.ours_qualities if plan.ours is not None else ():
+            _attempt(result, pair, "ours", quality, _ours_rows, left, right, plan.ours, quality)
+            _tick(progress, f"{pair.set_name}/{pair.name} ours q={quality}")
+    return result
+
+
+def _attempt(
+    result: EvaluationResult,
+    pair: PairFiles,
+    codec: str,
+    quality: int,
+    make: Callable[..., dict | list[dict]],
+    *args: object,
+) -> None:
+    try:
+        made = make(pair, *args)
+    except (ValueError, RuntimeError, CodecError) as error:
+        result.failures.append(_failure(pair, codec, quality, error))
+        return
+    result.rows.extend(made if isinstance(made, list) else [made])
+
+
+def _failure(pair: PairFiles, codec: str, quality: int | None, error: Exception) -> dict:
+    return {
+        "set": pair.set_name,
+        "pair": pair.name,
+        "codec": codec,
+        "quality": quality,
+        "error": f"{type(error).__name__}: {error}",
+    }
+
+
+def steps_per_pair(plan: EvaluationPlan) -> int:
+    """Units of work one pair reports to the progress bar."""
+    per_pair = sum(len(codec.qualities) for codec in plan.classic)
+    return per_pair + (len(plan.ours_qualities) if plan.ours is not None else 0)
+
+
+def count_steps(plan: EvaluationPlan) -> int:
+    """Units of work ``evaluate`` reports to the progress bar."""
+    return steps_per_pair(plan) * len(plan.pairs)
+
+
+def _tick(progress: ProgressBar | None, label: str, steps: int = 1) -> None:
+    if progress is not None:
+        progress.advance(label, steps)
+
+
+def _classic_row(pair: PairFiles, left: np.ndarray, codec: ClassicCodec, quality: int) -> dict:
+    start = time.perf_counter()
+    data = codec.encode(left, quality)
+    encode_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    decoded = codec.decode(data, 1 if left.ndim == 2 else left.shape[2])
+    decode_seconds = time.perf_counter() - start
+    return _score(pair, codec.name, quality, left, decoded, len(data)) | {
+        "encode_s": encode_seconds,
+        "decode_s": decode_seconds,
+    }
+
+
+def _ours_rows(
+    pair: PairFiles, left: np.ndarray, right: np.ndarray, ours: OursCodec, quality: int
+) -> list[dict]:
+    result = ours.run(left, right, quality)
+    timing = {"encode_s": result.encode_seconds, "decode_s": result.decode_seconds}
+    alone = _score(pair, "ours", quality, left, result.left_alone, result.left_bytes) | timing
+    with_side = _score(pair, "ours_si", quality, left, result.left_si, result.left_bytes) | timing
+    side_quality = ours.side_quality if ours.side_quality is not None else quality
+    pixels = left.shape[0] * left.shape[1]
+    with_side |= {
+        "side_quality": side_quality,
+        "side_bytes": result.side_bytes,
+        "side_bpp": result.side_bytes * 8 / pixels,
+    }
+    return [alone, with_side]
+
+
+def _score(
+    pair: PairFiles, codec: str, quality: int, original: np.ndarray, decoded: np.ndarray, size: int
+) -> dict:
+    """The common fields of a row; bpp counts the whole encoded file over the view's pixels."""
+    height, width = original.shape[:2]
+    value = psnr(original, decoded)
+    return {
+        "set": pair.set_name,
+        "pair": pair.name,
+        "codec": codec,
+        "quality": quality,
+        "height": height,
+        "width": width,
+        "channels": 1 if original.ndim == 2 else original.shape[2],
+        "bytes": size,
+        "bpp": size * 8 / (height * width),
+        "psnr": PSNR_CAP_DB if math.isinf(value) else min(value, PSNR_CAP_DB),
+        "ms_ssim": ms_ssim(original, decoded),
+    }

@@ -1,0 +1,1 @@
+"""Training of the stereo codec: datasets, synthetic stereo pairs and the training loop."""

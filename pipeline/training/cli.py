@@ -1,0 +1,70 @@
+"""``stereo-pipeline train`` and ``stereo-pipeline export``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from pipeline.codec.model import DsinCodec
+from pipeline.codec.registry import WEIGHTS_DIR, export, get_spec
+from pipeline.training.trainer import TrainConfig, Trainer
+
+
+def train_main(argv: list[str]) -> int:
+    """Train (or resume training) a registered model on stereo pairs and natural images."""
+    parser = argparse.ArgumentParser(prog="stereo-pipeline train", description=train_main.__doc__)
+    parser.add_argument("--model", default=None, help="registry id (default: the default model)")
+    parser.add_argument("--pairs", nargs="*", default=[], help="stereo folders (left/, right/)")
+    parser.add_argument("--images", nargs="*", default=[], help="natural image folders")
+    parser.add_argument("--out", default="runs/train", help="run directory (checkpoints, log)")
+    parser.add_argument("--minutes", type=float, default=10.0, help="wall-clock budget")
+    parser.add_argument(
+        "--steps", type=int, default=0, help="stop after this many steps (0: no limit)"
+    )
+    parser.add_argument("--crop", type=int, default=128)
+    parser.add_argument("--batch", type=int, default=8, help="stereo pairs per step")
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--alpha", type=float, default=0.5, help="DSIN's weight of d(X, X_hat)")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    from pipeline.training.feed import make_batches
+
+    device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device
+    device = "cpu" if device == "auto" else device
+    config = TrainConfig(
+        out_dir=args.out,
+        minutes=args.minutes,
+        max_steps=args.steps,
+        lr=args.lr,
+        alpha=args.alpha,
+        device=device,
+        amp=device == "cuda",
+        seed=args.seed,
+    )
+    trainer = Trainer(DsinCodec(get_spec(args.model).config), config)
+    resumed = trainer.resume()
+    print(f"{'resumed at step ' + str(trainer.step_count) if resumed else 'new run'} on {device}")
+    batches = make_batches(args.pairs, args.images, args.crop, args.batch, args.seed, args.workers)
+    trainer.run(batches)
+    print(f"\nstopped at step {trainer.step_count}; checkpoint {trainer.checkpoint_path}")
+    return 0
+
+
+def export_main(argv: list[str]) -> int:
+    """Export a training checkpoint to the fp16, hash-named weights the package ships."""
+    parser = argparse.ArgumentParser(prog="stereo-pipeline export", description=export_main.__doc__)
+    parser.add_argument("checkpoint")
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--out-dir", default=str(WEIGHTS_DIR))
+    args = parser.parse_args(argv)
+    spec = get_spec(args.model)
+    state = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
+    model = DsinCodec(spec.config)
+    model.load_state_dict(state["model"], strict=False)
+    path = export(model, spec.model_id, Path(args.out_dir))
+    print(f"{path} (step {state['step']}, {state['seconds'] / 3600:.2f} h of training)")
+    return 0

@@ -1,0 +1,77 @@
+"""DSIN's joint rate-distortion loss over a batch of stereo pairs.
+
+L = bpp(left) + bpp(right)
+    + lambda_q * 255^2 * [(1 - a) * MSE(X, X_dec) + a * MSE(X, X_hat) + MSE(Y, Y_dec)]
+
+(Ayzik and Avidan, ECCV 2020, eq. 4, with the side view's own distortion added because here
+one autoencoder also codes the side view, and lambda chosen per item by its quality level.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from pipeline.codec.model import DsinCodec
+
+
+@dataclass
+class LossTerms:
+    """The loss and the figures logged with it (bpp per view, PSNR before and after SI)."""
+
+    loss: Tensor
+    bpp: float
+    psnr_dec: float
+    psnr_si: float
+    psnr_side: float
+
+    def as_dict(self) -> dict[str, float]:
+        """Plain floats for the log."""
+        return {
+            "loss": float(self.loss.detach()),
+            "bpp": self.bpp,
+            "psnr_dec": self.psnr_dec,
+            "psnr_si": self.psnr_si,
+            "psnr_side": self.psnr_side,
+        }
+
+
+def bits_per_pixel(likelihoods: dict[str, Tensor], pixels: int) -> Tensor:
+    """Estimated bits per pixel of each batch item from its latents' likelihoods."""
+    total = sum(-torch.log2(v).flatten(1).sum(dim=1) for v in likelihoods.values())
+    return total / pixels
+
+
+def joint_loss(
+    model: DsinCodec, left: Tensor, right: Tensor, levels: Tensor, alpha: float
+) -> LossTerms:
+    """Forward both views through the codec, fuse the left with the right, and weigh it all."""
+    batch = left.shape[0]
+    both = model(torch.cat([left, right]), torch.cat([levels, levels]))
+    pixels = left.shape[-2] * left.shape[-1]
+    bpp = bits_per_pixel(both.likelihoods, pixels)
+    x_dec, y_dec = both.x_dec[:batch], both.x_dec[batch:]
+    x_hat = model.fuse(x_dec, y_dec.detach().clamp(0, 1))
+    lam = torch.tensor(model.config.lambdas, device=left.device)[levels] * 255**2
+    mse_dec, mse_si, mse_side = (
+        _mse(a, b) for a, b in ((x_dec, left), (x_hat, left), (y_dec, right))
+    )
+    distortion = (1 - alpha) * mse_dec + alpha * mse_si + mse_side
+    loss = (bpp[:batch] + bpp[batch:] + lam * distortion).mean()
+    return LossTerms(
+        loss,
+        float(bpp.detach().mean()),
+        _psnr(mse_dec),
+        _psnr(mse_si),
+        _psnr(mse_side),
+    )
+
+
+def _mse(a: Tensor, b: Tensor) -> Tensor:
+    return ((a - b) ** 2).flatten(1).mean(dim=1)
+
+
+def _psnr(mse: Tensor) -> float:
+    return float((10 * torch.log10(1.0 / mse.detach().clamp_min(1e-10))).mean())

@@ -1,0 +1,135 @@
+"""The training loop: joint DSIN loss, resumable checkpoints, a wall-clock budget, a log."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from pipeline.codec.model import DsinCodec
+from pipeline.training.loss import joint_loss
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters of one run (recorded in the checkpoint and in docs/models.md)."""
+
+    out_dir: str = "runs/dsin-s1"
+    minutes: float = 10.0
+    max_steps: int = 0
+    lr: float = 1e-4
+    aux_lr: float = 1e-3
+    alpha: float = 0.5
+    device: str = "cpu"
+    amp: bool = False
+    log_every: int = 20
+    checkpoint_every: int = 200
+    seed: int = 0
+
+
+class Trainer:
+    """Owns the model, its two optimisers (main and quantile/aux) and the run directory."""
+
+    def __init__(self, model: DsinCodec, config: TrainConfig) -> None:
+        self.config = config
+        self.device = torch.device(config.device)
+        self.model = model.to(self.device).train()
+        aux = {n for n, _ in model.named_parameters() if n.endswith(".quantiles")}
+        params = dict(model.named_parameters())
+        self.optimizer = torch.optim.Adam([params[n] for n in params if n not in aux], lr=config.lr)
+        self.aux_optimizer = torch.optim.Adam([params[n] for n in aux], lr=config.aux_lr)
+        self.step_count = 0
+        self.seconds = 0.0
+        self.out = Path(config.out_dir)
+        self.generator = torch.Generator().manual_seed(config.seed)
+
+    @property
+    def checkpoint_path(self) -> Path:
+        """Where the latest checkpoint of this run lives."""
+        return self.out / "checkpoint.pt"
+
+    def resume(self) -> bool:
+        """Load the latest checkpoint if there is one; True when resumed."""
+        if not self.checkpoint_path.exists():
+            return False
+        state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=False)
+        self.model.load_state_dict(state["model"], strict=False)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.aux_optimizer.load_state_dict(state["aux_optimizer"])
+        self.step_count, self.seconds = state["step"], state["seconds"]
+        return True
+
+    def save(self) -> None:
+        """Write the checkpoint atomically."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        tmp = self.checkpoint_path.with_suffix(".tmp")
+        torch.save(
+            {
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "aux_optimizer": self.aux_optimizer.state_dict(),
+                "step": self.step_count,
+                "seconds": self.seconds,
+                "config": asdict(self.config),
+            },
+            tmp,
+        )
+        tmp.replace(self.checkpoint_path)
+
+    def step(self, left: Tensor, right: Tensor) -> dict[str, float]:
+        """One optimisation step on a batch of pairs, each at a random quality level."""
+        left, right = left.to(self.device), right.to(self.device)
+        levels = torch.randint(
+            0, self.model.config.levels, (left.shape[0],), generator=self.generator
+        )
+        with torch.autocast(self.device.type, torch.bfloat16, enabled=self.config.amp):
+            terms = joint_loss(self.model, left, right, levels.to(self.device), self.config.alpha)
+        self.optimizer.zero_grad(set_to_none=True)
+        terms.loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.optimizer.step()
+        aux_loss = self.model.aux_loss()
+        self.aux_optimizer.zero_grad(set_to_none=True)
+        aux_loss.backward()
+        self.aux_optimizer.step()
+        self.step_count += 1
+        return {**terms.as_dict(), "aux": float(aux_loss.detach())}
+
+    def run(self, batches: Iterator[tuple[Tensor, Tensor]]) -> None:
+        """Train until the step limit or the wall-clock budget; log and checkpoint."""
+        deadline = time.monotonic() + 60 * self.config.minutes
+        self.out.mkdir(parents=True, exist_ok=True)
+        log = (self.out / "log.jsonl").open("a")
+        window: list[dict[str, float]] = []
+        try:
+            while time.monotonic() < deadline and not self._done():
+                start = time.monotonic()
+                window.append(self.step(*next(batches)))
+                self.seconds += time.monotonic() - start
+                if self.step_count % self.config.log_every == 0:
+                    self._log(log, window)
+                    window = []
+                if self.step_count % self.config.checkpoint_every == 0:
+                    self.save()
+        finally:
+            self.save()
+            log.close()
+
+    def _done(self) -> bool:
+        return 0 < self.config.max_steps <= self.step_count
+
+    def _log(self, log, window: list[dict[str, float]]) -> None:
+        mean = {k: sum(w[k] for w in window) / len(window) for k in window[0]}
+        record = {"step": self.step_count, "seconds": round(self.seconds, 1), **mean}
+        log.write(json.dumps(record) + "\n")
+        log.flush()
+        line = " ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()
+        )
+        print(f"\r{line}", file=sys.stderr, flush=True)

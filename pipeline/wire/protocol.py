@@ -1,0 +1,166 @@
+"""Frame messages between a camera node and the decoder (``docs/protocol.md``).
+
+One frame is one ZeroMQ multipart message of exactly two parts:
+
+1. a msgpack map, the :class:`FrameHeader` (at most :data:`MAX_HEADER_BYTES`);
+2. the codec bitstream (``docs/bitstream.md``), sent as its own part so that
+   ``send_multipart(parts, copy=False)`` hands the encoder's buffer to ZeroMQ without a copy.
+
+The receiver checks the part count, the header size, the version, and every field's type and
+range before it trusts anything; each failure is a typed :class:`ProtocolError` that the decoder
+counts and drops. The bitstream itself is checked later by the codec (``read_header``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import msgpack
+
+from pipeline.wire.errors import MalformedMessageError, UnsupportedVersionError
+
+PROTOCOL_VERSION = 1
+MAX_HEADER_BYTES = 1024
+MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
+SIDES = ("left", "right")
+
+_INT64_MAX = 2**63 - 1
+_MAX_DIM = 65535
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:+-]{0,63}")
+
+
+@dataclass(frozen=True)
+class FrameHeader:
+    """The header of one frame message; every field is checked when the header is built.
+
+    ``capture_ns`` is ``time.time_ns()`` right after the frame was read, on the camera's clock
+    (plus the node's configured ``clock_offset_ns``); ``send_ns`` is the same clock just before
+    the message was handed to ZeroMQ. ``seq`` is the frame index: for triggered sources the left
+    and right views of one instant carry the same ``seq``. ``model_id``, ``quality`` and the
+    shape repeat what the bitstream's own header says, so the decoder can batch and route without
+    parsing the bitstream.
+    """
+
+    version: int
+    rig_id: str
+    side: str
+    seq: int
+    capture_ns: int
+    send_ns: int
+    model_id: str
+    quality: int
+    height: int
+    width: int
+    channels: int
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+
+def encode_frame(header: FrameHeader, bitstream: bytes | memoryview) -> list[Any]:
+    """The two message parts ``[msgpack header, bitstream]`` for ``send_multipart(copy=False)``.
+
+    The bitstream object is passed through untouched (no copy). Raises
+    :class:`MalformedMessageError` if the bitstream is empty or larger than
+    :data:`MAX_PAYLOAD_BYTES`.
+    """
+    _check_payload_size(memoryview(bitstream).nbytes)
+    packed = msgpack.packb(asdict(header), use_bin_type=True)
+    return [packed, bitstream]
+
+
+def decode_frame(frames: Sequence[Any]) -> tuple[FrameHeader, bytes]:
+    """Parse the parts of one received message into ``(header, bitstream bytes)``.
+
+    ``frames`` may be ``zmq.Frame`` objects (``recv_multipart(copy=False)``) or bytes-likes.
+    Raises :class:`UnsupportedVersionError` for a header of another protocol version and
+    :class:`MalformedMessageError` for anything else that is wrong; never anything else.
+    """
+    if len(frames) != 2:
+        raise MalformedMessageError(f"expected 2 message parts, got {len(frames)}")
+    header_view, payload_view = (_as_view(part) for part in frames)
+    _check_payload_size(payload_view.nbytes)
+    fields_map = _unpack_header(header_view)
+    _check_version(fields_map)
+    _check_keys(fields_map)
+    return FrameHeader(**fields_map), payload_view.tobytes()
+
+
+def _as_view(part: Any) -> memoryview:
+    """A memoryview over one message part, zero-copy for ``zmq.Frame`` and bytes."""
+    try:
+        return memoryview(getattr(part, "buffer", part)).cast("B")
+    except TypeError as e:
+        raise MalformedMessageError(f"message part of type {type(part).__name__}") from e
+
+
+def _check_payload_size(size: int) -> None:
+    if size == 0:
+        raise MalformedMessageError("empty bitstream part")
+    if size > MAX_PAYLOAD_BYTES:
+        raise MalformedMessageError(f"bitstream of {size} bytes > {MAX_PAYLOAD_BYTES}")
+
+
+def _unpack_header(view: memoryview) -> dict[str, Any]:
+    if view.nbytes > MAX_HEADER_BYTES:
+        raise MalformedMessageError(f"header of {view.nbytes} bytes > {MAX_HEADER_BYTES}")
+    try:
+        obj = msgpack.unpackb(view, raw=False, strict_map_key=True, use_list=False)
+    except (ValueError, TypeError, msgpack.UnpackException) as e:
+        raise MalformedMessageError(f"header is not msgpack: {e}") from e
+    if not isinstance(obj, dict):
+        raise MalformedMessageError(f"header is a msgpack {type(obj).__name__}, not a map")
+    return obj
+
+
+def _check_version(fields_map: dict[str, Any]) -> None:
+    version = fields_map.get("version")
+    if type(version) is not int:
+        raise MalformedMessageError(f"header field 'version' missing or not an int: {version!r}")
+    if version != PROTOCOL_VERSION:
+        raise UnsupportedVersionError(version)
+
+
+def _check_keys(fields_map: dict[str, Any]) -> None:
+    expected = {f.name for f in fields(FrameHeader)}
+    missing = sorted(expected - fields_map.keys())
+    if missing:
+        raise MalformedMessageError(f"header fields missing: {', '.join(missing)}")
+    unknown = sorted(str(k) for k in fields_map.keys() - expected)
+    if unknown:
+        raise MalformedMessageError(f"unknown header fields: {', '.join(unknown)}")
+
+
+def _validate(h: FrameHeader) -> None:
+    _check_int("version", h.version, 0, _INT64_MAX)
+    if h.version != PROTOCOL_VERSION:
+        raise UnsupportedVersionError(h.version)
+    _check_id("rig_id", h.rig_id)
+    if h.side not in SIDES:
+        raise MalformedMessageError(f"header field 'side' must be 'left' or 'right': {h.side!r}")
+    _check_int("seq", h.seq, 0, _INT64_MAX)
+    _check_int("capture_ns", h.capture_ns, 0, _INT64_MAX)
+    _check_int("send_ns", h.send_ns, 0, _INT64_MAX)
+    _check_id("model_id", h.model_id)
+    _check_int("quality", h.quality, 0, 255)
+    _check_int("height", h.height, 1, _MAX_DIM)
+    _check_int("width", h.width, 1, _MAX_DIM)
+    if h.channels not in (1, 3) or type(h.channels) is not int:
+        raise MalformedMessageError(f"header field 'channels' must be 1 or 3: {h.channels!r}")
+
+
+def _check_int(name: str, value: Any, lo: int, hi: int) -> None:
+    if type(value) is not int:
+        raise MalformedMessageError(f"header field {name!r} must be an int: {value!r}")
+    if not lo <= value <= hi:
+        raise MalformedMessageError(f"header field {name!r} out of range [{lo}, {hi}]: {value}")
+
+
+def _check_id(name: str, value: Any) -> None:
+    if type(value) is not str or not ID_PATTERN.fullmatch(value):
+        raise MalformedMessageError(
+            f"header field {name!r} must be 1-64 chars of [A-Za-z0-9_.:+-]: {value!r}"
+        )

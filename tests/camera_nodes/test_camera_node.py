@@ -1,0 +1,239 @@
+"""The camera node against a real ZeroMQ PULL socket: in a thread (fake encoder), as a process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+import zmq
+
+from camera_nodes.config import CameraConfig, SyntheticSourceConfig
+from camera_nodes.node import CameraNode
+from pipeline.wire import PROTOCOL_VERSION, decode_frame
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class FakeEncoder:
+    """An ImageEncoder stand-in whose output size grows with quality (no model, fast)."""
+
+    model_id = "fake-model"
+    qualities = (1, 2, 3, 4, 5, 6)
+    default_quality = 4
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+
+    def encode(self, image: np.ndarray, role: str, quality: int) -> bytes:
+        self.calls.append((str(role), quality))
+        return bytes([quality]) * (1000 * quality)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def pull():
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.PULL)
+    port = sock.bind_to_random_port("tcp://127.0.0.1")
+    yield sock, f"tcp://127.0.0.1:{port}"
+    sock.close(linger=0)
+    ctx.term()
+
+
+def receive(sock: zmq.Socket, n: int, timeout_s: float = 20.0) -> list:
+    got, deadline = [], time.monotonic() + timeout_s
+    while len(got) < n and time.monotonic() < deadline:
+        if sock.poll(100):
+            got.append(decode_frame(sock.recv_multipart(copy=False)))
+    return got
+
+
+def config(endpoint: str, **changes) -> CameraConfig:
+    values = dict(
+        side="left",
+        endpoint=endpoint,
+        fps=50.0,
+        frames=6,
+        flush_s=5.0,
+        source=SyntheticSourceConfig(width=32, height=24, seed=1),
+    )
+    values.update(changes)
+    return CameraConfig(**values)
+
+
+def run_in_thread(node: CameraNode) -> threading.Thread:
+    thread = threading.Thread(target=node.run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_thread_node_sends_headers_in_order(pull) -> None:
+    sock, endpoint = pull
+    enc = FakeEncoder()
+    before = time.time_ns()
+    cfg = config(endpoint, side="right", clock_offset_ns=5_000_000_000, quality=2)
+    node = CameraNode(cfg, encoder=enc)
+    thread = run_in_thread(node)
+    frames = receive(sock, 6)
+    thread.join(10)
+    assert not thread.is_alive()
+    assert [h.seq for h, _ in frames] == [0, 1, 2, 3, 4, 5]
+    for h, payload in frames:
+        assert (h.version, h.rig_id, h.side, h.model_id) == (
+            PROTOCOL_VERSION,
+            "rig0",
+            "right",
+            "fake-model",
+        )
+        assert (h.quality, h.height, h.width, h.channels) == (2, 24, 32, 3)
+        assert before + 5e9 <= h.capture_ns <= h.send_ns <= time.time_ns() + 5e9
+        assert payload == bytes([2]) * 2000
+    assert enc.calls[0] == ("side", 2)
+    m = node.metrics
+    assert m.captured._value.get() == m.encoded._value.get() == m.sent._value.get() == 6
+    assert m.sent_bytes._value.get() == 6 * 2000
+    assert sum(c._value.get() for c in m.dropped.values()) == 0
+
+
+def test_fps_pacing(pull) -> None:
+    sock, endpoint = pull
+    node = CameraNode(config(endpoint, fps=20.0, frames=5), encoder=FakeEncoder())
+    thread = run_in_thread(node)
+    frames = receive(sock, 5)
+    thread.join(10)
+    span_s = (frames[-1][0].capture_ns - frames[0][0].capture_ns) / 1e9
+    assert 0.18 <= span_s <= 0.6, span_s  # 4 periods of 50 ms
+
+
+def test_rate_controller_lowers_quality_in_node(pull) -> None:
+    sock, endpoint = pull
+    cfg = config(endpoint, fps=50.0, frames=20, quality=6, target_kbps=1000.0)
+    node = CameraNode(cfg, encoder=FakeEncoder())  # q bytes*1000*8*50 -> 400*q kbit/s
+    thread = run_in_thread(node)
+    qualities = [h.quality for h, _ in receive(sock, 20)]
+    thread.join(10)
+    assert qualities[0] == 6 and qualities[-1] == 2, qualities
+    assert node.metrics.quality._value.get() == 2
+
+
+def test_survives_decoder_absent_and_restarting() -> None:
+    port = free_port()
+    endpoint = f"tcp://127.0.0.1:{port}"
+    cfg = config(endpoint, frames=0, fps=100.0, send_queue=3, sndhwm=1, flush_s=0.5)
+    node = CameraNode(cfg, encoder=FakeEncoder())
+    thread = run_in_thread(node)
+    time.sleep(0.5)  # nobody listens: ZeroMQ holds sndhwm, our queue drops the oldest
+    assert node.metrics.dropped["queue_full"]._value.get() > 10
+    ctx = zmq.Context()
+    try:
+        for _life in range(2):  # the decoder comes up late, then restarts
+            sock = ctx.socket(zmq.PULL)
+            sock.bind(endpoint)
+            frames = receive(sock, 10)
+            sock.close(linger=0)
+            assert len(frames) == 10
+            seqs = [h.seq for h, _ in frames]
+            assert seqs == sorted(seqs) and seqs[-1] > 30, "old frames dropped, new ones flow"
+            time.sleep(0.3)
+        assert node.metrics.dropped["queue_full"]._value.get() > 20
+    finally:
+        node.stop()
+        thread.join(10)
+        ctx.term()
+    assert not thread.is_alive()
+
+
+def test_metrics_endpoint(pull) -> None:
+    sock, endpoint = pull
+    port = free_port()
+    cfg = config(endpoint, frames=0, fps=50.0, metrics_port=port, metrics_addr="127.0.0.1")
+    node = CameraNode(cfg, encoder=FakeEncoder())
+    thread = run_in_thread(node)
+    try:
+        receive(sock, 3)
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+    finally:
+        node.stop()
+        thread.join(10)
+    text = text.decode()
+    for name in (
+        'stereo_camera_frames_captured_total{rig="rig0",side="left"}',
+        'stereo_camera_frames_dropped_total{reason="queue_full",rig="rig0",side="left"} 0.0',
+        "stereo_camera_encode_seconds_bucket",
+        "stereo_camera_sent_bytes_total",
+        'stereo_camera_quality{rig="rig0",side="left"} 4.0',
+    ):
+        assert name in text, name
+
+
+def _subprocess_env() -> dict[str, str]:
+    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+
+
+def _write_config(tmp_path: Path, endpoint: str, frames: int, side: str = "left") -> Path:
+    path = tmp_path / f"{side}.toml"
+    path.write_text(
+        f'side = "{side}"\nrig_id = "rigT"\nendpoint = "{endpoint}"\nfps = 20.0\n'
+        f"frames = {frames}\nflush_s = 5.0\n"
+        '[source]\ntype = "synthetic"\nwidth = 64\nheight = 48\nseed = 7\n'
+    )
+    return path
+
+
+def test_process_end_to_end_with_real_codec(pull, tmp_path: Path) -> None:
+    from pipeline.codec import Role, read_header
+
+    sock, endpoint = pull
+    cfg = _write_config(tmp_path, endpoint, frames=4, side="right")
+    cmd = [sys.executable, "-m", "camera_nodes.cli", "--config", str(cfg), "--fps", "10"]
+    proc = subprocess.Popen(cmd, cwd=REPO, env=_subprocess_env())
+    try:
+        frames = receive(sock, 4, timeout_s=60)
+        assert proc.wait(30) == 0
+    finally:
+        proc.kill()
+    assert [h.seq for h, _ in frames] == [0, 1, 2, 3]
+    for h, payload in frames:
+        bh = read_header(payload)
+        assert (h.rig_id, h.side) == ("rigT", "right")
+        assert bh.role == Role.SIDE and bh.model_id == h.model_id and bh.quality == h.quality
+        assert (bh.height, bh.width, bh.channels) == (h.height, h.width, h.channels) == (48, 64, 3)
+
+
+def test_process_sigterm_exits_zero(pull, tmp_path: Path) -> None:
+    sock, endpoint = pull
+    cfg = _write_config(tmp_path, endpoint, frames=0)
+    cmd = [sys.executable, "-m", "camera_nodes.cli", "--config", str(cfg)]
+    proc = subprocess.Popen(cmd, cwd=REPO, env=_subprocess_env())
+    try:
+        assert len(receive(sock, 2, timeout_s=60)) == 2
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+    finally:
+        proc.kill()
+
+
+def test_cli_validate_config(tmp_path: Path, capsys) -> None:
+    from camera_nodes.cli import main
+
+    assert main(["--config", str(REPO / "configs/camera-left.toml"), "--validate-config"]) == 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text('side = "left"\nfps = -1\n')
+    assert main(["--config", str(bad), "--validate-config"]) == 2
+    assert f"{bad}:2: fps: must be >= 0.0" in capsys.readouterr().err
+    assert main(["--config", str(REPO / "configs/camera-left.toml"), "--frames", "-3"]) == 2
+    assert "frames: must be >= 0" in capsys.readouterr().err

@@ -1,0 +1,157 @@
+"""The daemon assembled in-process (with a stand-in codec): sockets, HTTP, drain, CLI."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+import zmq
+from prometheus_client import CollectorRegistry
+
+from decoder_node.app import DecoderApp
+from decoder_node.cli import main
+from decoder_node.config import (
+    BatchingConfig,
+    DecoderConfig,
+    HttpConfig,
+    PairingConfig,
+    PngSinkConfig,
+    ReceiverConfig,
+)
+from pipeline.wire import encode_frame
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def config(tmp_path, **pairing) -> DecoderConfig:
+    return DecoderConfig(
+        receiver=ReceiverConfig(bind="tcp://127.0.0.1:*", poll_ms=5.0),
+        pairing=PairingConfig(**{"mode": "sequence", "max_age_ms": 200.0, **pairing}),
+        batching=BatchingConfig(max_batch=4, max_wait_ms=10.0),
+        sinks=(PngSinkConfig(type="png", dir=tmp_path / "png", left_alone=True),),
+        http=HttpConfig(host="127.0.0.1", port=0),
+    )
+
+
+def get(port: int, path: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def wait_for(predicate, timeout=10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_daemon_pairs_decodes_writes_and_drains(tmp_path, make_frame, fake_decoder_cls):
+    registry = CollectorRegistry()
+    app = DecoderApp(config(tmp_path), registry, decoder=fake_decoder_cls())
+    stop = threading.Event()
+    codes = []
+    runner = threading.Thread(target=lambda: codes.append(app.run(stop, 0.05)))
+    runner.start()
+    assert wait_for(lambda: app.state == "ok")
+    ctx = zmq.Context()
+    push = ctx.socket(zmq.PUSH)
+    push.connect(app.endpoint)
+    try:
+        for seq in range(6):
+            push.send_multipart(encode_frame(make_frame("left", seq).header,
+                                             make_frame("left", seq).payload))  # fmt: skip
+            if seq != 5:  # the last right never comes: the left is decoded alone
+                push.send_multipart(encode_frame(make_frame("right", seq).header,
+                                                 make_frame("right", seq).payload))  # fmt: skip
+        push.send_multipart([b"junk"])
+        decoded = "stereo_decoder_frames_decoded_total"
+        left = {"rig": "rig0", "side": "left"}
+        assert wait_for(lambda: (registry.get_sample_value(decoded, left) or 0) >= 5)
+        status, body = get(app.http_port, "/healthz")
+        assert status == 200 and json.loads(body)["status"] == "ok"
+        status, body = get(app.http_port, "/metrics")
+        assert status == 200 and b"stereo_decoder_build_info{" in body
+        assert b'stereo_decoder_malformed_messages_total{reason="malformed"} 1.0' in body
+        assert get(app.http_port, "/nope")[0] == 404
+    finally:
+        stop.set()
+        runner.join(15.0)
+        push.close(linger=0)
+        ctx.term()
+    assert codes == [0] and app.state == "stopped"
+    assert registry.get_sample_value(decoded, left) == 6
+    assert registry.get_sample_value(decoded, {"rig": "rig0", "side": "right"}) == 5
+    png = tmp_path / "png" / "rig0"
+    assert len(list((png / "left").glob("*.png"))) == 6
+    assert len(list((png / "left_alone").glob("*.png"))) == 6
+    assert len(list((png / "right").glob("*.png"))) == 5
+    assert not list(png.rglob("*.tmp"))
+
+
+def test_shutdown_releases_unmatched_frames_and_decodes_them(
+    tmp_path, make_frame, fake_decoder_cls
+):
+    registry = CollectorRegistry()
+    app = DecoderApp(config(tmp_path, max_age_ms=60_000.0), registry, decoder=fake_decoder_cls())
+    app.start()
+    ctx = zmq.Context()
+    push = ctx.socket(zmq.PUSH)
+    push.connect(app.endpoint)
+    try:
+        f = make_frame("right", 1)
+        push.send_multipart(encode_frame(f.header, f.payload))
+        received = "stereo_decoder_frames_received_total"
+        assert wait_for(lambda: registry.get_sample_value(received, {"rig": "rig0",
+                                                                     "side": "right"}))  # fmt: skip
+    finally:
+        push.close(linger=0)
+        ctx.term()
+        app.stop()
+    labels = {"rig": "rig0", "side": "right"}
+    assert registry.get_sample_value("stereo_decoder_frames_decoded_total", labels) == 1
+    assert (
+        registry.get_sample_value(
+            "stereo_decoder_unpaired_frames_total", {**labels, "reason": "shutdown"}
+        )
+        == 1
+    )
+
+
+def test_a_failed_start_stops_cleanly_and_returns_1(tmp_path, fake_decoder_cls):
+    ctx = zmq.Context()
+    taken = ctx.socket(zmq.PULL)
+    port = taken.bind_to_random_port("tcp://127.0.0.1")
+    try:
+        cfg = config(tmp_path)
+        cfg = DecoderConfig(**{**cfg.__dict__, "receiver": ReceiverConfig(
+            bind=f"tcp://127.0.0.1:{port}")})  # fmt: skip
+        app = DecoderApp(cfg, CollectorRegistry(), decoder=fake_decoder_cls())
+        assert app.run(threading.Event()) == 1
+        assert app.state == "stopped"
+    finally:
+        taken.close(linger=0)
+        ctx.term()
+
+
+def test_cli_validate_config(tmp_path, capsys):
+    good = tmp_path / "good.toml"
+    good.write_text('[pairing]\nmode = "sequence"\n[[sinks]]\ntype = "none"\n')
+    assert main(["--config", str(good), "--validate-config"]) == 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[batching]\nmax_batch = 0\n")
+    assert main(["--config", str(bad), "--validate-config"]) == 2
+    err = capsys.readouterr().err
+    assert "batching.max_batch" in err and "must be >= 1" in err and "bad.toml:2" in err
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text('[[sinks]]\ntype = "s3"\n')
+    assert main(["--config", str(unknown), "--validate-config"]) == 2
+    assert "sinks[0].type" in capsys.readouterr().err

@@ -1,0 +1,131 @@
+"""Decode workers: overlap of entropy decoding and the model, and per-item retry on bad input."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from decoder_node.batching import DynamicBatcher
+from decoder_node.config import BatchingConfig
+from decoder_node.decoding import DecodeWorkers
+from decoder_node.frames import DecodedItem, StereoItem
+from decoder_node.sinks import SinkSet
+from decoder_node.sinks.base import Sink
+
+pytestmark = pytest.mark.timeout(60)
+
+
+class Collect(Sink):
+    name = "collect"
+
+    def __init__(self) -> None:
+        self.items: list[DecodedItem] = []
+
+    def write(self, decoded: DecodedItem) -> None:
+        self.items.append(decoded)
+
+
+def run_workers(registry, drops, decoder, items, max_batch=4):
+    batcher = DynamicBatcher(BatchingConfig(max_batch=max_batch, max_wait_ms=5.0), drops, registry)
+    sink = Collect()
+    workers = DecodeWorkers(decoder, batcher, SinkSet([sink], registry), drops, registry, 0.01)
+    workers.start()
+    for item in items:
+        batcher.put(item)
+    assert workers.drain(timeout=10.0)
+    return sink.items
+
+
+def pair(make_frame, seq, bad_left=False, bad_right=False) -> StereoItem:
+    return StereoItem(
+        "rig0", make_frame("left", seq, bad=bad_left), make_frame("right", seq, bad=bad_right), 0.0
+    )
+
+
+def test_a_batch_is_decoded_and_counted(registry, drops, make_frame, fake_decoder_cls, metric):
+    decoder = fake_decoder_cls()
+    out = run_workers(registry, drops, decoder, [pair(make_frame, s) for s in range(4)])
+    assert [d.item.seq for d in out] == [0, 1, 2, 3]
+    assert all(int(d.left[0, 0, 0]) == 200 and int(d.left_alone[0, 0, 0]) == 100 for d in out)
+    assert ("entropy_decode", 4) in decoder.calls and ("reconstruct", 4) in decoder.calls
+    assert metric("stereo_decoder_frames_decoded_total", rig="rig0", side="left") == 4
+    assert metric("stereo_decoder_stage_seconds_count", stage="si_net") >= 1
+    assert all(d.timings["si_net"] == 0.004 and "entropy_decode" in d.timings for d in out)
+
+
+def test_one_bad_frame_in_a_batch_loses_nothing_else(
+    registry, drops, make_frame, fake_decoder_cls, metric
+):
+    items = [pair(make_frame, 0), pair(make_frame, 1, bad_right=True), pair(make_frame, 2)]
+    out = run_workers(registry, drops, fake_decoder_cls(), items)
+    got = {(d.item.seq, d.item.right is not None) for d in out}
+    assert got == {(0, True), (1, False), (2, True)}
+    lone_left = next(d for d in out if d.item.seq == 1)
+    assert int(lone_left.left[0, 0, 0]) == 100 and lone_left.right is None
+    assert metric("stereo_decoder_frames_dropped_total", rig="rig0", side="right",
+                  reason="bad_bitstream") == 1  # fmt: skip
+    assert metric("stereo_decoder_frames_decoded_total", rig="rig0", side="left") == 3
+    assert metric("stereo_decoder_frames_decoded_total", rig="rig0", side="right") == 2
+    assert metric("stereo_decoder_batch_retries_total") >= 1
+
+
+def test_a_reconstruct_failure_is_retried_item_by_item(
+    registry, drops, make_frame, fake_decoder_cls, metric
+):
+    class FlakyModel(fake_decoder_cls):
+        def reconstruct(self, requests):
+            if len(requests) > 1:
+                raise RuntimeError("CUDA out of memory")
+            return super().reconstruct(requests)
+
+    out = run_workers(registry, drops, FlakyModel(), [pair(make_frame, s) for s in range(3)])
+    assert sorted(d.item.seq for d in out) == [0, 1, 2]
+    assert metric("stereo_decoder_batch_retries_total") >= 1
+
+
+def test_entropy_decode_of_the_next_batch_overlaps_the_model(
+    registry, drops, make_frame, fake_decoder_cls
+):
+    model_busy = threading.Event()
+    overlapped = threading.Event()
+
+    class Slow(fake_decoder_cls):
+        def entropy_decode(self, requests):
+            if model_busy.is_set():
+                overlapped.set()
+            return super().entropy_decode(requests)
+
+        def reconstruct(self, requests):
+            model_busy.set()
+            time.sleep(0.1)
+            model_busy.clear()
+            return super().reconstruct(requests)
+
+    items = [pair(make_frame, s) for s in range(4)]
+    out = run_workers(registry, drops, Slow(), items, max_batch=1)
+    assert len(out) == 4
+    assert overlapped.is_set()
+
+
+def test_abort_hands_back_a_waiting_batch(registry, drops, make_frame, fake_decoder_cls):
+    release = threading.Event()
+
+    class Stuck(fake_decoder_cls):
+        def reconstruct(self, requests):
+            release.wait(5.0)
+            return super().reconstruct(requests)
+
+    batcher = DynamicBatcher(BatchingConfig(max_batch=1, max_wait_ms=0.0), drops, registry)
+    workers = DecodeWorkers(Stuck(), batcher, SinkSet([Collect()], registry), drops, registry, 0.01)
+    workers.start()
+    for s in range(3):
+        batcher.put(pair(make_frame, s))
+    time.sleep(0.2)
+    threading.Timer(0.3, release.set).start()
+    left_over = workers.abort(timeout=5.0)
+    assert not workers.alive
+    # batch 0 was in the model when abort came; 1 and 2 were taken but never decoded
+    assert sorted(i.seq for i in left_over) == [1, 2]
+    assert len(batcher) == 0

@@ -1,0 +1,134 @@
+"""Pairing: sequence and timestamp modes, slop, age-based release, bounded queues."""
+
+from __future__ import annotations
+
+import pytest
+
+from decoder_node.config import PairingConfig
+from decoder_node.pairing import Pairer
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def pairer(registry, drops, **kw) -> Pairer:
+    cfg = PairingConfig(**{"mode": "timestamp", "slop_ms": 10.0, "max_age_ms": 500.0, **kw})
+    return Pairer(cfg, drops, registry)
+
+
+def kinds(items) -> list[tuple[int | None, int | None]]:
+    """(left seq, right seq) of each released item."""
+    return [(i.left.seq if i.left else None, i.right.seq if i.right else None) for i in items]
+
+
+def test_sequence_mode_pairs_equal_seq_whatever_the_timestamps(registry, drops, make_frame):
+    p = pairer(registry, drops, mode="sequence")
+    assert p.add(make_frame("left", 7, capture_ms=0.0), 0.0) == []
+    assert p.add(make_frame("right", 8, capture_ms=0.0), 0.0) == []
+    items = p.add(make_frame("right", 7, capture_ms=400.0), 0.01)
+    assert kinds(items) == [(7, 7)]
+    assert p.pending == 1
+
+
+def test_timestamp_mode_pairs_within_slop_under_skew_and_jitter(registry, drops, make_frame):
+    p = pairer(registry, drops, slop_ms=10.0)
+    released = []
+    for seq in range(20):
+        skewed = seq * 66.7 + 6.0 + (seq % 3 - 1) * 2.5  # offset 6 ms, jitter +-2.5 ms
+        # right seqs are numbered differently (a restarted camera): only time matters
+        released += p.add(make_frame("right", seq + 1000, capture_ms=skewed), seq * 0.066)
+        released += p.add(make_frame("left", seq, capture_ms=seq * 66.7), seq * 0.066 + 0.001)
+    assert kinds(released) == [(s, s + 1000) for s in range(20)]
+    assert p.pending == 0
+
+
+def test_timestamp_mode_refuses_a_partner_beyond_slop(registry, drops, make_frame, metric):
+    p = pairer(registry, drops, slop_ms=5.0, max_age_ms=100.0)
+    p.add(make_frame("left", 1, capture_ms=1000.0), 0.0)
+    assert p.add(make_frame("right", 1, capture_ms=1006.0), 0.0) == []
+    released = p.expire(0.2)
+    assert sorted(kinds(released), key=str) == sorted([(1, None), (None, 1)], key=str)
+    assert metric("stereo_decoder_unpaired_frames_total", rig="rig0", side="left",
+                  reason="partner_timeout") == 1  # fmt: skip
+
+
+def test_timestamp_mode_picks_the_nearest_candidate(registry, drops, make_frame):
+    p = pairer(registry, drops, slop_ms=10.0)
+    p.add(make_frame("right", 1, capture_ms=991.0), 0.0)
+    p.add(make_frame("right", 2, capture_ms=1003.0), 0.0)
+    assert kinds(p.add(make_frame("left", 5, capture_ms=1000.0), 0.0)) == [(5, 2)]
+
+
+def test_left_whose_right_never_comes_is_released_alone_after_max_age(
+    registry, drops, make_frame, metric
+):
+    p = pairer(registry, drops, max_age_ms=200.0)
+    p.add(make_frame("left", 3, recv_mono=10.0), 10.0)
+    assert p.expire(10.19) == []
+    items = p.expire(10.201)
+    assert kinds(items) == [(3, None)]
+    assert metric("stereo_decoder_unmatched_frames", rig="rig0", side="left") == 0
+
+
+def test_right_whose_left_never_comes_is_released_alone(registry, drops, make_frame):
+    p = pairer(registry, drops, mode="sequence", max_age_ms=50.0)
+    p.add(make_frame("right", 9, recv_mono=0.0), 0.0)
+    assert kinds(p.expire(0.05)) == [(None, 9)]
+
+
+def test_a_partner_arriving_after_its_release_goes_alone_at_once(
+    registry, drops, make_frame, metric
+):
+    p = pairer(registry, drops, mode="sequence", max_age_ms=50.0)
+    p.add(make_frame("left", 4, recv_mono=0.0), 0.0)
+    p.expire(0.1)
+    assert kinds(p.add(make_frame("right", 4, recv_mono=0.2), 0.2)) == [(None, 4)]
+    assert metric("stereo_decoder_unpaired_frames_total", rig="rig0", side="right",
+                  reason="partner_expired") == 1  # fmt: skip
+
+
+def test_bounded_queue_releases_the_oldest_alone(registry, drops, make_frame, metric):
+    p = pairer(registry, drops, mode="sequence", queue_size=3)
+    released = []
+    for seq in range(5):
+        released += p.add(make_frame("left", seq), 0.0)
+    assert kinds(released) == [(0, None), (1, None)]
+    assert p.pending == 3
+    assert metric("stereo_decoder_unpaired_frames_total", rig="rig0", side="left",
+                  reason="queue_full") == 2  # fmt: skip
+
+
+def test_duplicate_frame_is_dropped_and_counted(registry, drops, make_frame, metric):
+    p = pairer(registry, drops, mode="sequence")
+    p.add(make_frame("left", 1), 0.0)
+    assert p.add(make_frame("left", 1), 0.0) == []
+    assert metric("stereo_decoder_frames_dropped_total", rig="rig0", side="left",
+                  reason="duplicate") == 1  # fmt: skip
+    assert p.pending == 1
+
+
+def test_rigs_are_paired_separately(registry, drops, make_frame):
+    p = pairer(registry, drops, mode="sequence")
+    p.add(make_frame("left", 1, rig="a"), 0.0)
+    assert p.add(make_frame("right", 1, rig="b"), 0.0) == []
+    items = p.add(make_frame("right", 1, rig="a"), 0.0)
+    assert [(i.rig, i.left.rig, i.right.rig) for i in items] == [("a", "a", "a")]
+
+
+def test_flush_releases_everything_alone_oldest_first(registry, drops, make_frame, metric):
+    p = pairer(registry, drops, mode="sequence")
+    p.add(make_frame("right", 2, recv_mono=2.0), 2.0)
+    p.add(make_frame("left", 1, recv_mono=1.0), 1.0)
+    assert kinds(p.flush(3.0)) == [(1, None), (None, 2)]
+    assert p.pending == 0
+    assert metric("stereo_decoder_unpaired_frames_total", rig="rig0", side="right",
+                  reason="shutdown") == 1  # fmt: skip
+
+
+def test_pair_metrics(registry, drops, make_frame, metric):
+    p = pairer(registry, drops, slop_ms=10.0)
+    p.add(make_frame("left", 1, capture_ms=100.0, recv_mono=0.0), 0.0)
+    p.add(make_frame("right", 1, capture_ms=103.0, recv_mono=0.02), 0.02)
+    assert metric("stereo_decoder_pairs_total", rig="rig0") == 1
+    assert metric("stereo_decoder_pairing_skew_seconds_count", rig="rig0") == 1
+    skew = metric("stereo_decoder_pairing_skew_seconds_sum", rig="rig0")
+    assert abs(skew - 0.003) < 1e-6

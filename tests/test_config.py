@@ -1,0 +1,157 @@
+"""pipeline.config: TOML into frozen dataclasses; every error names the dotted key."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pytest
+
+from camera_nodes.config import CameraConfig, OpenCVSourceConfig, SyntheticSourceConfig
+from pipeline.config import ConfigError, load_config, parse_config, setting
+
+
+@dataclass(frozen=True)
+class Inner:
+    ratio: float = setting(0.5, min=0.0, max=1.0)
+    names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Alpha:
+    type: Literal["alpha"] = "alpha"
+    size: int = setting(3, min=1)
+
+
+@dataclass(frozen=True)
+class Beta:
+    path: Path
+    type: Literal["beta"] = "beta"
+
+
+@dataclass(frozen=True)
+class Root:
+    name: str = setting()
+    count: int = setting(1, min=0, max=10)
+    enabled: bool = False
+    mode: Literal["fast", "slow"] = "fast"
+    limit: int | None = None
+    inner: Inner = field(default_factory=Inner)
+    backend: Alpha | Beta = field(default_factory=Alpha)
+
+    def __post_init__(self) -> None:
+        if self.name == "forbidden":
+            raise ValueError("name may not be 'forbidden'")
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    return path
+
+
+def error_of(data: dict) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, Root)
+    return info.value
+
+
+def test_defaults_and_nesting(tmp_path: Path) -> None:
+    text = 'name = "x"\ncount = 4\n[inner]\nratio = 1\nnames = ["a", "b"]\n'
+    text += '[backend]\ntype = "beta"\npath = "data/x"\n'
+    cfg = load_config(write(tmp_path, text), Root)
+    assert cfg.count == 4 and cfg.limit is None and cfg.mode == "fast"
+    assert cfg.inner == Inner(ratio=1.0, names=("a", "b"))
+    assert isinstance(cfg.inner.ratio, float)
+    assert cfg.backend == Beta(path=Path("data/x"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.count = 5  # type: ignore[misc]
+
+
+def test_unknown_key_names_key_and_line(tmp_path: Path) -> None:
+    text = 'name = "x"\n\n[inner]\nratio = 0.2\nratoi = 0.3\n'
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), Root)
+    err = info.value
+    assert err.key == "inner.ratoi"
+    assert "unknown key" in err.reason and "ratio" in err.reason
+    assert err.line == 5
+    assert str(err).startswith(f"{tmp_path / 'c.toml'}:5: inner.ratoi: unknown key")
+
+
+@pytest.mark.parametrize(
+    ("data", "key", "reason"),
+    [
+        ({}, "name", "missing required key"),
+        ({"name": 3}, "name", "expected a str, got an int"),
+        ({"name": "x", "count": "3"}, "count", "expected an int"),
+        ({"name": "x", "count": 2.0}, "count", "expected an int"),
+        ({"name": "x", "count": True}, "count", "expected an int"),
+        ({"name": "x", "enabled": 1}, "enabled", "expected a bool"),
+        ({"name": "x", "count": 11}, "count", "must be <= 10"),
+        ({"name": "x", "count": -1}, "count", "must be >= 0"),
+        ({"name": "x", "mode": "medium"}, "mode", "must be one of 'fast', 'slow'"),
+        ({"name": "x", "limit": "no"}, "limit", "expected an int"),
+        ({"name": "x", "inner": 5}, "inner", "expected a table"),
+        ({"name": "x", "inner": {"ratio": 1.5}}, "inner.ratio", "must be <= 1.0"),
+        ({"name": "x", "inner": {"names": ["a", 2]}}, "inner.names[1]", "expected a str"),
+        ({"name": "x", "backend": {"size": 2}}, "backend.type", "missing required key"),
+        ({"name": "x", "backend": {"type": "gamma"}}, "backend.type", "unknown type 'gamma'"),
+        ({"name": "x", "backend": {"type": "alpha", "path": "p"}}, "backend.path", "unknown key"),
+        ({"name": "x", "backend": {"type": "beta"}}, "backend.path", "missing required key"),
+        ({"name": "x", "backend": {"type": "alpha", "size": 0}}, "backend.size", "must be >= 1"),
+        ({"name": "forbidden"}, "Root", "may not be 'forbidden'"),
+    ],
+)
+def test_errors_name_key_and_reason(data: dict, key: str, reason: str) -> None:
+    err = error_of(data)
+    assert err.key == key
+    assert reason in err.reason
+
+
+def test_toml_syntax_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        load_config(write(tmp_path, "name = \n"), Root)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read config"):
+        load_config(tmp_path / "absent.toml", Root)
+
+
+def test_overrides_are_checked_too(tmp_path: Path) -> None:
+    path = write(tmp_path, 'name = "x"\n')
+    assert load_config(path, Root, overrides={"count": 7, "inner.ratio": 0.1}).inner.ratio == 0.1
+    with pytest.raises(ConfigError) as info:
+        load_config(path, Root, overrides={"count": 70})
+    assert info.value.key == "count"
+
+
+def test_camera_config_files_in_repo_load() -> None:
+    repo = Path(__file__).resolve().parents[1]
+    left = load_config(repo / "configs/camera-left.toml", CameraConfig)
+    right = load_config(repo / "configs/camera-right.toml", CameraConfig)
+    assert (left.side, right.side) == ("left", "right")
+    assert left.rig_id == right.rig_id
+    assert left.source == right.source
+
+
+def test_camera_config_source_union(tmp_path: Path) -> None:
+    cfg = parse_config({"side": "left", "source": {"type": "opencv", "device": 2}}, CameraConfig)
+    assert cfg.source == OpenCVSourceConfig(device=2)
+    cfg = parse_config(
+        {"side": "right", "source": {"type": "opencv", "device": "a.mp4"}}, CameraConfig
+    )
+    assert cfg.source.device == "a.mp4"
+    assert parse_config({"side": "left"}, CameraConfig).source == SyntheticSourceConfig()
+    with pytest.raises(ConfigError) as info:
+        parse_config({"side": "left", "source": {"type": "kinect"}}, CameraConfig)
+    assert info.value.key == "source.type"
+    with pytest.raises(ConfigError) as info:
+        parse_config({"side": "left", "rig_id": "bad id"}, CameraConfig)
+    assert "rig_id" in info.value.reason
+    with pytest.raises(ConfigError) as info:
+        parse_config({"side": "up"}, CameraConfig)
+    assert info.value.key == "side"
