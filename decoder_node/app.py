@@ -66,6 +66,7 @@ class DecoderApp:
         """Run the start steps in order; raises (after logging the step) if one fails."""
         steps = (
             ("metrics", self._init_metrics),
+            ("zeromq context", self._init_context),
             ("codec", self._init_codec),
             ("sinks", self._init_sinks),
             ("pairer and batcher", self._init_queues),
@@ -87,6 +88,8 @@ class DecoderApp:
 
     def _init_metrics(self) -> None:
         self._drops = FrameDrops(self.registry)
+
+    def _init_context(self) -> None:
         self._context = zmq.Context()
 
     def _init_codec(self) -> None:

@@ -60,8 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.validate_config:
         print(f"{args.config}: OK\n{cfg}")
         return 0
+    from prometheus_client import disable_created_metrics
+
     from decoder_node.app import DecoderApp
 
+    disable_created_metrics()  # no *_created series: they double the exposition for nothing
     stop = threading.Event()
     install_signal_handlers(stop)
     return DecoderApp(cfg).run(stop)

@@ -1,18 +1,25 @@
 """Pair the left and right frames of each rig (``docs/pairing.md``).
 
-Two modes: ``sequence`` pairs equal ``seq`` (hardware-triggered rigs, where both views of one
-trigger carry the same index); ``timestamp`` pairs the waiting frame of the other side whose
-capture time is nearest, if it is within ``slop_ms``. A frame that waits ``max_age_ms`` without
-a partner, or is pushed out of its bounded queue, is released alone: a left view is then decoded
-without side information and a right view on its own, so no frame is lost to pairing.
+``sequence`` mode pairs equal ``seq`` (hardware-triggered rigs, where both views of one trigger
+carry the same index), as soon as the second view arrives.
 
-The pairer is not thread-safe: the receive loop owns it. Times are ``time.monotonic()`` seconds.
+``timestamp`` mode pairs *mutual nearest* capture times within ``slop_ms``: a frame and the
+other side's frame nearest to it in capture time, if each is the other's nearest and they are at
+most ``slop_ms`` apart. Each camera's frames arrive in capture order (one PUSH socket per
+camera), so a decision is final once the other side has delivered a frame captured at or after
+the one being decided; until then the frame waits (about one frame period). The oldest waiting
+frame is decided first.
+
+A frame that waits ``max_age_ms`` without a decision, that has no partner, or that is pushed out
+of its bounded queue, is released alone: a left view is then decoded without side information
+and a right view on its own, so no frame is lost to pairing. Only exact duplicates are dropped.
+
+Not thread-safe: the receive loop owns the pairer. Times are ``time.monotonic()`` seconds.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -21,17 +28,16 @@ from decoder_node.frames import ReceivedFrame, StereoItem
 from decoder_node.metrics import LATENCY_BUCKETS, SKEW_BUCKETS, FrameDrops, metric_name
 
 OTHER_SIDE = {"left": "right", "right": "left"}
-
-Matcher = Callable[[ReceivedFrame, int, int], bool]
-"""``matches(frame, other_seq, other_capture_ns)``: may these two views form a pair?"""
+WAIT = "wait"
 
 
 class _RigState:
-    """The unmatched frames of one rig, oldest first, and recent partners released alone."""
+    """One rig's unmatched frames (arrival order), newest capture seen, seqs released alone."""
 
     def __init__(self, queue_size: int) -> None:
         self.waiting: dict[str, deque[ReceivedFrame]] = {"left": deque(), "right": deque()}
-        self.released: dict[str, deque[tuple[int, int]]] = {
+        self.newest_ns: dict[str, int | None] = {"left": None, "right": None}
+        self.released: dict[str, deque[int]] = {
             "left": deque(maxlen=queue_size),
             "right": deque(maxlen=queue_size),
         }
@@ -82,7 +88,6 @@ class Pairer:
         self._drops = drops
         self._metrics = PairingMetrics(registry)
         self._rigs: dict[str, _RigState] = {}
-        self._matches: Matcher = self._same_seq if cfg.mode == "sequence" else self._within_slop
 
     @property
     def pending(self) -> int:
@@ -90,69 +95,121 @@ class Pairer:
         return sum(len(q) for r in self._rigs.values() for q in r.waiting.values())
 
     def add(self, frame: ReceivedFrame, now: float) -> list[StereoItem]:
-        """Take one frame; return the items it completes or pushes out (possibly none)."""
+        """Take one frame; return the items it completes or releases (possibly none)."""
         state = self._rigs.setdefault(frame.rig, _RigState(self._cfg.queue_size))
         own = state.waiting[frame.side]
-        if any(f.seq == frame.seq for f in own):
+        if any(f.seq == frame.seq and f.capture_ns == frame.capture_ns for f in own):
             self._drops.drop(frame.rig, frame.side, "duplicate")
             return []
-        partner = self._take_partner(state, frame)
-        if partner is not None:
-            return [self._pair(frame, partner, now)]
-        if self._partner_released(state, frame):
-            return [self._alone(frame, now, "partner_expired")]
-        own.append(frame)
-        released = []
+        if self._cfg.mode == "sequence":
+            released = self._add_by_sequence(state, frame, now)
+        else:
+            released = self._add_by_timestamp(state, frame, now)
         if len(own) > self._cfg.queue_size:
-            released.append(self._alone(own.popleft(), now, "queue_full"))
-        self._update_gauge(frame.rig, frame.side)
+            released.append(self._alone(state, own.popleft(), now, "queue_full"))
+        self._update_gauges(frame.rig, state)
         return released
 
     def expire(self, now: float) -> list[StereoItem]:
         """Release, alone, every frame that has waited ``max_age_ms``."""
         released = []
         for rig, state in self._rigs.items():
-            for side, queue in state.waiting.items():
+            if self._cfg.mode == "timestamp":
+                released += self._match_timestamps(state, now, force_before=now - self._max_age_s)
+            for queue in state.waiting.values():
                 while queue and now - queue[0].recv_mono >= self._max_age_s:
-                    frame = queue.popleft()
-                    state.released[side].append((frame.seq, frame.capture_ns))
-                    released.append(self._alone(frame, now, "partner_timeout"))
-                self._update_gauge(rig, side)
+                    released.append(self._alone(state, queue.popleft(), now, "partner_timeout"))
+            self._update_gauges(rig, state)
         return released
 
     def flush(self, now: float) -> list[StereoItem]:
-        """Release every waiting frame alone (shutdown drain), oldest first."""
-        released = [self._alone(f, now, "shutdown") for f in self._all_waiting()]
+        """Release every waiting frame (shutdown drain): pairs where a partner is waiting
+        (timestamp mode decides without waiting for more input), the rest alone."""
+        released = []
         for rig, state in self._rigs.items():
-            for side, queue in state.waiting.items():
+            if self._cfg.mode == "timestamp":
+                released += self._match_timestamps(state, now, force_before=float("inf"))
+            frames = sorted(
+                (f for q in state.waiting.values() for f in q), key=lambda f: f.recv_mono
+            )
+            for queue in state.waiting.values():
                 queue.clear()
-                self._update_gauge(rig, side)
+            released += [self._alone(state, f, now, "shutdown") for f in frames]
+            self._update_gauges(rig, state)
         return sorted(released, key=lambda item: item.frames[0].recv_mono)
 
-    def _all_waiting(self) -> Iterator[ReceivedFrame]:
-        for state in self._rigs.values():
-            for queue in state.waiting.values():
-                yield from queue
+    # -- sequence mode -------------------------------------------------------------------
 
-    def _take_partner(self, state: _RigState, frame: ReceivedFrame) -> ReceivedFrame | None:
+    def _add_by_sequence(self, state: _RigState, frame: ReceivedFrame, now: float) -> list:
         others = state.waiting[OTHER_SIDE[frame.side]]
-        candidates = [f for f in others if self._matches(frame, f.seq, f.capture_ns)]
-        if not candidates:
+        partner = next((f for f in others if f.seq == frame.seq), None)
+        if partner is not None:
+            others.remove(partner)
+            return [self._pair(frame, partner, now)]
+        if frame.seq in state.released[OTHER_SIDE[frame.side]]:
+            return [self._alone(state, frame, now, "partner_expired")]
+        state.waiting[frame.side].append(frame)
+        return []
+
+    # -- timestamp mode ------------------------------------------------------------------
+
+    def _add_by_timestamp(self, state: _RigState, frame: ReceivedFrame, now: float) -> list:
+        newest = state.newest_ns[frame.side]
+        state.newest_ns[frame.side] = max(frame.capture_ns, newest or frame.capture_ns)
+        state.waiting[frame.side].append(frame)
+        return self._match_timestamps(state, now)
+
+    def _match_timestamps(
+        self, state: _RigState, now: float, force_before: float = float("-inf")
+    ) -> list[StereoItem]:
+        """Decide waiting frames oldest capture first, until one must wait for more input.
+
+        A frame that arrived before ``force_before`` is decided with the frames at hand.
+        """
+        released: list[StereoItem] = []
+        while True:
+            oldest = self._oldest_waiting(state)
+            if oldest is None:
+                return released
+            forced = oldest.recv_mono <= force_before
+            decision = self._decide(state, oldest, forced)
+            if decision == WAIT:
+                return released
+            state.waiting[oldest.side].remove(oldest)
+            if isinstance(decision, ReceivedFrame):
+                state.waiting[decision.side].remove(decision)
+                released.append(self._pair(oldest, decision, now))
+            else:
+                why = "partner_timeout" if forced else "no_partner"
+                released.append(self._alone(state, oldest, now, why))
+
+    @staticmethod
+    def _oldest_waiting(state: _RigState) -> ReceivedFrame | None:
+        heads = [min(q, key=lambda f: f.capture_ns) for q in state.waiting.values() if q]
+        return min(heads, key=lambda f: f.capture_ns) if heads else None
+
+    def _decide(
+        self, state: _RigState, frame: ReceivedFrame, forced: bool
+    ) -> ReceivedFrame | str | None:
+        """The partner of ``frame``, None if it has none, or WAIT if that is not yet known."""
+        other = OTHER_SIDE[frame.side]
+        if not forced and not self._seen_since(state, other, frame.capture_ns):
+            return WAIT
+        candidate = _nearest(state.waiting[other], frame.capture_ns)
+        if candidate is None or abs(candidate.capture_ns - frame.capture_ns) > self._slop_ns:
             return None
-        best = min(candidates, key=lambda f: abs(f.capture_ns - frame.capture_ns))
-        others.remove(best)
-        self._update_gauge(frame.rig, best.side)
-        return best
+        if not forced and not self._seen_since(state, frame.side, candidate.capture_ns):
+            return WAIT
+        mutual = _nearest(state.waiting[frame.side], candidate.capture_ns)
+        return candidate if mutual is frame else None
 
-    def _partner_released(self, state: _RigState, frame: ReceivedFrame) -> bool:
-        released = state.released[OTHER_SIDE[frame.side]]
-        return any(self._matches(frame, seq, capture) for seq, capture in released)
+    @staticmethod
+    def _seen_since(state: _RigState, side: str, capture_ns: int) -> bool:
+        """Has ``side`` delivered a frame captured at or after ``capture_ns``?"""
+        newest = state.newest_ns[side]
+        return newest is not None and newest >= capture_ns
 
-    def _same_seq(self, frame: ReceivedFrame, seq: int, capture_ns: int) -> bool:
-        return frame.seq == seq
-
-    def _within_slop(self, frame: ReceivedFrame, seq: int, capture_ns: int) -> bool:
-        return abs(frame.capture_ns - capture_ns) <= self._slop_ns
+    # -- releasing -----------------------------------------------------------------------
 
     def _pair(self, a: ReceivedFrame, b: ReceivedFrame, now: float) -> StereoItem:
         left, right = (a, b) if a.side == "left" else (b, a)
@@ -162,8 +219,9 @@ class Pairer:
         self._observe_wait(right, now)
         return StereoItem(rig=a.rig, left=left, right=right, ready_mono=now)
 
-    def _alone(self, frame: ReceivedFrame, now: float, reason: str) -> StereoItem:
-        self._metrics.unpaired.labels(frame.rig, frame.side, reason).inc()
+    def _alone(self, state: _RigState, frame: ReceivedFrame, now: float, why: str) -> StereoItem:
+        state.released[frame.side].append(frame.seq)
+        self._metrics.unpaired.labels(frame.rig, frame.side, why).inc()
         self._observe_wait(frame, now)
         is_left = frame.side == "left"
         return StereoItem(
@@ -176,7 +234,13 @@ class Pairer:
     def _observe_wait(self, frame: ReceivedFrame, now: float) -> None:
         self._metrics.wait.labels(frame.side).observe(max(0.0, now - frame.recv_mono))
 
-    def _update_gauge(self, rig: str, side: str) -> None:
-        state = self._rigs.get(rig)
-        count = len(state.waiting[side]) if state else 0
-        self._metrics.unmatched.labels(rig, side).set(count)
+    def _update_gauges(self, rig: str, state: _RigState) -> None:
+        for side, queue in state.waiting.items():
+            self._metrics.unmatched.labels(rig, side).set(len(queue))
+
+
+def _nearest(frames: deque[ReceivedFrame], capture_ns: int) -> ReceivedFrame | None:
+    """The frame captured nearest to ``capture_ns`` (the earlier one on a tie)."""
+    if not frames:
+        return None
+    return min(frames, key=lambda f: (abs(f.capture_ns - capture_ns), f.capture_ns))

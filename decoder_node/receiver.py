@@ -25,7 +25,13 @@ from decoder_node.metrics import BPP_BUCKETS, LATENCY_BUCKETS, FrameDrops, metri
 from decoder_node.pairing import Pairer
 from pipeline.codec import Role, read_header
 from pipeline.codec.errors import BitstreamError
-from pipeline.wire import ProtocolError, UnsupportedVersionError, decode_frame
+from pipeline.wire import (
+    MAX_HEADER_BYTES,
+    MAX_PAYLOAD_BYTES,
+    ProtocolError,
+    UnsupportedVersionError,
+    decode_frame,
+)
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +109,7 @@ class Receiver:
         """Create and bind the PULL socket (raises ``zmq.ZMQError`` if the bind fails)."""
         sock = self._context.socket(zmq.PULL)
         sock.setsockopt(zmq.RCVHWM, self._cfg.rcvhwm)
+        sock.setsockopt(zmq.MAXMSGSIZE, MAX_PAYLOAD_BYTES + MAX_HEADER_BYTES)  # hostile peers
         sock.setsockopt(zmq.LINGER, 0)
         try:
             sock.bind(self._cfg.bind)

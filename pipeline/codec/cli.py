@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -58,10 +59,19 @@ def decode_main(argv: list[str]) -> int:
     parser.add_argument(
         "--side-info", default=None, help="right view: a .sic bitstream or an image"
     )
+    parser.add_argument(
+        "--band",
+        type=int,
+        default=None,
+        help="SI-Finder: rows searched either side of each block (0: whole image; "
+        "default: the model's setting, an epipolar band for rectified rigs)",
+    )
     parser.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
     data = Path(args.bitstream).read_bytes()
     decoder = StereoDecoder(read_header(data).model_id, device=args.device)
+    if args.band is not None:
+        decoder.si_finder = replace(decoder.si_finder, band=args.band or None)
     request = DecodeRequest(primary=data, **_side_info(args.side_info))
     write_image(args.output, decoder.decode_batch([request]).pairs[0].left)
     return 0

@@ -41,7 +41,7 @@ REGISTRY: dict[str, ModelSpec] = {
     for spec in (
         ModelSpec(
             "dsin-s1",
-            CodecConfig(si_finder=SIFinderConfig(patch=16, band=None)),
+            CodecConfig(si_finder=SIFinderConfig(patch=16, band=16)),
             default_quality=4,
             summary="small variable-rate DSIN codec, 6 qualities, one autoencoder for both views",
         ),

@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder")
     p.add_argument("--report", type=Path, help="JSON report (default OUT/report.json)")
     p.add_argument("--psnr-frames", type=int, default=60, help="frames scored for PSNR")
-    p.add_argument("--timeout", type=float, default=270.0, help="give up after this many s")
+    p.add_argument("--timeout", type=float, default=240.0, help="stop streaming after this many s")
     p.add_argument("--decode-threads", type=int, default=2, help="decoder torch threads")
     return p
 
@@ -179,6 +179,7 @@ def build_report(run: Run, codes: dict[str, int | None], psnr_frames: int) -> di
     report = {
         "frames_sent": sent,
         "frames_decoded": decoded,
+        "frames_not_decoded": {s: sent[s] - decoded[s] for s in SIDES},
         "decoded_ratio": sum(decoded.values()) / max(1, sum(sent.values())),
         "frames_dropped": {
             "decoder": by_label(run.decoder, "stereo_decoder_frames_dropped_total", "reason"),

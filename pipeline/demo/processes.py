@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -33,12 +34,18 @@ class Child:
         return self.exit_code
 
 
-def spawn(name: str, args: list[str], log_dir: Path) -> Child:
-    """Run ``python -m pipeline.cli ARGS`` with output to ``<log_dir>/<name>.log``."""
+def spawn(name: str, args: list[str], log_dir: Path, env: dict[str, str] | None = None) -> Child:
+    """Run ``python -m pipeline.cli ARGS`` with output to ``<log_dir>/<name>.log``.
+
+    ``env`` entries are added to this process's environment.
+    """
     log_dir.mkdir(parents=True, exist_ok=True)
     log = (log_dir / f"{name}.log").open("wb")
     cmd = [sys.executable, "-m", "pipeline.cli", *args]
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
     return Child(name, proc, log)
 
 

@@ -112,19 +112,37 @@ def save_samples(
     return written
 
 
+def _nonzero(counts: dict) -> dict:
+    """``counts`` without zero entries (nested one level)."""
+    out = {}
+    for key, value in counts.items():
+        if isinstance(value, dict):
+            value = _nonzero(value)
+            if value:
+                out[key] = value
+        elif value:
+            out[key] = int(value)
+    return out
+
+
 def format_report(report: dict[str, Any]) -> str:
     """The report as a few human-readable lines."""
+    dropped = _nonzero(report["frames_dropped"]) or "none"
     lines = [
         f"frames sent      {report['frames_sent']}",
         f"frames decoded   {report['frames_decoded']}  ({report['decoded_ratio']:.1%} of sent)",
-        f"frames dropped   {report['frames_dropped']}",
+        f"frames dropped   {dropped}",
         f"bits per pixel   left {report['left_bpp']}  right {report['right_bpp']}",
         f"PSNR left alone  {report['psnr_left_alone']} dB   with SI {report['psnr_left_si']} dB"
         f"   right {report['psnr_right']} dB   ({report['psnr_frames']} frames)",
         f"wall time        {report['wall_seconds']} s  (device {report['device']})",
-        "latency (ms)      p50      p95      p99",
+        "latency (ms)           p50        p95        p99",
     ]
     for stage, p in report["latency"].items():
-        cells = "".join(f"{'-' if v is None else v:>9}" for v in p.values())
-        lines.append(f"  {stage:<14}{cells}")
+        cells = "".join(f"{'-' if v is None else v:>11}" for v in p.values())
+        lines.append(f"  {stage:<15}{cells}")
+    lines.append(
+        "  (decode stages are per batch; queue and end_to_end include any backlog that builds"
+        " while the decoder is slower than the cameras)"
+    )
     return "\n".join(lines)

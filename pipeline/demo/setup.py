@@ -61,7 +61,7 @@ def pick_ports() -> Ports:
 def decoder_toml(plan: DemoPlan, ports: Ports) -> str:
     """The decoder config: sequence pairing (the synthetic rig is triggered), PNG and timing."""
     return f"""\
-drain_timeout_s = 600.0
+drain_timeout_s = 20.0
 
 [receiver]
 bind = "tcp://127.0.0.1:{ports.frames}"

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -22,6 +25,7 @@ from decoder_node.config import (
     PngSinkConfig,
     ReceiverConfig,
 )
+from decoder_node.http import HttpServer
 from pipeline.wire import encode_frame
 
 pytestmark = pytest.mark.timeout(60)
@@ -155,3 +159,45 @@ def test_cli_validate_config(tmp_path, capsys):
     unknown.write_text('[[sinks]]\ntype = "s3"\n')
     assert main(["--config", str(unknown), "--validate-config"]) == 2
     assert "sinks[0].type" in capsys.readouterr().err
+
+
+SIGNAL_SCRIPT = """
+import sys, threading, time
+from decoder_node.cli import install_signal_handlers
+stop = threading.Event()
+install_signal_handlers(stop)
+print("ready", flush=True)
+stop.wait()
+print("draining", flush=True)
+time.sleep(30)  # a drain that takes long
+"""
+
+
+def test_first_signal_drains_second_exits_at_once():
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SIGNAL_SCRIPT], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.stdout.readline().strip() == "draining"
+        start = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 128 + signal.SIGTERM
+        assert time.monotonic() - start < 5
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_healthz_is_503_unless_ok():
+    state = {"status": "draining"}
+    server = HttpServer("127.0.0.1", 0, CollectorRegistry(), lambda: dict(state))
+    server.start()
+    try:
+        status, body = get(server.port, "/healthz")
+        assert status == 503 and json.loads(body) == {"status": "draining"}
+        state["status"] = "ok"
+        assert get(server.port, "/healthz")[0] == 200
+    finally:
+        server.stop()

@@ -37,25 +37,58 @@ def test_timestamp_mode_pairs_within_slop_under_skew_and_jitter(registry, drops,
         # right seqs are numbered differently (a restarted camera): only time matters
         released += p.add(make_frame("right", seq + 1000, capture_ms=skewed), seq * 0.066)
         released += p.add(make_frame("left", seq, capture_ms=seq * 66.7), seq * 0.066 + 0.001)
+    released += p.flush(2.0)
     assert kinds(released) == [(s, s + 1000) for s in range(20)]
     assert p.pending == 0
+
+
+def test_timestamp_pair_waits_until_the_other_side_moves_past_it(registry, drops, make_frame):
+    p = pairer(registry, drops, slop_ms=10.0)
+    assert p.add(make_frame("left", 1, capture_ms=100.0), 0.0) == []
+    # a left captured later (say at 102 ms) could still be nearer to this right: wait
+    assert p.add(make_frame("right", 1, capture_ms=103.0), 0.0) == []
+    assert kinds(p.add(make_frame("left", 2, capture_ms=200.0), 0.1)) == [(1, 1)]
+
+
+def test_timestamp_mode_pairs_mutual_nearest_not_first_come(registry, drops, make_frame, metric):
+    # slop wider than half the frame period: the older right is within slop but the newer
+    # one is nearer; a first-come pairer would take the wrong one
+    p = pairer(registry, drops, slop_ms=60.0)
+    p.add(make_frame("right", 1, capture_ms=45.0), 0.0)
+    p.add(make_frame("left", 2, capture_ms=100.0), 0.01)
+    released = p.add(make_frame("right", 2, capture_ms=145.0), 0.1)
+    released += p.add(make_frame("left", 3, capture_ms=200.0), 0.11)
+    assert kinds(released) == [(None, 1), (2, 2)]
+    assert metric("stereo_decoder_unpaired_frames_total", rig="rig0", side="right",
+                  reason="no_partner") == 1  # fmt: skip
 
 
 def test_timestamp_mode_refuses_a_partner_beyond_slop(registry, drops, make_frame, metric):
     p = pairer(registry, drops, slop_ms=5.0, max_age_ms=100.0)
     p.add(make_frame("left", 1, capture_ms=1000.0), 0.0)
-    assert p.add(make_frame("right", 1, capture_ms=1006.0), 0.0) == []
-    released = p.expire(0.2)
-    assert sorted(kinds(released), key=str) == sorted([(1, None), (None, 1)], key=str)
+    assert kinds(p.add(make_frame("right", 1, capture_ms=1006.0), 0.0)) == [(1, None)]
+    assert kinds(p.expire(0.2)) == [(None, 1)]
     assert metric("stereo_decoder_unpaired_frames_total", rig="rig0", side="left",
+                  reason="no_partner") == 1  # fmt: skip
+    assert metric("stereo_decoder_unpaired_frames_total", rig="rig0", side="right",
                   reason="partner_timeout") == 1  # fmt: skip
+    assert metric("stereo_decoder_pairs_total", rig="rig0") == 0
 
 
 def test_timestamp_mode_picks_the_nearest_candidate(registry, drops, make_frame):
     p = pairer(registry, drops, slop_ms=10.0)
     p.add(make_frame("right", 1, capture_ms=991.0), 0.0)
     p.add(make_frame("right", 2, capture_ms=1003.0), 0.0)
-    assert kinds(p.add(make_frame("left", 5, capture_ms=1000.0), 0.0)) == [(5, 2)]
+    assert kinds(p.add(make_frame("left", 5, capture_ms=1000.0), 0.0)) == [(None, 1)]
+    assert kinds(p.add(make_frame("left", 6, capture_ms=1100.0), 0.0)) == [(5, 2)]
+
+
+def test_timestamp_mode_at_max_age_pairs_with_what_is_there(registry, drops, make_frame):
+    p = pairer(registry, drops, slop_ms=10.0, max_age_ms=100.0)
+    p.add(make_frame("left", 1, capture_ms=100.0, recv_mono=0.0), 0.0)
+    p.add(make_frame("right", 1, capture_ms=103.0, recv_mono=0.0), 0.0)
+    assert p.expire(0.05) == []
+    assert kinds(p.expire(0.1)) == [(1, 1)]
 
 
 def test_left_whose_right_never_comes_is_released_alone_after_max_age(
@@ -128,6 +161,7 @@ def test_pair_metrics(registry, drops, make_frame, metric):
     p = pairer(registry, drops, slop_ms=10.0)
     p.add(make_frame("left", 1, capture_ms=100.0, recv_mono=0.0), 0.0)
     p.add(make_frame("right", 1, capture_ms=103.0, recv_mono=0.02), 0.02)
+    p.add(make_frame("left", 2, capture_ms=200.0, recv_mono=0.1), 0.1)
     assert metric("stereo_decoder_pairs_total", rig="rig0") == 1
     assert metric("stereo_decoder_pairing_skew_seconds_count", rig="rig0") == 1
     skew = metric("stereo_decoder_pairing_skew_seconds_sum", rig="rig0")

@@ -1,0 +1,81 @@
+"""CLI round trip on the real stereo sets: left-view bpp and PSNR with and without SI.
+
+For each pair of each set under ``../shared/data/stereo`` (``--limit`` pairs per set), runs
+the real command line: ``encode`` left (primary) and right (side), ``decode`` the left alone
+and with ``--side-info`` the right bitstream, and measures bpp from the file sizes and PSNR
+against the original on the image's own channels. Prints one JSON object as its last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from benchmarks.common import DATA, environment
+from pipeline.cli import main as cli
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float(10 * np.log10(255.0**2 / max(mse, 1e-10)))
+
+
+def _original(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    return image[:, :, :3] if image.ndim == 3 and image.shape[2] == 4 else image
+
+
+def round_trip(left: Path, right: Path, work: Path, quality: int | None) -> dict[str, float]:
+    """Encode and decode one pair through the CLI; bpp and PSNR of the left view."""
+    q = [] if quality is None else ["--quality", str(quality)]
+    for name, path, role in (("l", left, "primary"), ("r", right, "side")):
+        if cli(["encode", str(path), "-o", str(work / f"{name}.sic"), "--role", role, *q]) != 0:
+            raise RuntimeError(f"encode failed: {path}")
+    original = _original(left)
+    pixels = original.shape[0] * original.shape[1]
+    row = {"bpp_left": 8 * (work / "l.sic").stat().st_size / pixels}
+    right_pixels = np.prod(cv2.imread(str(right), cv2.IMREAD_UNCHANGED).shape[:2])
+    row["bpp_right"] = 8 * (work / "r.sic").stat().st_size / right_pixels
+    for key, extra in (("psnr_alone", []), ("psnr_si", ["--side-info", str(work / "r.sic")])):
+        if cli(["decode", str(work / "l.sic"), "-o", str(work / "out.png"), *extra]) != 0:
+            raise RuntimeError(f"decode failed: {left}")
+        row[key] = _psnr(cv2.imread(str(work / "out.png"), cv2.IMREAD_UNCHANGED), original)
+    return row
+
+
+def main(argv: list[str] | None = None) -> dict[str, object]:
+    """Run every set and print the per-set means as JSON."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--root", default=str(DATA / "stereo"))
+    parser.add_argument("--limit", type=int, default=5, help="pairs per set (0: all)")
+    parser.add_argument("--quality", type=int, default=None)
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args(argv)
+    sets: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for folder in sorted(p for p in Path(args.root).iterdir() if (p / "left").is_dir()):
+            lefts = sorted((folder / "left").glob("*.png"))
+            lefts = lefts[: args.limit] if args.limit else lefts
+            rows = [
+                round_trip(p, folder / "right" / p.name, Path(tmp), args.quality) for p in lefts
+            ]
+            sets[folder.name] = {"pairs": len(rows)} | {
+                k: statistics.mean(r[k] for r in rows) for k in rows[0]
+            }
+            print(folder.name, json.dumps(sets[folder.name]), flush=True)
+    result = {"benchmark": "cli_roundtrip", "sets": sets, "environment": environment()}
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""``stereo-pipeline demo`` end to end, small: three processes, a report, sample images."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipeline.demo import main
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+
+def test_demo_runs_and_reports(tmp_path, capsys):
+    report_path = tmp_path / "report.json"
+    args = ["--frames", "12", "--fps", "6", "--width", "64", "--height", "48",
+            "--out", str(tmp_path / "demo"), "--report", str(report_path),
+            "--psnr-frames", "4", "--decode-threads", "1", "--timeout", "200"]  # fmt: skip
+    assert main(args) == 0, (tmp_path / "demo" / "logs" / "decoder.log").read_text()[-2000:]
+    report = json.loads(report_path.read_text())
+    assert report["frames_sent"] == {"left": 12, "right": 12}
+    assert report["frames_decoded"] == {"left": 12, "right": 12}
+    assert report["frames_paired"] == 12
+    assert report["exit_codes"] == {"camera-left": 0, "camera-right": 0, "decoder": 0}
+    assert report["left_bpp"] > 0 and report["right_bpp"] > 0
+    assert report["psnr_frames"] == 4
+    for key in ("psnr_left_alone", "psnr_left_si", "psnr_right"):
+        assert 0 < report[key] < 100
+    for stage in ("network", "queue", "entropy_decode", "si_net", "end_to_end"):
+        latency = report["latency"][stage]
+        assert latency["p50_ms"] <= latency["p95_ms"] <= latency["p99_ms"]
+    names = sorted(p.name for p in (tmp_path / "demo" / "samples").iterdir())
+    assert {n.split("_", 1)[1] for n in names} == {
+        "left_original.png", "left_alone.png", "left_si.png", "right.png"
+    }  # fmt: skip
+    assert "frames decoded" in capsys.readouterr().out
