@@ -127,25 +127,52 @@ class StereoDecoder:
         flat = [lat for pair in decoded.items for lat in pair if lat is not None]
         images = self._timed(seconds, "synthesis", lambda: self._synthesise(flat))
         x_dec = dict(zip(map(id, flat), images, strict=True))
-        pairs = []
-        for (primary, side), side_image in zip(decoded.items, decoded.side_images, strict=True):
-            left_alone = x_dec[id(primary)] if primary is not None else None
-            right = x_dec[id(side)] if side is not None else None
-            reference = right if side_image is None else side_image.to(self.device)
-            left = left_alone
-            if left_alone is not None and reference is not None:
-                y_syn = self._timed(
-                    seconds,
-                    "si_finder",
-                    lambda a=left_alone, r=reference: find_side_information(a, r, self.si_finder),
-                )
-                left = self._timed(
-                    seconds,
-                    "si_net",
-                    lambda a=left_alone, s=y_syn: self._model.si_net(a[None], s[None])[0],
-                )
-            pairs.append(self._to_pair(primary, side, left, left_alone, right))
-        return DecodedBatch(pairs, seconds)
+        alone = [x_dec[id(p)] if p is not None else None for p, _ in decoded.items]
+        rights = [x_dec[id(s)] if s is not None else None for _, s in decoded.items]
+        references = [
+            r if image is None else image.to(self.device)
+            for r, image in zip(rights, decoded.side_images, strict=True)
+        ]
+        fused = self._fuse(alone, references, seconds)
+        return DecodedBatch(
+            [
+                self._to_pair(p, s, left, a, r)
+                for (p, s), left, a, r in zip(decoded.items, fused, alone, rights, strict=True)
+            ],
+            seconds,
+        )
+
+    def _fuse(
+        self, alone: list[Tensor | None], references: list[Tensor | None], seconds: StageSeconds
+    ) -> list[Tensor | None]:
+        """X_hat for every pair that has both views: SI-Finder per pair, SI-Net per shape group."""
+        fused = list(alone)
+        both = [
+            i
+            for i, (a, r) in enumerate(zip(alone, references, strict=True))
+            if a is not None and r is not None
+        ]
+        y_syn = self._timed(
+            seconds,
+            "si_finder",
+            lambda: {
+                i: find_side_information(alone[i], references[i], self.si_finder) for i in both
+            },
+        )
+        groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
+        for i in both:
+            groups[tuple(alone[i].shape)].append(i)
+        for indexes in groups.values():
+            x_hat = self._timed(
+                seconds,
+                "si_net",
+                lambda ix=indexes: self._model.si_net(
+                    torch.stack([alone[i] for i in ix]), torch.stack([y_syn[i] for i in ix])
+                ),
+            )
+            for i, x in zip(indexes, x_hat, strict=True):
+                fused[i] = x
+        return fused
 
     def _latents(self, data: bytes | None) -> Latents | None:
         if data is None:

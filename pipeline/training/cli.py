@@ -26,7 +26,11 @@ def train_main(argv: list[str]) -> int:
     parser.add_argument("--crop", type=int, default=128)
     parser.add_argument("--batch", type=int, default=8, help="stereo pairs per step")
     parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--si-lr", type=float, default=1e-3, help="learning rate of the SI-Net")
     parser.add_argument("--alpha", type=float, default=0.5, help="DSIN's weight of d(X, X_hat)")
+    parser.add_argument(
+        "--freeze-codec", action="store_true", help="fine-tune the SI-Net alone on a fixed codec"
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
@@ -40,6 +44,8 @@ def train_main(argv: list[str]) -> int:
         minutes=args.minutes,
         max_steps=args.steps,
         lr=args.lr,
+        si_lr=args.si_lr,
+        freeze_codec=args.freeze_codec,
         alpha=args.alpha,
         device=device,
         amp=device == "cuda",

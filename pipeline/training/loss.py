@@ -1,10 +1,11 @@
 """DSIN's joint rate-distortion loss over a batch of stereo pairs.
 
-L = bpp(left) + bpp(right)
-    + lambda_q * 255^2 * [(1 - a) * MSE(X, X_dec) + a * MSE(X, X_hat) + MSE(Y, Y_dec)]
+L = bpp(X) + lambda_q * 255^2 * [(1 - a) * MSE(X, X_dec) + a * MSE(X, X_hat)]
+    + bpp(Y) + lambda_q' * 255^2 * MSE(Y, Y_dec)
 
-(Ayzik and Avidan, ECCV 2020, eq. 4, with the side view's own distortion added because here
-one autoencoder also codes the side view, and lambda chosen per item by its quality level.)
+(Ayzik and Avidan, ECCV 2020, eq. 4, with the side view's own rate-distortion term added
+because here one autoencoder also codes the side view Y; lambda chosen per item by its
+quality level q, and the side view's level q' drawn independently.)
 """
 
 from __future__ import annotations
@@ -45,11 +46,21 @@ def bits_per_pixel(likelihoods: dict[str, Tensor], pixels: int) -> Tensor:
 
 
 def joint_loss(
-    model: DsinCodec, left: Tensor, right: Tensor, levels: Tensor, alpha: float
+    model: DsinCodec,
+    left: Tensor,
+    right: Tensor,
+    levels: Tensor,
+    alpha: float,
+    side_levels: Tensor | None = None,
 ) -> LossTerms:
-    """Forward both views through the codec, fuse the left with the right, and weigh it all."""
+    """Forward both views through the codec, fuse the left with the right, and weigh it all.
+
+    ``side_levels`` (default: ``levels``) lets the side view be coded at another quality than
+    the primary, as a rig may do to make the primary stream cheaper.
+    """
     batch = left.shape[0]
-    both = model(torch.cat([left, right]), torch.cat([levels, levels]))
+    side_levels = levels if side_levels is None else side_levels
+    both = model(torch.cat([left, right]), torch.cat([levels, side_levels]))
     pixels = left.shape[-2] * left.shape[-1]
     bpp = bits_per_pixel(both.likelihoods, pixels)
     x_dec, y_dec = both.x_dec[:batch], both.x_dec[batch:]

@@ -24,8 +24,10 @@ class TrainConfig:
     minutes: float = 10.0
     max_steps: int = 0
     lr: float = 1e-4
+    si_lr: float = 1e-3
     aux_lr: float = 1e-3
     alpha: float = 0.5
+    freeze_codec: bool = False
     device: str = "cpu"
     amp: bool = False
     log_every: int = 20
@@ -40,10 +42,23 @@ class Trainer:
         self.config = config
         self.device = torch.device(config.device)
         self.model = model.to(self.device).train()
-        aux = {n for n, _ in model.named_parameters() if n.endswith(".quantiles")}
         params = dict(model.named_parameters())
-        self.optimizer = torch.optim.Adam([params[n] for n in params if n not in aux], lr=config.lr)
-        self.aux_optimizer = torch.optim.Adam([params[n] for n in aux], lr=config.aux_lr)
+        aux = [p for n, p in params.items() if n.endswith(".quantiles")]
+        fusion = [p for n, p in params.items() if n.startswith("si_net.")]
+        codec = [
+            p
+            for n, p in params.items()
+            if not n.endswith(".quantiles") and not n.startswith("si_net.")
+        ]
+        # The SI-Net starts as the identity (zero last layer) and would learn too slowly at
+        # the codec's rate: it gets its own, higher one.
+        self.optimizer = torch.optim.Adam(
+            [{"params": codec, "lr": config.lr}, {"params": fusion, "lr": config.si_lr}]
+        )
+        self.aux_optimizer = torch.optim.Adam(aux, lr=config.aux_lr)
+        if config.freeze_codec:  # fine-tune the SI-Net alone on a fixed codec
+            for p in (*codec, *aux):
+                p.requires_grad_(False)
         self.step_count = 0
         self.seconds = 0.0
         self.out = Path(config.out_dir)
@@ -60,8 +75,11 @@ class Trainer:
             return False
         state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=False)
         self.model.load_state_dict(state["model"], strict=False)
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.aux_optimizer.load_state_dict(state["aux_optimizer"])
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.aux_optimizer.load_state_dict(state["aux_optimizer"])
+        except ValueError:
+            print("optimizer layout changed: resuming with fresh optimizer state", file=sys.stderr)
         self.step_count, self.seconds = state["step"], state["seconds"]
         return True
 
@@ -83,7 +101,7 @@ class Trainer:
         tmp.replace(self.checkpoint_path)
 
     def step(self, left: Tensor, right: Tensor) -> dict[str, float]:
-        """One optimisation step on a batch of pairs, each at a random quality level."""
+        """One optimisation step on a batch of pairs; each view at a random quality level."""
         left, right = left.to(self.device), right.to(self.device)
         levels = torch.randint(
             0, self.model.config.levels, (left.shape[0],), generator=self.generator
@@ -95,9 +113,10 @@ class Trainer:
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
         self.optimizer.step()
         aux_loss = self.model.aux_loss()
-        self.aux_optimizer.zero_grad(set_to_none=True)
-        aux_loss.backward()
-        self.aux_optimizer.step()
+        if not self.config.freeze_codec:
+            self.aux_optimizer.zero_grad(set_to_none=True)
+            aux_loss.backward()
+            self.aux_optimizer.step()
         self.step_count += 1
         return {**terms.as_dict(), "aux": float(aux_loss.detach())}
 
