@@ -8,7 +8,8 @@ height and width), and the best-scoring side block is copied into Y_syn at the b
 
 ``band`` restricts the search to rows ``[row - band, row + band]`` around each block, the
 epipolar option for rectified rigs (where a match lies on the same row): the cost drops from
-O(H*W) to O(band*W) positions per block. Matching runs on luma; blocks are copied in colour.
+O(H*W) to O(band*W) positions per block. Matching runs on luma; blocks are copied in colour
+and, unless ``align_mean`` is off, shifted to the mean of the X_dec block they replace.
 """
 
 from __future__ import annotations
@@ -29,12 +30,15 @@ class SIFinderConfig:
 
     ``patch``: block size in pixels; ``band``: rows searched either side of the block's row
     (None searches the whole side image, as in the paper); ``sigma_scale``: Gaussian sigma as
-    a fraction of the image height/width (0.5 in the paper).
+    a fraction of the image height/width (0.5 in the paper); ``align_mean``: shift each copied
+    block to the mean of its X_dec block (our addition: Pearson matching ignores gain and
+    offset between the cameras, so the copy is brought to the primary view's level).
     """
 
     patch: int = 16
     band: int | None = None
     sigma_scale: float = 0.5
+    align_mean: bool = True
 
 
 def luma(image: Tensor) -> Tensor:
@@ -61,7 +65,10 @@ def find_side_information(x_dec: Tensor, side: Tensor, config: SIFinderConfig) -
         best[row] = _best_positions(
             blocks[row], row * p, side_luma, side_norm, config, (height, width)
         )
-    return _assemble(side, best, p)[:, :height, :width]
+    y_syn = _assemble(side, best, p)
+    if config.align_mean:
+        y_syn = _align_block_means(y_syn, x_pad, p)
+    return y_syn[:, :height, :width]
 
 
 def _best_positions(
@@ -130,6 +137,12 @@ def _assemble(side: Tensor, best: Tensor, p: int) -> Tensor:
     xs = (best[..., 1, None] + offsets).view(rows, cols, 1, p)
     patches = side[:, ys, xs]  # (3, rows, cols, p, p)
     return patches.permute(0, 1, 3, 2, 4).reshape(side.shape[0], rows * p, cols * p)
+
+
+def _align_block_means(y_syn: Tensor, x: Tensor, p: int) -> Tensor:
+    """Add to each ``p x p`` block of ``y_syn`` the difference of the block means (per channel)."""
+    shift = F.avg_pool2d(x[None], p) - F.avg_pool2d(y_syn[None], p)
+    return y_syn + F.interpolate(shift, scale_factor=p, mode="nearest")[0]
 
 
 def _pad_to_multiple(image: Tensor, p: int) -> Tensor:

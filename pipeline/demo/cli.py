@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The demo's argument parser."""
     p = argparse.ArgumentParser(prog="stereo-pipeline demo", description=__doc__.split("\n")[0])
     p.add_argument("--frames", type=int, default=300, help="frames per camera (default 300)")
-    p.add_argument("--fps", type=float, default=15.0, help="capture rate (default 15)")
+    p.add_argument("--fps", type=float, default=10.0, help="capture rate (default 10)")
     p.add_argument("--width", type=int, default=320)
     p.add_argument("--height", type=int, default=240)
     p.add_argument("--seed", type=int, default=0, help="synthetic scene seed")

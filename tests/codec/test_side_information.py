@@ -27,6 +27,16 @@ def test_si_finder_recovers_a_known_shift_with_full_and_epipolar_search():
         assert torch.equal(y_syn[:, :, 16:], x[:, :, 16:])
 
 
+def test_copied_blocks_take_the_primary_views_level():
+    left, right = _shifted_pair(64, 96, 8, 35)
+    x = to_tensor(left)
+    y = (to_tensor(right) * 0.8 + 0.1).clamp(0, 1)  # another exposure in the right camera
+    aligned = find_side_information(x, y, SIFinderConfig(patch=16, band=2))
+    raw = find_side_information(x, y, SIFinderConfig(patch=16, band=2, align_mean=False))
+    err = [float((t[:, :, 16:] - x[:, :, 16:]).abs().mean()) for t in (aligned, raw)]
+    assert err[0] < 0.5 * err[1]
+
+
 def test_si_finder_handles_views_of_different_sizes():
     x = to_tensor(natural_image(50, 70, 3, 32))
     y = to_tensor(natural_image(40, 61, 3, 33))
