@@ -24,7 +24,7 @@ def test_round_trip_any_size_grey_and_colour(encoder, decoder, height, width, ch
     assert out.right is None
     bpp = 8 * len(data) / (height * width)
     assert 0.01 < bpp < 4.0
-    assert 24.0 < psnr(out.left, image) < 50.0
+    assert 20.0 < psnr(out.left, image) < 50.0
 
 
 def test_quality_trades_rate_for_distortion(encoder, decoder):
