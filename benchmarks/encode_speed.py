@@ -11,6 +11,7 @@ import argparse
 import json
 import statistics
 import time
+from pathlib import Path
 
 import cv2
 import torch
@@ -59,8 +60,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     }
     line = json.dumps(result)
     if args.out:
-        with open(args.out, "w") as f:
-            f.write(line + "\n")
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(line + "\n")
     print(line)
     return result
 
