@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from pipeline.codec.model import DsinCodec
-from pipeline.codec.registry import WEIGHTS_DIR, export, get_spec
+from pipeline.codec.registry import WEIGHTS_DIR, export, get_spec, load
 from pipeline.training.trainer import TrainConfig, Trainer
 
 
@@ -30,6 +30,11 @@ def train_main(argv: list[str]) -> int:
     parser.add_argument("--alpha", type=float, default=0.5, help="DSIN's weight of d(X, X_hat)")
     parser.add_argument(
         "--freeze-codec", action="store_true", help="fine-tune the SI-Net alone on a fixed codec"
+    )
+    parser.add_argument(
+        "--init-from-shipped",
+        action="store_true",
+        help="start a new run from the weights the package ships for --model",
     )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--workers", type=int, default=0)
@@ -53,6 +58,8 @@ def train_main(argv: list[str]) -> int:
     )
     trainer = Trainer(DsinCodec(get_spec(args.model).config), config)
     resumed = trainer.resume()
+    if not resumed and args.init_from_shipped:
+        trainer.model.load_state_dict(load(get_spec(args.model).model_id).model.state_dict())
     print(f"{'resumed at step ' + str(trainer.step_count) if resumed else 'new run'} on {device}")
     batches = make_batches(args.pairs, args.images, args.crop, args.batch, args.seed, args.workers)
     trainer.run(batches)

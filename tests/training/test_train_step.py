@@ -76,3 +76,15 @@ def test_freeze_codec_trains_only_the_si_net(tmp_path):
     trainer.step(*_pairs())
     moved = {k for k, v in trainer.model.state_dict().items() if not torch.equal(v, before[k])}
     assert moved and all(k.startswith("si_net.") for k in moved)
+
+
+def test_a_new_run_can_start_from_the_shipped_weights(tmp_path):
+    _write_pairs(tmp_path / "pairs")
+    run = tmp_path / "run"
+    args = ["--pairs", str(tmp_path / "pairs"), "--out", str(run), "--init-from-shipped"]
+    assert (
+        train_main([*args, "--steps", "1", "--crop", "64", "--batch", "1", "--device", "cpu"]) == 0
+    )
+    state = torch.load(run / "checkpoint.pt", weights_only=False)["model"]
+    shipped = registry.load().model.state_dict()
+    assert torch.allclose(state["g_s.0.weight"], shipped["g_s.0.weight"], atol=0.05)
