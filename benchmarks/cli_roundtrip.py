@@ -14,21 +14,12 @@ import statistics
 import tempfile
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from benchmarks.common import DATA, environment
 from pipeline.cli import main as cli
-
-
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float(10 * np.log10(255.0**2 / max(mse, 1e-10)))
-
-
-def _original(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    return image[:, :, :3] if image.ndim == 3 and image.shape[2] == 4 else image
+from pipeline.codec.images import read_image
+from pipeline.evaluation.quality import psnr
 
 
 def round_trip(left: Path, right: Path, work: Path, quality: int | None) -> dict[str, float]:
@@ -37,15 +28,15 @@ def round_trip(left: Path, right: Path, work: Path, quality: int | None) -> dict
     for name, path, role in (("l", left, "primary"), ("r", right, "side")):
         if cli(["encode", str(path), "-o", str(work / f"{name}.sic"), "--role", role, *q]) != 0:
             raise RuntimeError(f"encode failed: {path}")
-    original = _original(left)
+    original = read_image(left)
     pixels = original.shape[0] * original.shape[1]
     row = {"bpp_left": 8 * (work / "l.sic").stat().st_size / pixels}
-    right_pixels = np.prod(cv2.imread(str(right), cv2.IMREAD_UNCHANGED).shape[:2])
+    right_pixels = np.prod(read_image(right).shape[:2])
     row["bpp_right"] = 8 * (work / "r.sic").stat().st_size / right_pixels
     for key, extra in (("psnr_alone", []), ("psnr_si", ["--side-info", str(work / "r.sic")])):
         if cli(["decode", str(work / "l.sic"), "-o", str(work / "out.png"), *extra]) != 0:
             raise RuntimeError(f"decode failed: {left}")
-        row[key] = _psnr(cv2.imread(str(work / "out.png"), cv2.IMREAD_UNCHANGED), original)
+        row[key] = psnr(original, read_image(work / "out.png"))
     return row
 
 

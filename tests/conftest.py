@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from pipeline.evaluation.quality import psnr  # noqa: F401  (re-exported for the tests)
+
 
 def natural_image(height: int, width: int, channels: int = 3, seed: int = 0) -> np.ndarray:
     """A smooth, textured, edged uint8 image that codecs treat like a photo, not like noise."""
@@ -24,12 +26,6 @@ def natural_image(height: int, width: int, channels: int = 3, seed: int = 0) -> 
     out += 128 + rng.normal(0, 2, size=out.shape)
     image = np.clip(out, 0, 255).astype(np.uint8)
     return image.mean(axis=2).astype(np.uint8) if channels == 1 else image
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR in dB of two uint8 images of the same shape."""
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float(10 * np.log10(255.0**2 / max(mse, 1e-10)))
 
 
 @pytest.fixture(scope="session")

@@ -13,18 +13,7 @@ from pipeline.codec.api import DecodeRequest, Role
 from pipeline.codec.container import read_header
 from pipeline.codec.decoder import StereoDecoder
 from pipeline.codec.encoder import ImageEncoder
-
-
-def read_image(path: str) -> np.ndarray:
-    """An 8-bit image file as grey (H, W) or RGB (H, W, 3); alpha is dropped."""
-    image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise ValueError(f"{path}: not a readable image")
-    if image.dtype != np.uint8:
-        raise ValueError(f"{path}: only 8-bit images are supported, got {image.dtype}")
-    if image.ndim == 3 and image.shape[2] == 4:
-        image = image[:, :, :3]
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if image.ndim == 3 else image
+from pipeline.codec.images import read_image
 
 
 def write_image(path: str, image: np.ndarray) -> None:

@@ -45,25 +45,6 @@ def pixel_count(path: Path) -> int:
     return width * height
 
 
-def read_image(path: Path) -> np.ndarray:
-    """Read an image as uint8 RGB ``(H, W, 3)`` or grey ``(H, W)``, keeping its own channels.
-
-    Alpha is dropped (RGBA -> RGB), a grey PNG stays grey, 16-bit images are scaled to 8 bits.
-    """
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise ValueError(f"{path}: not a readable image")
-    if image.dtype == np.uint16:
-        image = (image >> 8).astype(np.uint8)
-    if image.dtype != np.uint8:
-        raise ValueError(f"{path}: unsupported pixel type {image.dtype}")
-    if image.ndim == 3 and image.shape[2] == 1:
-        return image[:, :, 0]
-    if image.ndim == 3:
-        return cv2.cvtColor(image[:, :, :3], cv2.COLOR_BGR2RGB)
-    return image
-
-
 def to_bgr(image: np.ndarray) -> np.ndarray:
     """RGB to BGR for OpenCV; grey is returned unchanged."""
     return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)

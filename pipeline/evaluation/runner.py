@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pipeline.codec.errors import CodecError
+from pipeline.codec.images import read_image
 from pipeline.evaluation.classic import ClassicCodec
-from pipeline.evaluation.images import PairFiles, read_image
+from pipeline.evaluation.images import PairFiles
 from pipeline.evaluation.ours import OursCodec
 from pipeline.evaluation.progress import ProgressBar
 from pipeline.evaluation.quality import ms_ssim, psnr
