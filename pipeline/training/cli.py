@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from pipeline.codec.decoder import resolve_device
 from pipeline.codec.model import DsinCodec
 from pipeline.codec.registry import WEIGHTS_DIR, export, get_spec, load
 from pipeline.training.trainer import TrainConfig, Trainer
@@ -42,8 +43,7 @@ def train_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     from pipeline.training.feed import make_batches
 
-    device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device
-    device = "cpu" if device == "auto" else device
+    device = resolve_device(args.device)
     config = TrainConfig(
         out_dir=args.out,
         minutes=args.minutes,
@@ -52,8 +52,8 @@ def train_main(argv: list[str]) -> int:
         si_lr=args.si_lr,
         freeze_codec=args.freeze_codec,
         alpha=args.alpha,
-        device=device,
-        amp=device == "cuda",
+        device=str(device),
+        amp=device.type == "cuda",
         seed=args.seed,
     )
     trainer = Trainer(DsinCodec(get_spec(args.model).config), config)
