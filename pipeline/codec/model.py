@@ -88,9 +88,10 @@ class DsinCodec(CompressionModel):
 
     def forward(self, x: Tensor, level: Tensor) -> ForwardResult:
         """Training pass over (B, 3, H, W) images in [0, 1] with one quality level per item."""
-        y = self.gain(self.g_a(x), level).float()
-        # Entropy models and the fixed-point h_s stay in float32 under mixed precision.
+        # The analysis (its output is quantised), the entropy models and the fixed-point h_s
+        # stay in float32 under mixed precision; the synthesis may run in bfloat16.
         with torch.autocast(x.device.type, enabled=False):
+            y = self.gain(self.g_a(x.float()), level)
             z = self.h_a(y)
             _, z_likelihoods = self.entropy_bottleneck(z)
             means, scales = self.h_s(round_ste(z))
@@ -102,9 +103,12 @@ class DsinCodec(CompressionModel):
     def fuse(self, x_dec: Tensor, side_dec: Tensor, finder: SIFinderConfig | None = None) -> Tensor:
         """X_hat from X_dec (B, 3, H, W) and decoded side images (a batch or a list)."""
         finder = finder or self.config.si_finder
-        with torch.no_grad():
+        with torch.no_grad(), torch.autocast(x_dec.device.type, enabled=False):
             y_syn = torch.stack(
-                [find_side_information(x, s, finder) for x, s in zip(x_dec, side_dec, strict=True)]
+                [
+                    find_side_information(x.float(), s.float(), finder)
+                    for x, s in zip(x_dec, side_dec, strict=True)
+                ]
             )
         return self.si_net(x_dec, y_syn)
 

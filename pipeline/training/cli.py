@@ -28,6 +28,12 @@ def train_main(argv: list[str]) -> int:
     parser.add_argument("--batch", type=int, default=8, help="stereo pairs per step")
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--si-lr", type=float, default=1e-3, help="learning rate of the SI-Net")
+    parser.add_argument(
+        "--lr-drop-last",
+        type=float,
+        default=0.0,
+        help="share of --minutes, at the end, trained at a tenth of the learning rates",
+    )
     parser.add_argument("--alpha", type=float, default=0.5, help="DSIN's weight of d(X, X_hat)")
     parser.add_argument(
         "--freeze-codec", action="store_true", help="fine-tune the SI-Net alone on a fixed codec"
@@ -41,6 +47,8 @@ def train_main(argv: list[str]) -> int:
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    if not 0.0 <= args.lr_drop_last < 1.0:
+        parser.error(f"--lr-drop-last must be in [0, 1), got {args.lr_drop_last}")
     from pipeline.training.feed import make_batches
 
     device = resolve_device(args.device)
@@ -50,6 +58,7 @@ def train_main(argv: list[str]) -> int:
         max_steps=args.steps,
         lr=args.lr,
         si_lr=args.si_lr,
+        lr_drop_last=args.lr_drop_last,
         freeze_codec=args.freeze_codec,
         alpha=args.alpha,
         device=str(device),

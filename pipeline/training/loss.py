@@ -65,12 +65,13 @@ def joint_loss(
     bpp = bits_per_pixel(both.likelihoods, pixels)
     x_dec, y_dec = both.x_dec[:batch], both.x_dec[batch:]
     x_hat = model.fuse(x_dec, y_dec.detach().clamp(0, 1))
-    lam = torch.tensor(model.config.lambdas, device=left.device)[levels] * 255**2
+    lambdas = torch.tensor(model.config.lambdas, device=left.device) * 255**2
     mse_dec, mse_si, mse_side = (
         _mse(a, b) for a, b in ((x_dec, left), (x_hat, left), (y_dec, right))
     )
-    distortion = (1 - alpha) * mse_dec + alpha * mse_si + mse_side
-    loss = (bpp[:batch] + bpp[batch:] + lam * distortion).mean()
+    primary = lambdas[levels] * ((1 - alpha) * mse_dec + alpha * mse_si)
+    side = lambdas[side_levels] * mse_side
+    loss = (bpp[:batch] + bpp[batch:] + primary + side).mean()
     return LossTerms(
         loss,
         float(bpp.detach().mean()),

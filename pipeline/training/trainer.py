@@ -26,6 +26,8 @@ class TrainConfig:
     lr: float = 1e-4
     si_lr: float = 1e-3
     aux_lr: float = 1e-3
+    #: Share of the wall-clock budget, at its end, run at a tenth of the learning rates.
+    lr_drop_last: float = 0.0
     alpha: float = 0.5
     freeze_codec: bool = False
     device: str = "cpu"
@@ -55,6 +57,8 @@ class Trainer:
         self.optimizer = torch.optim.Adam(
             [{"params": codec, "lr": config.lr}, {"params": fusion, "lr": config.si_lr}]
         )
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed crop size: pick the fastest kernels
         self.aux_optimizer = torch.optim.Adam(aux, lr=config.aux_lr)
         if config.freeze_codec:  # fine-tune the SI-Net alone on a fixed codec
             for p in (*codec, *aux):
@@ -80,6 +84,7 @@ class Trainer:
             self.aux_optimizer.load_state_dict(state["aux_optimizer"])
         except ValueError:
             print("optimizer layout changed: resuming with fresh optimizer state", file=sys.stderr)
+        self._set_lr(1.0)  # this run's learning rates, not the ones saved with the state
         self.step_count, self.seconds = state["step"], state["seconds"]
         return True
 
@@ -103,11 +108,13 @@ class Trainer:
     def step(self, left: Tensor, right: Tensor) -> dict[str, float]:
         """One optimisation step on a batch of pairs; each view at a random quality level."""
         left, right = left.to(self.device), right.to(self.device)
-        levels = torch.randint(
-            0, self.model.config.levels, (left.shape[0],), generator=self.generator
-        )
+        levels, side_levels = torch.randint(
+            0, self.model.config.levels, (2, left.shape[0]), generator=self.generator
+        ).to(self.device)
         with torch.autocast(self.device.type, torch.bfloat16, enabled=self.config.amp):
-            terms = joint_loss(self.model, left, right, levels.to(self.device), self.config.alpha)
+            terms = joint_loss(
+                self.model, left, right, levels, self.config.alpha, side_levels=side_levels
+            )
         self.optimizer.zero_grad(set_to_none=True)
         terms.loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
@@ -123,12 +130,15 @@ class Trainer:
     def run(self, batches: Iterator[tuple[Tensor, Tensor]]) -> None:
         """Train until the step limit or the wall-clock budget; log and checkpoint."""
         deadline = time.monotonic() + 60 * self.config.minutes
+        drop_at = deadline - 60 * self.config.minutes * self.config.lr_drop_last
         self.out.mkdir(parents=True, exist_ok=True)
         log = (self.out / "log.jsonl").open("a")
         window: list[dict[str, float]] = []
         try:
             while time.monotonic() < deadline and not self._done():
                 start = time.monotonic()
+                if self.config.lr_drop_last and start >= drop_at:
+                    self._set_lr(0.1)
                 window.append(self.step(*next(batches)))
                 self.seconds += time.monotonic() - start
                 if self.step_count % self.config.log_every == 0:
@@ -139,6 +149,13 @@ class Trainer:
         finally:
             self.save()
             log.close()
+
+    def _set_lr(self, factor: float) -> None:
+        """The configured learning rates times ``factor`` (main groups: codec, SI-Net)."""
+        for group, lr in zip(
+            self.optimizer.param_groups, (self.config.lr, self.config.si_lr), strict=True
+        ):
+            group["lr"] = lr * factor
 
     def _done(self) -> bool:
         return 0 < self.config.max_steps <= self.step_count

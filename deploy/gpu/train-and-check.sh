@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# One call on a lent GPU machine: train dsin-s1 on CUDA from the shipped weights, export it,
+# then decode real pairs on the CPU and on CUDA and compare (benchmarks/decode_devices.py).
+#
+# Carry .whl (../shared/device/wheels-py312) and .gpu/data (python -m pipeline.training.pack,
+# see docs/models.md). Everything it makes lands under $OUT: gpu.txt, run/checkpoint.pt,
+# run/log.jsonl, weights/*.pt, decode_devices.json.
+# Settings (environment): MINUTES=7 CROP=256 BATCH=16 WORKERS=12 LR=3e-4 DEVICE=cuda;
+# SKIP_INSTALL=1 to try it on a machine whose Python already has the packages.
+set -uo pipefail
+MINUTES=${MINUTES:-7} CROP=${CROP:-256} BATCH=${BATCH:-16} WORKERS=${WORKERS:-12}
+LR=${LR:-3e-4} DEVICE=${DEVICE:-cuda} OUT=${OUT:-out/gpu} PY=${PY:-python3}
+D=.gpu/data
+if [ -z "${SKIP_INSTALL:-}" ]; then
+  $PY -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl || exit 1
+  export PYTHONPATH=/tmp/site:$PWD
+fi
+export PYTHONUNBUFFERED=1
+mkdir -p "$OUT"
+{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1
+  $PY -c "import torch, compressai; print('torch', torch.__version__, 'cuda',
+torch.cuda.is_available(), 'coders', compressai.available_entropy_coders())"
+} | tee "$OUT/gpu.txt"
+timeout $(( ${MINUTES%.*} * 60 + 90 )) $PY -m pipeline.cli train --device "$DEVICE" \
+  --init-from-shipped --pairs $D/stereo/* --images $D/natural/* --out "$OUT/run" \
+  --crop "$CROP" --batch "$BATCH" --lr "$LR" --si-lr 1e-3 --lr-drop-last 0.15 \
+  --minutes "$MINUTES" --workers "$WORKERS" 2>&1 | tr '\r' '\n' | grep -v '^$' | tail -n 8
+$PY -m pipeline.cli export "$OUT/run/checkpoint.pt" --out-dir "$OUT/weights"
+timeout 150 $PY -m benchmarks.decode_devices --pairs $D/stereo/euroc_v1_01 --limit 8 --batch 4 \
+  --repeats 2 --out "$OUT" | tail -c 3000
+ls -la "$OUT" "$OUT/run" "$OUT/weights"
