@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--quality", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--devices", nargs="*", default=None, help="default: cpu and cuda if any")
-    parser.add_argument("--out", default=None, help="folder for decode_devices.json")
+    parser.add_argument("--out", default=None, help="JSON file to write")
     args = parser.parse_args(argv)
     devices = args.devices or ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     originals, requests = encode_pairs(Path(args.pairs), args.limit, args.quality)
@@ -119,8 +119,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "devices": results,
     }
     if args.out:
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        (Path(args.out) / "decode_devices.json").write_text(json.dumps(report, indent=2) + "\n")
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report))
     return report
 

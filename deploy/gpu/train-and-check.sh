@@ -27,5 +27,5 @@ timeout $(( ${MINUTES%.*} * 60 + 90 )) $PY -m pipeline.cli train --device "$DEVI
   --minutes "$MINUTES" --workers "$WORKERS" 2>&1 | tr '\r' '\n' | grep -v '^$' | tail -n 8
 $PY -m pipeline.cli export "$OUT/run/checkpoint.pt" --out-dir "$OUT/weights"
 timeout 150 $PY -m benchmarks.decode_devices --pairs $D/stereo/euroc_v1_01 --limit 8 --batch 4 \
-  --repeats 2 --out "$OUT" | tail -c 3000
+  --repeats 2 --out "$OUT/decode_devices.json" | tail -c 3000
 ls -la "$OUT" "$OUT/run" "$OUT/weights"

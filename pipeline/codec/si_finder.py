@@ -88,7 +88,9 @@ def _best_positions(
     strip = side_luma[:, lo : hi + p, :]
     kernels = blocks.view(-1, 1, p, p)
     corr = F.conv2d(strip[None], kernels)[0] / side_norm[None, lo : hi + 1, :]
-    score = corr * _gaussian(blocks.shape[0], top, lo, hi, side_norm.shape[-1], p, config, size)
+    count, positions = blocks.shape[0], side_norm.shape[-1]
+    mask = _gaussian(count, top, lo, hi, positions, p, config, size, corr.device)
+    score = corr * mask
     flat = score.flatten(1).argmax(dim=1)
     width = side_norm.shape[-1]
     return torch.stack([flat // width + lo, flat % width], dim=1)
@@ -103,13 +105,13 @@ def _gaussian(
     p: int,
     config: SIFinderConfig,
     size: tuple[int, int],
+    device: torch.device,
 ) -> Tensor:
     """The paper's Gaussian mask for ``count`` blocks of one row, over candidate positions."""
     sigma_y, sigma_x = (config.sigma_scale * s for s in size)
-    ys = torch.arange(lo, hi + 1, dtype=torch.float32) - top
-    xs = torch.arange(positions, dtype=torch.float32)[None, :] - (
-        torch.arange(count, dtype=torch.float32)[:, None] * p
-    )
+    f32 = {"dtype": torch.float32, "device": device}
+    ys = torch.arange(lo, hi + 1, **f32) - top
+    xs = torch.arange(positions, **f32)[None, :] - torch.arange(count, **f32)[:, None] * p
     gy = torch.exp(-(ys**2) / (2 * sigma_y**2))
     gx = torch.exp(-(xs**2) / (2 * sigma_x**2))
     return gy[None, :, None] * gx[:, None, :]

@@ -60,3 +60,12 @@ def test_side_information_beats_the_same_bitstream_decoded_alone(encoder, decode
         pair = decoder.decode_batch([DecodeRequest(primary, side)]).pairs[0]
         gains.append(psnr(pair.left, left) - psnr(pair.left_alone, left))
     assert np.mean(gains) > 0.2, gains
+
+
+def test_si_finder_makes_every_tensor_on_its_inputs_device():
+    # The "meta" device stands in for CUDA on a machine without one: any tensor the finder
+    # built on the CPU would meet the inputs' device and raise.
+    x, y = torch.rand(3, 64, 96, device="meta"), torch.rand(3, 64, 96, device="meta")
+    for band in (None, 4):
+        y_syn = find_side_information(x, y, SIFinderConfig(patch=16, band=band))
+        assert y_syn.device.type == "meta" and y_syn.shape == x.shape

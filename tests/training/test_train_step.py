@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
+import pytest
 import torch
 
 from pipeline.codec import registry
 from pipeline.codec.model import CodecConfig, DsinCodec
 from pipeline.training.cli import export_main, train_main
+from pipeline.training.loss import bits_per_pixel, joint_loss
 from pipeline.training.trainer import TrainConfig, Trainer
 from tests.conftest import natural_image
 
@@ -88,3 +90,46 @@ def test_a_new_run_can_start_from_the_shipped_weights(tmp_path):
     state = torch.load(run / "checkpoint.pt", weights_only=False)["model"]
     shipped = registry.load().model.state_dict()
     assert torch.allclose(state["g_s.0.weight"], shipped["g_s.0.weight"], atol=0.05)
+
+
+def test_lr_drop_lowers_both_rates_for_the_end_of_the_budget(tmp_path):
+    # The drop covers all but the first 60 microseconds of the one-minute budget.
+    config = TrainConfig(
+        out_dir=str(tmp_path), lr=1e-3, si_lr=2e-3, max_steps=2, minutes=1, lr_drop_last=0.999999
+    )
+    trainer = Trainer(DsinCodec(TINY), config)
+    trainer.run(iter([_pairs(), _pairs()]))
+    assert [g["lr"] for g in trainer.optimizer.param_groups] == pytest.approx([1e-4, 2e-4])
+
+
+def test_a_resumed_run_uses_its_own_learning_rates(tmp_path):
+    Trainer(DsinCodec(TINY), TrainConfig(out_dir=str(tmp_path), lr=1e-3)).save()
+    again = Trainer(DsinCodec(TINY), TrainConfig(out_dir=str(tmp_path), lr=5e-5, si_lr=7e-4))
+    assert again.resume()
+    assert [g["lr"] for g in again.optimizer.param_groups] == pytest.approx([5e-5, 7e-4])
+
+
+def test_the_side_view_is_weighed_by_its_own_level():
+    torch.manual_seed(2)
+    model = DsinCodec(TINY)
+    left, right = _pairs()
+    levels, side_levels = torch.tensor([5, 4]), torch.tensor([0, 1])
+    torch.manual_seed(3)
+    loss = joint_loss(model, left, right, levels, 0.5, side_levels=side_levels).loss
+    torch.manual_seed(3)  # the same noise again, to recompute eq. 4 term by term
+    both = model(torch.cat([left, right]), torch.cat([levels, side_levels]))
+    bpp = bits_per_pixel(both.likelihoods, 64 * 64)
+    x_dec, y_dec = both.x_dec[:2], both.x_dec[2:]
+    x_hat = model.fuse(x_dec, y_dec.detach().clamp(0, 1))
+    lam = torch.tensor(TINY.lambdas) * 255**2
+    mse = [
+        ((a - b) ** 2).flatten(1).mean(1) for a, b in ((x_dec, left), (x_hat, left), (y_dec, right))
+    ]
+    expected = bpp[:2] + bpp[2:] + lam[levels] * (mse[0] + mse[1]) / 2 + lam[side_levels] * mse[2]
+    assert float(loss.detach()) == pytest.approx(float(expected.mean().detach()), rel=1e-5)
+
+
+def test_bad_lr_drop_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        train_main(["--images", ".", "--lr-drop-last", "1.5"])
+    assert "--lr-drop-last" in capsys.readouterr().err
