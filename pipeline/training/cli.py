@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 from pathlib import Path
 
 import torch
@@ -11,6 +12,10 @@ from pipeline.codec.decoder import resolve_device
 from pipeline.codec.model import DsinCodec
 from pipeline.codec.registry import WEIGHTS_DIR, export, get_spec, load
 from pipeline.training.trainer import TrainConfig, Trainer
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def train_main(argv: list[str]) -> int:
@@ -71,6 +76,8 @@ def train_main(argv: list[str]) -> int:
         trainer.model.load_state_dict(load(get_spec(args.model).model_id).model.state_dict())
     print(f"{'resumed at step ' + str(trainer.step_count) if resumed else 'new run'} on {device}")
     batches = make_batches(args.pairs, args.images, args.crop, args.batch, args.seed, args.workers)
+    # SIGTERM (systemd, Kubernetes, `timeout`) stops like Ctrl-C: the run saves its checkpoint.
+    signal.signal(signal.SIGTERM, _interrupt)
     trainer.run(batches)
     print(f"\nstopped at step {trainer.step_count}; checkpoint {trainer.checkpoint_path}")
     return 0

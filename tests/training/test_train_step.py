@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -133,3 +137,19 @@ def test_bad_lr_drop_is_refused(capsys):
     with pytest.raises(SystemExit):
         train_main(["--images", ".", "--lr-drop-last", "1.5"])
     assert "--lr-drop-last" in capsys.readouterr().err
+
+
+def test_sigterm_stops_training_with_a_checkpoint(tmp_path):
+    _write_pairs(tmp_path / "pairs")
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "pipeline.cli", "train", "--pairs", str(tmp_path / "pairs")]
+    command += ["--out", str(run), "--crop", "64", "--batch", "1", "--device", "cpu"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert "new run" in process.stdout.readline()  # printed once the loop is about to start
+        time.sleep(3)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 130
+    finally:
+        process.kill()
+    assert torch.load(run / "checkpoint.pt", weights_only=False)["step"] > 0
