@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import DATA, environment
+from benchmarks.common import DATA, environment, write_report
 from pipeline.cli import main as cli
 from pipeline.codec.images import read_image
 from pipeline.evaluation.quality import psnr
@@ -61,10 +61,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             }
             print(folder.name, json.dumps(sets[folder.name]), flush=True)
     result = {"benchmark": "cli_roundtrip", "sets": sets, "environment": environment()}
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result))
+    write_report(result, args.out)
     return result
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 from pathlib import Path
 
@@ -39,3 +40,11 @@ def real_frame(width: int = 640, height: int = 480) -> tuple[np.ndarray, str]:
     from camera_nodes.sources.synthetic import render_stereo_frame
 
     return render_stereo_frame(0, width, height, seed=0)[0], "synthetic scene"
+
+
+def write_report(result: dict[str, object], out: str | None, indent: int | None = 2) -> None:
+    """Write ``result`` as JSON to ``out`` (parents made) when given; print it as one line."""
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(result, indent=indent) + "\n")
+    print(json.dumps(result))

@@ -11,7 +11,6 @@ Prints one JSON object as its last line and writes it to ``--out`` when given.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.common import DATA, environment
+from benchmarks.common import DATA, environment, write_report
 from pipeline.codec.api import DecodeRequest, Role
 from pipeline.codec.decoder import StereoDecoder
 from pipeline.codec.encoder import ImageEncoder
@@ -118,10 +117,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "batch": args.batch,
         "devices": results,
     }
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report))
+    write_report(report, args.out)
     return report
 
 

@@ -8,15 +8,13 @@ Both encode the same 640x480 colour frame, interleaved, several times each, on o
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
-from pathlib import Path
 
 import cv2
 import torch
 
-from benchmarks.common import environment, real_frame
+from benchmarks.common import environment, real_frame, write_report
 from pipeline.codec import ImageEncoder
 
 
@@ -58,11 +56,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         "quality": args.quality or encoder.default_quality,
         "environment": environment(),
     }
-    line = json.dumps(result)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(line + "\n")
-    print(line)
+    write_report(result, args.out, indent=None)
     return result
 
 

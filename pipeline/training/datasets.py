@@ -26,18 +26,24 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pg
 SmallPolicy = Literal["pad", "skip"]
 
 
-def read_rgb(path: Path, grey_to_rgb: bool = True) -> np.ndarray:
-    """Read an image as uint8 ``(H, W, 3)`` RGB, or ``(H, W, 1)`` grey when not replicated."""
+def read_8bit(path: Path) -> np.ndarray:
+    """An 8-bit image as OpenCV holds it: BGR, or grey; 16 bits scaled, alpha dropped."""
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if image is None:
         raise ValueError(f"{path}: not a readable image")
     if image.dtype == np.uint16:
         image = (image >> 8).astype(np.uint8)
+    return image[:, :, :3] if image.ndim == 3 and image.shape[2] == 4 else image
+
+
+def read_rgb(path: Path, grey_to_rgb: bool = True) -> np.ndarray:
+    """Read an image as uint8 ``(H, W, 3)`` RGB, or ``(H, W, 1)`` grey when not replicated."""
+    image = read_8bit(path)
     if image.ndim == 2:
         image = image[:, :, None]
     if image.shape[2] == 1:
         return np.repeat(image, 3, axis=2) if grey_to_rgb else image
-    return cv2.cvtColor(image[:, :, :3], cv2.COLOR_BGR2RGB)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 def to_tensor(image: np.ndarray) -> Tensor:

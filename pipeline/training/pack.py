@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.training.datasets import list_images, list_pairs
+from pipeline.training.datasets import list_images, list_pairs, read_8bit
 
 
 def shrink(image: np.ndarray, max_side: int) -> np.ndarray:
@@ -40,21 +40,11 @@ def write_jpeg(path: Path, image: np.ndarray, quality: int) -> int:
     return path.stat().st_size
 
 
-def read(path: Path) -> np.ndarray:
-    """An 8-bit image as OpenCV holds it (grey stays grey; alpha and 16 bits dropped)."""
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise ValueError(f"{path}: not a readable image")
-    if image.dtype == np.uint16:
-        image = (image >> 8).astype(np.uint8)
-    return image[:, :, :3] if image.ndim == 3 and image.shape[2] == 4 else image
-
-
 def pack_natural(folder: Path, out: Path, max_side: int, min_side: int, quality: int) -> int:
     """Every image of ``folder`` (and its half-size copy where large enough); bytes written."""
     written = 0
     for path in list_images([folder]):
-        image = shrink(read(path), max_side)
+        image = shrink(read_8bit(path), max_side)
         written += write_jpeg(out / folder.name / f"{path.stem}.jpg", image, quality)
         if min(image.shape[:2]) >= 2 * min_side:
             half = shrink(image, max(image.shape[:2]) // 2)
@@ -68,7 +58,7 @@ def pack_stereo(folder: Path, out: Path, quality: int) -> int:
     for left, right in list_pairs([folder]):
         for view, path in (("left", left), ("right", right)):
             target = out / folder.name / view / f"{path.stem}.jpg"
-            written += write_jpeg(target, read(path), quality)
+            written += write_jpeg(target, read_8bit(path), quality)
     return written
 
 

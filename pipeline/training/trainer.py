@@ -57,9 +57,9 @@ class Trainer:
         self.optimizer = torch.optim.Adam(
             [{"params": codec, "lr": config.lr}, {"params": fusion, "lr": config.si_lr}]
         )
+        self.aux_optimizer = torch.optim.Adam(aux, lr=config.aux_lr)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed crop size: pick the fastest kernels
-        self.aux_optimizer = torch.optim.Adam(aux, lr=config.aux_lr)
         if config.freeze_codec:  # fine-tune the SI-Net alone on a fixed codec
             for p in (*codec, *aux):
                 p.requires_grad_(False)
