@@ -44,16 +44,26 @@ def train_main(argv: list[str]) -> int:
         "--freeze-codec", action="store_true", help="fine-tune the SI-Net alone on a fixed codec"
     )
     parser.add_argument(
+        "--codec-only",
+        action="store_true",
+        help="train the codec alone on its own loss (no SI-Finder, SI-Net frozen): faster",
+    )
+    parser.add_argument(
         "--init-from-shipped",
         action="store_true",
         help="start a new run from the weights the package ships for --model",
     )
+    parser.add_argument("--log-every", type=int, default=20, help="steps per log line")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if not 0.0 <= args.lr_drop_last < 1.0:
         parser.error(f"--lr-drop-last must be in [0, 1), got {args.lr_drop_last}")
+    if args.log_every < 1:
+        parser.error(f"--log-every must be at least 1, got {args.log_every}")
+    if args.codec_only and args.freeze_codec:
+        parser.error("--codec-only and --freeze-codec exclude each other (nothing would train)")
     from pipeline.training.feed import make_batches
 
     device = resolve_device(args.device)
@@ -65,9 +75,11 @@ def train_main(argv: list[str]) -> int:
         si_lr=args.si_lr,
         lr_drop_last=args.lr_drop_last,
         freeze_codec=args.freeze_codec,
+        codec_only=args.codec_only,
         alpha=args.alpha,
         device=str(device),
         amp=device.type == "cuda",
+        log_every=args.log_every,
         seed=args.seed,
     )
     trainer = Trainer(DsinCodec(get_spec(args.model).config), config)

@@ -25,18 +25,19 @@ class LossTerms:
     loss: Tensor
     bpp: float
     psnr_dec: float
-    psnr_si: float
+    psnr_si: float | None
     psnr_side: float
 
     def as_dict(self) -> dict[str, float]:
-        """Plain floats for the log."""
-        return {
+        """Plain floats for the log (no ``psnr_si`` when the step did not fuse)."""
+        figures = {
             "loss": float(self.loss.detach()),
             "bpp": self.bpp,
             "psnr_dec": self.psnr_dec,
             "psnr_si": self.psnr_si,
             "psnr_side": self.psnr_side,
         }
+        return {k: v for k, v in figures.items() if v is not None}
 
 
 def bits_per_pixel(likelihoods: dict[str, Tensor], pixels: int) -> Tensor:
@@ -79,6 +80,23 @@ def joint_loss(
         _psnr(mse_si),
         _psnr(mse_side),
     )
+
+
+def codec_loss(
+    model: DsinCodec, left: Tensor, right: Tensor, levels: Tensor, side_levels: Tensor
+) -> LossTerms:
+    """The autoencoder's own rate-distortion loss on both views, without SI (a = 0).
+
+    DSIN pre-trains the autoencoder this way before the joint loss; here it is the fast way
+    to train the codec's transforms, since it skips the SI-Finder and the SI-Net.
+    """
+    batch = left.shape[0]
+    both = model(torch.cat([left, right]), torch.cat([levels, side_levels]))
+    bpp = bits_per_pixel(both.likelihoods, left.shape[-2] * left.shape[-1])
+    mse = _mse(both.x_dec, torch.cat([left, right]))
+    lambdas = torch.tensor(model.config.lambdas, device=left.device) * 255**2
+    loss = (bpp + lambdas[torch.cat([levels, side_levels])] * mse).mean()
+    return LossTerms(loss, float(bpp.detach().mean()), _psnr(mse[:batch]), None, _psnr(mse[batch:]))
 
 
 def _mse(a: Tensor, b: Tensor) -> Tensor:

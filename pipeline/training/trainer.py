@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 
 from pipeline.codec.model import DsinCodec
-from pipeline.training.loss import joint_loss
+from pipeline.training.loss import codec_loss, joint_loss
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ class TrainConfig:
     lr_drop_last: float = 0.0
     alpha: float = 0.5
     freeze_codec: bool = False
+    #: Train the codec alone on its own loss (SI-Net frozen, no SI-Finder): the fast stage.
+    codec_only: bool = False
     device: str = "cpu"
     amp: bool = False
     log_every: int = 20
@@ -62,6 +64,11 @@ class Trainer:
             torch.backends.cudnn.benchmark = True  # fixed crop size: pick the fastest kernels
         if config.freeze_codec:  # fine-tune the SI-Net alone on a fixed codec
             for p in (*codec, *aux):
+                p.requires_grad_(False)
+        if config.codec_only:
+            if config.freeze_codec:
+                raise ValueError("codec_only and freeze_codec together would train nothing")
+            for p in fusion:
                 p.requires_grad_(False)
         self.step_count = 0
         self.seconds = 0.0
@@ -112,9 +119,12 @@ class Trainer:
             0, self.model.config.levels, (2, left.shape[0]), generator=self.generator
         ).to(self.device)
         with torch.autocast(self.device.type, torch.bfloat16, enabled=self.config.amp):
-            terms = joint_loss(
-                self.model, left, right, levels, self.config.alpha, side_levels=side_levels
-            )
+            if self.config.codec_only:
+                terms = codec_loss(self.model, left, right, levels, side_levels)
+            else:
+                terms = joint_loss(
+                    self.model, left, right, levels, self.config.alpha, side_levels=side_levels
+                )
         self.optimizer.zero_grad(set_to_none=True)
         terms.loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -15,7 +14,7 @@ import torch
 from pipeline.codec import registry
 from pipeline.codec.model import CodecConfig, DsinCodec
 from pipeline.training.cli import export_main, train_main
-from pipeline.training.loss import bits_per_pixel, joint_loss
+from pipeline.training.loss import bits_per_pixel, codec_loss, joint_loss
 from pipeline.training.trainer import TrainConfig, Trainer
 from tests.conftest import natural_image
 
@@ -84,6 +83,41 @@ def test_freeze_codec_trains_only_the_si_net(tmp_path):
     assert moved and all(k.startswith("si_net.") for k in moved)
 
 
+def test_codec_only_trains_the_codec_and_leaves_the_si_net(tmp_path):
+    torch.manual_seed(2)
+    trainer = Trainer(DsinCodec(TINY), TrainConfig(out_dir=str(tmp_path), codec_only=True))
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    stats = trainer.step(*_pairs())
+    assert "psnr_si" not in stats and stats["psnr_dec"] > 0
+    moved = {k for k, v in trainer.model.state_dict().items() if not torch.equal(v, before[k])}
+    assert any(k.startswith("g_s.") for k in moved)
+    assert not any(k.startswith("si_net.") for k in moved)
+
+
+def test_codec_loss_is_rate_plus_weighted_distortion_of_both_views():
+    torch.manual_seed(3)
+    model = DsinCodec(TINY).train()
+    left, right = _pairs()
+    levels, side_levels = torch.tensor([0, 2]), torch.tensor([3, 1])
+    torch.manual_seed(4)  # the same uniform noise in both forward passes
+    terms = codec_loss(model, left, right, levels, side_levels)
+    torch.manual_seed(4)
+    both = model(torch.cat([left, right]), torch.cat([levels, side_levels]))
+    bpp = bits_per_pixel(both.likelihoods, 64 * 64)
+    mse = ((both.x_dec - torch.cat([left, right])) ** 2).flatten(1).mean(1)
+    lambdas = torch.tensor(TINY.lambdas)[torch.cat([levels, side_levels])] * 255**2
+    assert float(terms.loss) == pytest.approx(float((bpp + lambdas * mse).mean()), rel=1e-5)
+
+
+def test_codec_only_and_freeze_codec_exclude_each_other(tmp_path):
+    with pytest.raises(ValueError, match="train nothing"):
+        Trainer(
+            DsinCodec(TINY), TrainConfig(out_dir=str(tmp_path), codec_only=True, freeze_codec=True)
+        )
+    with pytest.raises(SystemExit):
+        train_main(["--codec-only", "--freeze-codec", "--out", str(tmp_path)])
+
+
 def test_a_new_run_can_start_from_the_shipped_weights(tmp_path):
     _write_pairs(tmp_path / "pairs")
     run = tmp_path / "run"
@@ -144,10 +178,14 @@ def test_sigterm_stops_training_with_a_checkpoint(tmp_path):
     run = tmp_path / "run"
     command = [sys.executable, "-m", "pipeline.cli", "train", "--pairs", str(tmp_path / "pairs")]
     command += ["--out", str(run), "--crop", "64", "--batch", "1", "--device", "cpu"]
+    # It ends by itself (exit 0, so the test fails) if never signalled.
+    command += ["--minutes", "3", "--log-every", "1"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert "new run" in process.stdout.readline()  # printed once the loop is about to start
-        time.sleep(3)
+        # Wait for the first log line (step 1), however slow this machine is right now.
+        while "step=" not in (line := process.stdout.readline()) and line:
+            pass
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 130
     finally:
