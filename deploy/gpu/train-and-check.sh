@@ -6,10 +6,13 @@
 # see docs/models.md). Everything it makes lands under $OUT: gpu.txt, run/checkpoint.pt,
 # run/log.jsonl, weights/*.pt, decode_devices.json.
 # Settings (environment): MINUTES=7 CROP=256 BATCH=16 WORKERS=12 LR=3e-4 DEVICE=cuda;
+# MODE=codec (the codec alone, --codec-only: the codec's transforms are what limits quality, and
+# its steps skip the SI-Finder) or MODE=joint (DSIN's joint loss; then the SI-Net learns too);
 # SKIP_INSTALL=1 to try it on a machine whose Python already has the packages.
 set -uo pipefail
 MINUTES=${MINUTES:-7} CROP=${CROP:-256} BATCH=${BATCH:-16} WORKERS=${WORKERS:-12}
-LR=${LR:-3e-4} DEVICE=${DEVICE:-cuda} OUT=${OUT:-out/gpu} PY=${PY:-python3}
+LR=${LR:-3e-4} DEVICE=${DEVICE:-cuda} OUT=${OUT:-out/gpu} PY=${PY:-python3} MODE=${MODE:-codec}
+case "$MODE" in codec) STAGE=--codec-only ;; joint) STAGE= ;; *) echo "MODE=$MODE?"; exit 2 ;; esac
 D=.gpu/data
 if [ -z "${SKIP_INSTALL:-}" ]; then
   $PY -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl || exit 1
@@ -24,7 +27,7 @@ torch.cuda.is_available(), 'coders', compressai.available_entropy_coders())"
 timeout $(( ${MINUTES%.*} * 60 + 90 )) $PY -m pipeline.cli train --device "$DEVICE" \
   --init-from-shipped --pairs $D/stereo/* --images $D/natural/* --out "$OUT/run" \
   --crop "$CROP" --batch "$BATCH" --lr "$LR" --si-lr 1e-3 --lr-drop-last 0.15 \
-  --minutes "$MINUTES" --workers "$WORKERS" 2>&1 | tr '\r' '\n' | grep -v '^$' | tail -n 8
+  --minutes "$MINUTES" --workers "$WORKERS" $STAGE 2>&1 | tr '\r' '\n' | grep -v '^$' | tail -n 8
 $PY -m pipeline.cli export "$OUT/run/checkpoint.pt" --out-dir "$OUT/weights"
 timeout 150 $PY -m benchmarks.decode_devices --pairs $D/stereo/euroc_v1_01 --limit 8 --batch 4 \
   --repeats 2 --out "$OUT/decode_devices.json" | tail -c 3000

@@ -87,7 +87,15 @@ def train_main(argv: list[str]) -> int:
     if not resumed and args.init_from_shipped:
         trainer.model.load_state_dict(load(get_spec(args.model).model_id).model.state_dict())
     print(f"{'resumed at step ' + str(trainer.step_count) if resumed else 'new run'} on {device}")
-    batches = make_batches(args.pairs, args.images, args.crop, args.batch, args.seed, args.workers)
+    batches = make_batches(
+        args.pairs,
+        args.images,
+        args.crop,
+        args.batch,
+        args.seed,
+        args.workers,
+        pairs_needed=not args.codec_only,
+    )
     # SIGTERM (systemd, Kubernetes, `timeout`) stops like Ctrl-C: the run saves its checkpoint.
     signal.signal(signal.SIGTERM, _interrupt)
     trainer.run(batches)

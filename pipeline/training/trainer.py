@@ -89,8 +89,8 @@ class Trainer:
         try:
             self.optimizer.load_state_dict(state["optimizer"])
             self.aux_optimizer.load_state_dict(state["aux_optimizer"])
-        except ValueError:
-            print("optimizer layout changed: resuming with fresh optimizer state", file=sys.stderr)
+        except (KeyError, ValueError):  # none saved (a relevelled checkpoint), or other layout
+            print("resuming with fresh optimizer state", file=sys.stderr)
         self._set_lr(1.0)  # this run's learning rates, not the ones saved with the state
         self.step_count, self.seconds = state["step"], state["seconds"]
         return True

@@ -115,8 +115,11 @@ def test_fps_pacing(pull) -> None:
     thread = run_in_thread(node)
     frames = receive(sock, 5)
     thread.join(10)
-    span_s = (frames[-1][0].capture_ns - frames[0][0].capture_ns) / 1e9
-    assert 0.18 <= span_s <= 0.6, span_s  # 4 periods of 50 ms
+    offsets_s = [(h.capture_ns - frames[0][0].capture_ns) / 1e9 for h, _ in frames]
+    # Never ahead of the 50 ms schedule; the upper bound only catches a node that does not
+    # pace at 20 fps at all (a loaded CI machine may be late by a lot, never early).
+    assert all(t >= i * 0.05 - 0.005 for i, t in enumerate(offsets_s)), offsets_s
+    assert offsets_s[-1] <= 3.0, offsets_s
 
 
 def test_rate_controller_lowers_quality_in_node(pull) -> None:
