@@ -39,7 +39,7 @@ class CodecConfig:
     m: int = 96
     nz: int = 64
     groups: int = 4
-    lambdas: tuple[float, ...] = (0.0018, 0.0035, 0.0067, 0.013, 0.025, 0.0483)
+    lambdas: tuple[float, ...] = (0.0009, 0.0018, 0.0035, 0.0067, 0.013, 0.025, 0.0483, 0.0932)
     si_width: int = 32
     si_dilations: tuple[int, ...] = DEFAULT_DILATIONS
     si_finder: SIFinderConfig = field(default_factory=SIFinderConfig)
