@@ -61,17 +61,14 @@ def joint_loss(
     """
     batch = left.shape[0]
     side_levels = levels if side_levels is None else side_levels
-    both = model(torch.cat([left, right]), torch.cat([levels, side_levels]))
-    pixels = left.shape[-2] * left.shape[-1]
-    bpp = bits_per_pixel(both.likelihoods, pixels)
-    x_dec, y_dec = both.x_dec[:batch], both.x_dec[batch:]
+    decoded, bpp, weights = _code_both(model, left, right, levels, side_levels)
+    x_dec, y_dec = decoded[:batch], decoded[batch:]
     x_hat = model.fuse(x_dec, y_dec.detach().clamp(0, 1))
-    lambdas = torch.tensor(model.config.lambdas, device=left.device) * 255**2
     mse_dec, mse_si, mse_side = (
         _mse(a, b) for a, b in ((x_dec, left), (x_hat, left), (y_dec, right))
     )
-    primary = lambdas[levels] * ((1 - alpha) * mse_dec + alpha * mse_si)
-    side = lambdas[side_levels] * mse_side
+    primary = weights[:batch] * ((1 - alpha) * mse_dec + alpha * mse_si)
+    side = weights[batch:] * mse_side
     loss = (bpp[:batch] + bpp[batch:] + primary + side).mean()
     return LossTerms(
         loss,
@@ -91,12 +88,25 @@ def codec_loss(
     to train the codec's transforms, since it skips the SI-Finder and the SI-Net.
     """
     batch = left.shape[0]
-    both = model(torch.cat([left, right]), torch.cat([levels, side_levels]))
-    bpp = bits_per_pixel(both.likelihoods, left.shape[-2] * left.shape[-1])
-    mse = _mse(both.x_dec, torch.cat([left, right]))
-    lambdas = torch.tensor(model.config.lambdas, device=left.device) * 255**2
-    loss = (bpp + lambdas[torch.cat([levels, side_levels])] * mse).mean()
+    decoded, bpp, weights = _code_both(model, left, right, levels, side_levels)
+    mse = _mse(decoded, torch.cat([left, right]))
+    loss = (bpp + weights * mse).mean()
     return LossTerms(loss, float(bpp.detach().mean()), _psnr(mse[:batch]), None, _psnr(mse[batch:]))
+
+
+def _code_both(
+    model: DsinCodec, left: Tensor, right: Tensor, levels: Tensor, side_levels: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Both views through the codec as one batch (left items first).
+
+    Returns the reconstructions, each image's estimated bpp, and each image's distortion
+    weight lambda_q * 255^2 for its quality level.
+    """
+    all_levels = torch.cat([levels, side_levels])
+    both = model(torch.cat([left, right]), all_levels)
+    bpp = bits_per_pixel(both.likelihoods, left.shape[-2] * left.shape[-1])
+    weights = torch.tensor(model.config.lambdas, device=left.device)[all_levels] * 255**2
+    return both.x_dec, bpp, weights
 
 
 def _mse(a: Tensor, b: Tensor) -> Tensor:
