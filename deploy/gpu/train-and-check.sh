@@ -8,7 +8,10 @@
 # Settings (environment): MINUTES=7 CROP=256 BATCH=16 WORKERS=12 LR=3e-4 DEVICE=cuda;
 # MODE=codec (the codec alone, --codec-only: the codec's transforms are what limits quality, and
 # its steps skip the SI-Finder) or MODE=joint (DSIN's joint loss; then the SI-Net learns too);
-# SKIP_INSTALL=1 to try it on a machine whose Python already has the packages.
+# SI_MINUTES=0 (more than 0: then fine-tune the SI-Net alone, --freeze-codec, on the codec just
+# trained, batch SI_BATCH=8, lr SI_LR=5e-4, in OUT/si, and export that); SKIP_DECODE=1 to skip
+# the CPU/CUDA decode comparison; SKIP_INSTALL=1 to try it on a machine whose Python already has
+# the packages.
 set -uo pipefail
 MINUTES=${MINUTES:-7} CROP=${CROP:-256} BATCH=${BATCH:-16} WORKERS=${WORKERS:-12}
 LR=${LR:-3e-4} DEVICE=${DEVICE:-cuda} OUT=${OUT:-out/gpu} PY=${PY:-python3} MODE=${MODE:-codec}
@@ -28,7 +31,16 @@ timeout $(( ${MINUTES%.*} * 60 + 90 )) $PY -m pipeline.cli train --device "$DEVI
   --init-from-shipped --pairs $D/stereo/* --images $D/natural/* --out "$OUT/run" \
   --crop "$CROP" --batch "$BATCH" --lr "$LR" --si-lr 1e-3 --lr-drop-last 0.15 \
   --minutes "$MINUTES" --workers "$WORKERS" $STAGE 2>&1 | tr '\r' '\n' | grep -v '^$' | tail -n 8
-$PY -m pipeline.cli export "$OUT/run/checkpoint.pt" --out-dir "$OUT/weights"
+FINAL=$OUT/run
+if [ "${SI_MINUTES:-0}" != 0 ]; then
+  FINAL=$OUT/si && mkdir -p "$FINAL" && cp "$OUT/run/checkpoint.pt" "$FINAL/"
+  timeout $(( ${SI_MINUTES%.*} * 60 + 90 )) $PY -m pipeline.cli train --device "$DEVICE" \
+    --pairs $D/stereo/* --images $D/natural/* --out "$FINAL" --crop "$CROP" \
+    --batch "${SI_BATCH:-8}" --si-lr "${SI_LR:-5e-4}" --lr-drop-last 0.2 --freeze-codec \
+    --minutes "$SI_MINUTES" --workers "$WORKERS" 2>&1 | tr '\r' '\n' | grep -v '^$' | tail -n 8
+fi
+$PY -m pipeline.cli export "$FINAL/checkpoint.pt" --out-dir "$OUT/weights"
+[ -n "${SKIP_DECODE:-}" ] || \
 timeout 150 $PY -m benchmarks.decode_devices --pairs $D/stereo/euroc_v1_01 --limit 8 --batch 4 \
   --repeats 2 --out "$OUT/decode_devices.json" | tail -c 3000
-ls -la "$OUT" "$OUT/run" "$OUT/weights"
+ls -la "$OUT" "$OUT/run" "$OUT/weights" "$FINAL"

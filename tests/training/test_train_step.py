@@ -106,7 +106,7 @@ def test_codec_loss_is_rate_plus_weighted_distortion_of_both_views():
     bpp = bits_per_pixel(both.likelihoods, 64 * 64)
     mse = ((both.x_dec - torch.cat([left, right])) ** 2).flatten(1).mean(1)
     lambdas = torch.tensor(TINY.lambdas)[torch.cat([levels, side_levels])] * 255**2
-    assert float(terms.loss) == pytest.approx(float((bpp + lambdas * mse).mean()), rel=1e-5)
+    assert terms.loss.item() == pytest.approx((bpp + lambdas * mse).mean().item(), rel=1e-5)
 
 
 def test_codec_only_and_freeze_codec_exclude_each_other(tmp_path):

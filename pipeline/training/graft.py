@@ -1,0 +1,66 @@
+"""Put one checkpoint's SI-Net on another checkpoint's codec.
+
+Used when the codec and the SI-Net were trained in different runs, for example the codec
+further on a GPU while an SI-Net learned on an earlier state of it:
+
+    python -m pipeline.training.graft runs/codec/checkpoint.pt runs/si/checkpoint.pt \\
+        runs/next/checkpoint.pt
+
+writes a checkpoint whose weights are the codec checkpoint's except every ``si_net.*`` tensor,
+taken from the SI checkpoint, with the codec checkpoint's step and no optimiser state (the next
+run starts its optimisers afresh, as after :mod:`pipeline.training.levels`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+SI_PREFIX = "si_net."
+
+
+def graft_si_net(codec: dict, si: dict) -> dict:
+    """``codec``'s model state with the SI-Net tensors of ``si`` (both ``state["model"]``)."""
+    wanted = [k for k in codec if k.startswith(SI_PREFIX)]
+    if not wanted:
+        raise ValueError("the codec checkpoint has no si_net.* weights")
+    merged = dict(codec)
+    for key in wanted:
+        if key not in si:
+            raise ValueError(f"{key}: missing from the SI checkpoint")
+        got, expected = tuple(si[key].shape), tuple(codec[key].shape)
+        if got != expected:
+            raise ValueError(f"{key}: shape {got}, expected {expected}")
+        merged[key] = si[key]
+    extra = sorted(k for k in si if k.startswith(SI_PREFIX) and k not in codec)
+    if extra:
+        raise ValueError(f"{extra[0]}: in the SI checkpoint but not in the codec's model")
+    return merged
+
+
+def graft_checkpoint(codec: Path, si: Path, target: Path) -> None:
+    """Write ``target``: the checkpoint ``codec`` with the SI-Net of checkpoint ``si``."""
+    codec_state = torch.load(codec, map_location="cpu", weights_only=False)
+    si_state = torch.load(si, map_location="cpu", weights_only=False)
+    model = graft_si_net(codec_state["model"], si_state["model"])
+    kept = {k: codec_state[k] for k in ("step", "seconds", "config") if k in codec_state}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({**kept, "model": model, "si_net_from": str(si)}, target)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: graft an SI-Net onto a codec checkpoint."""
+    parser = argparse.ArgumentParser(prog="python -m pipeline.training.graft", description=__doc__)
+    parser.add_argument("codec", type=Path, help="checkpoint whose codec to keep")
+    parser.add_argument("si", type=Path, help="checkpoint whose SI-Net to take")
+    parser.add_argument("target", type=Path)
+    args = parser.parse_args(argv)
+    graft_checkpoint(args.codec, args.si, args.target)
+    print(f"{args.target}: codec of {args.codec}, SI-Net of {args.si}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
