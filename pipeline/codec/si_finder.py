@@ -10,6 +10,10 @@ height and width), and the best-scoring side block is copied into Y_syn at the b
 epipolar option for rectified rigs (where a match lies on the same row): the cost drops from
 O(H*W) to O(band*W) positions per block. Matching runs on luma; blocks are copied in colour
 and, unless ``align_mean`` is off, shifted to the mean of the X_dec block they replace.
+
+``overlap`` (our addition) runs the search on four block grids offset by half a block and
+averages the four copies at every pixel: the seams of one grid fall inside the blocks of the
+others, and a block the search got wrong is one vote of four. It costs four searches.
 """
 
 from __future__ import annotations
@@ -32,13 +36,15 @@ class SIFinderConfig:
     (None searches the whole side image, as in the paper); ``sigma_scale``: Gaussian sigma as
     a fraction of the image height/width (0.5 in the paper); ``align_mean``: shift each copied
     block to the mean of its X_dec block (our addition: Pearson matching ignores gain and
-    offset between the cameras, so the copy is brought to the primary view's level).
+    offset between the cameras, so the copy is brought to the primary view's level);
+    ``overlap``: average the Y_syn of four grids offset by half a block (module docstring).
     """
 
     patch: int = 16
     band: int | None = None
     sigma_scale: float = 0.5
     align_mean: bool = True
+    overlap: bool = False
 
 
 def luma(image: Tensor) -> Tensor:
@@ -52,9 +58,34 @@ def find_side_information(x_dec: Tensor, side: Tensor, config: SIFinderConfig) -
 
     Returns a (3, H, W) tensor assembled from blocks of ``side``.
     """
+    if not config.overlap:
+        return _find_on_grid(x_dec, side, config)
+    half = config.patch // 2
+    offsets = ((0, 0), (0, half), (half, 0), (half, half))
+    return torch.stack([_find_offset(x_dec, side, config, dy, dx) for dy, dx in offsets]).mean(0)
+
+
+def _find_offset(x_dec: Tensor, side: Tensor, config: SIFinderConfig, dy: int, dx: int) -> Tensor:
+    """Y_syn on the block grid shifted by (dy, dx): both views padded at the top left.
+
+    Padding the side view too keeps every epipolar row where it was relative to the blocks;
+    the Gaussian centres move by (dy, dx), negligible against sigma (half the image).
+    """
+    if dy == 0 and dx == 0:
+        return _find_on_grid(x_dec, side, config)
+    pad = (dx, 0, dy, 0)
+    x_pad = F.pad(x_dec[None], pad, mode="replicate")[0]
+    side_pad = F.pad(side[None], pad, mode="replicate")[0]
+    return _find_on_grid(x_pad, side_pad, config)[:, dy:, dx:]
+
+
+def _find_on_grid(x_dec: Tensor, side: Tensor, config: SIFinderConfig) -> Tensor:
+    """Y_syn from the non-overlapping block grid anchored at the top-left corner (the paper)."""
     p = config.patch
     height, width = x_dec.shape[-2:]
-    side = _at_least(side, p)
+    # The side view is padded like X_dec, so a block that runs past X_dec's bottom or right
+    # edge (into replicated rows) can still find its match in a view of the same size.
+    side = _pad_to_multiple(side, p)
     x_pad = _pad_to_multiple(x_dec, p)
     rows, cols = x_pad.shape[-2] // p, x_pad.shape[-1] // p
     blocks = _normalised_blocks(luma(x_pad), p)  # (rows, cols, p*p)
@@ -149,13 +180,6 @@ def _align_block_means(y_syn: Tensor, x: Tensor, p: int) -> Tensor:
 
 def _pad_to_multiple(image: Tensor, p: int) -> Tensor:
     pad_h, pad_w = -image.shape[-2] % p, -image.shape[-1] % p
-    if pad_h == 0 and pad_w == 0:
-        return image
-    return F.pad(image[None], (0, pad_w, 0, pad_h), mode="replicate")[0]
-
-
-def _at_least(image: Tensor, p: int) -> Tensor:
-    pad_h, pad_w = max(0, p - image.shape[-2]), max(0, p - image.shape[-1])
     if pad_h == 0 and pad_w == 0:
         return image
     return F.pad(image[None], (0, pad_w, 0, pad_h), mode="replicate")[0]

@@ -27,6 +27,19 @@ def test_si_finder_recovers_a_known_shift_with_full_and_epipolar_search():
         assert torch.equal(y_syn[:, :, 16:], x[:, :, 16:])
 
 
+def test_overlapping_grids_recover_a_known_shift_and_keep_the_size():
+    left, right = _shifted_pair(96, 160, 12, 36)
+    x, y = to_tensor(left), to_tensor(right)
+    y_syn = find_side_information(x, y, SIFinderConfig(patch=16, band=2, overlap=True))
+    assert y_syn.shape == x.shape
+    # Past the first block and a half (content the right view lacks on some grid), all four
+    # grids copy the true match: their average is the primary view itself.
+    assert torch.allclose(y_syn[:, :, 24:144], x[:, :, 24:144], atol=1e-6)
+    # Where one grid's block is wrong, the average still differs from that grid's copy.
+    grid = find_side_information(x, y, SIFinderConfig(patch=16, band=2))
+    assert not torch.equal(y_syn[:, :, :24], grid[:, :, :24])
+
+
 def test_copied_blocks_take_the_primary_views_level():
     left, right = _shifted_pair(64, 96, 8, 35)
     x = to_tensor(left)
@@ -40,7 +53,9 @@ def test_copied_blocks_take_the_primary_views_level():
 def test_si_finder_handles_views_of_different_sizes():
     x = to_tensor(natural_image(50, 70, 3, 32))
     y = to_tensor(natural_image(40, 61, 3, 33))
-    assert find_side_information(x, y, SIFinderConfig(patch=16)).shape == x.shape
+    for overlap in (False, True):
+        config = SIFinderConfig(patch=16, overlap=overlap)
+        assert find_side_information(x, y, config).shape == x.shape
 
 
 def test_gaussian_mask_prefers_the_nearby_match_among_equals():
@@ -68,6 +83,6 @@ def test_si_finder_makes_every_tensor_on_its_inputs_device():
     # The "meta" device stands in for CUDA on a machine without one: any tensor the finder
     # built on the CPU would meet the inputs' device and raise.
     x, y = torch.rand(3, 64, 96, device="meta"), torch.rand(3, 64, 96, device="meta")
-    for band in (None, 4):
-        y_syn = find_side_information(x, y, SIFinderConfig(patch=16, band=band))
+    for band, overlap in ((None, False), (4, False), (4, True)):
+        y_syn = find_side_information(x, y, SIFinderConfig(patch=16, band=band, overlap=overlap))
         assert y_syn.device.type == "meta" and y_syn.shape == x.shape

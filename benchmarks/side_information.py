@@ -1,0 +1,140 @@
+"""Where the side-information gain comes from: Y_syn's quality and the SI-Net's gain per setting.
+
+Encodes ``--limit`` real pairs per folder at each ``--qualities`` (left primary, right side at
+the same quality), decodes each once, then builds Y_syn with each SI-Finder setting side by
+side: the model's grid (``grid``), the same with ``overlap`` (``overlap``), and the grid on the
+uncompressed right view (``grid_raw``, the paper's setting, where the side view is not coded).
+For each: PSNR of Y_syn and of X_hat against the original left view, the gain of X_hat over
+X_dec, and the median SI-Finder seconds per pair. Prints one JSON object as its last line and
+writes it to ``--out`` when given.
+
+    python -m benchmarks.side_information --pairs ../shared/data/stereo/oakd --limit 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from benchmarks.common import DATA, environment, write_report
+from pipeline.codec.api import DecodeRequest, Role
+from pipeline.codec.decoder import StereoDecoder
+from pipeline.codec.encoder import ImageEncoder
+from pipeline.codec.images import read_image, to_image, to_tensor
+from pipeline.codec.model import DsinCodec
+from pipeline.codec.registry import LoadedModel, load
+from pipeline.codec.si_finder import SIFinderConfig, find_side_information
+from pipeline.evaluation.quality import psnr
+from pipeline.training.datasets import list_pairs
+
+SETS = ("karlsruhe_0023", "oakd", "middlebury")
+
+
+def settings(model: SIFinderConfig) -> dict[str, tuple[SIFinderConfig, bool]]:
+    """Name -> (finder setting, whether it searches the uncompressed right view)."""
+    grid = replace(model, overlap=False)
+    return {
+        "grid": (grid, False),
+        "overlap": (replace(model, overlap=True), False),
+        "grid_raw": (grid, True),
+    }
+
+
+def measure(
+    model: DsinCodec, left: np.ndarray, alone: np.ndarray, side: np.ndarray, finder: SIFinderConfig
+) -> dict[str, float]:
+    """Y_syn and X_hat quality and SI-Finder seconds for one decoded pair and one setting."""
+    x, y, channels = to_tensor(alone), to_tensor(side), 1 if left.ndim == 2 else 3
+    began = time.perf_counter()
+    y_syn = find_side_information(x, y, finder)
+    seconds = time.perf_counter() - began
+    with torch.no_grad():
+        x_hat = model.si_net(x[None], y_syn[None])[0]
+    return {
+        "psnr_y_syn": psnr(left, to_image(y_syn, channels)),
+        "gain_db": psnr(left, to_image(x_hat, channels)) - psnr(left, alone),
+        "finder_s": seconds,
+    }
+
+
+def run_pair(
+    loaded: LoadedModel,
+    encoder: ImageEncoder,
+    decoder: StereoDecoder,
+    paths: tuple[Path, Path],
+    quality: int,
+) -> dict[str, object]:
+    """All settings on one pair at one quality."""
+    left, right = read_image(paths[0]), read_image(paths[1])
+    request = DecodeRequest(
+        encoder.encode(left, Role.PRIMARY, quality), encoder.encode(right, Role.SIDE, quality)
+    )
+    pair = decoder.decode_batch([request]).pairs[0]
+    row: dict[str, object] = {
+        "pair": paths[0].parent.parent.name + "/" + paths[0].name,
+        "quality": quality,
+        "psnr_x_dec": psnr(left, pair.left_alone),
+    }
+    for name, (finder, raw) in settings(decoder.si_finder).items():
+        row[name] = measure(
+            loaded.model, left, pair.left_alone, right if raw else pair.right, finder
+        )
+    return row
+
+
+def summarise(rows: list[dict]) -> dict[str, dict[str, float]]:
+    """Means of every figure per setting, medians of the finder seconds."""
+    out = {"x_dec": {"psnr": statistics.fmean(r["psnr_x_dec"] for r in rows)}}
+    for name in settings(SIFinderConfig()):
+        values = [r[name] for r in rows]
+        out[name] = {
+            "psnr_y_syn": statistics.fmean(v["psnr_y_syn"] for v in values),
+            "gain_db": statistics.fmean(v["gain_db"] for v in values),
+            "finder_s_median": statistics.median(v["finder_s"] for v in values),
+        }
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: run every setting on every pair and quality; report JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--pairs", type=Path, nargs="+", default=[DATA / "stereo" / name for name in SETS]
+    )
+    parser.add_argument("--limit", type=int, default=3, help="pairs per folder")
+    parser.add_argument("--qualities", type=int, nargs="+", default=[2, 4, 6])
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args(argv)
+    loaded = load()
+    encoder, decoder = ImageEncoder(), StereoDecoder(device="cpu", loaded=loaded)
+    rows = [
+        run_pair(loaded, encoder, decoder, paths, q)
+        for folder in args.pairs
+        for paths in list_pairs([folder])[: args.limit]
+        for q in args.qualities
+    ]
+    per_set = {
+        folder.name: summarise([r for r in rows if r["pair"].startswith(folder.name + "/")])
+        for folder in args.pairs
+    }
+    result = {
+        "benchmark": "side_information",
+        "environment": environment(),
+        "weights": loaded.weights_hash,
+        "qualities": args.qualities,
+        "all": summarise(rows),
+        "sets": per_set,
+        "pairs": rows,
+    }
+    write_report(result, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
