@@ -8,6 +8,8 @@
 # Settings (environment): MINUTES=7 CROP=256 BATCH=16 WORKERS=12 LR=3e-4 DEVICE=cuda;
 # MODE=codec (the codec alone, --codec-only: the codec's transforms are what limits quality, and
 # its steps skip the SI-Finder) or MODE=joint (DSIN's joint loss; then the SI-Net learns too);
+# FROM=path/checkpoint.pt resumes that checkpoint (a fresh learning-rate schedule) instead of
+# starting from the shipped weights; LR_DROP=0.15 is the share of the run at a tenth of the rates;
 # SI_MINUTES=0 (more than 0: then fine-tune the SI-Net alone, --freeze-codec, on the codec just
 # trained, batch SI_BATCH=8, lr SI_LR=5e-4, in OUT/si, and export that); SKIP_DECODE=1 to skip
 # the CPU/CUDA decode comparison; SKIP_INSTALL=1 to try it on a machine whose Python already has
@@ -15,6 +17,7 @@
 set -uo pipefail
 MINUTES=${MINUTES:-7} CROP=${CROP:-256} BATCH=${BATCH:-16} WORKERS=${WORKERS:-12}
 LR=${LR:-3e-4} DEVICE=${DEVICE:-cuda} OUT=${OUT:-out/gpu} PY=${PY:-python3} MODE=${MODE:-codec}
+LR_DROP=${LR_DROP:-0.15}
 case "$MODE" in codec) STAGE=--codec-only ;; joint) STAGE= ;; *) echo "MODE=$MODE?"; exit 2 ;; esac
 D=.gpu/data
 if [ -z "${SKIP_INSTALL:-}" ]; then
@@ -22,14 +25,16 @@ if [ -z "${SKIP_INSTALL:-}" ]; then
   export PYTHONPATH=/tmp/site:$PWD
 fi
 export PYTHONUNBUFFERED=1
-mkdir -p "$OUT"
+mkdir -p "$OUT/run"
+INIT=--init-from-shipped
+if [ -n "${FROM:-}" ]; then cp "$FROM" "$OUT/run/checkpoint.pt" && chmod u+w "$OUT/run/checkpoint.pt" && INIT=; fi
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1
   $PY -c "import torch, compressai; print('torch', torch.__version__, 'cuda',
 torch.cuda.is_available(), 'coders', compressai.available_entropy_coders())"
 } | tee "$OUT/gpu.txt"
 timeout $(( ${MINUTES%.*} * 60 + 90 )) $PY -m pipeline.cli train --device "$DEVICE" \
-  --init-from-shipped --pairs $D/stereo/* --images $D/natural/* --out "$OUT/run" \
-  --crop "$CROP" --batch "$BATCH" --lr "$LR" --si-lr 1e-3 --lr-drop-last 0.15 \
+  $INIT --pairs $D/stereo/* --images $D/natural/* --out "$OUT/run" \
+  --crop "$CROP" --batch "$BATCH" --lr "$LR" --si-lr 1e-3 --lr-drop-last "$LR_DROP" \
   --minutes "$MINUTES" --workers "$WORKERS" $STAGE 2>&1 | tr '\r' '\n' | grep -v '^$' | tail -n 8
 FINAL=$OUT/run
 if [ "${SI_MINUTES:-0}" != 0 ]; then

@@ -74,7 +74,7 @@ def test_side_information_beats_the_same_bitstream_decoded_alone(encoder, decode
         side = encoder.encode(right, role=Role.SIDE, quality=5)
         pair = decoder.decode_batch([DecodeRequest(primary, side)]).pairs[0]
         gains.append(psnr(pair.left, left) - psnr(pair.left_alone, left))
-    # 0.17 dB here with the stage-9 weights (docs/models.md): a guard that side information
+    # 0.17 dB here with the stage-11 weights (docs/models.md): a guard that side information
     # helps, not the quality bar, which is the BD-rate that `stereo-pipeline eval` measures.
     assert np.mean(gains) > 0.1, gains
 
