@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -39,14 +40,39 @@ from pipeline.training.datasets import list_pairs
 SETS = ("karlsruhe_0023", "oakd", "middlebury")
 
 
-def settings(model: SIFinderConfig) -> dict[str, tuple[SIFinderConfig, bool]]:
-    """Name -> (finder setting, whether it searches the uncompressed right view)."""
+Finder = Callable[[np.ndarray, np.ndarray], tuple[torch.Tensor, dict[str, float]]]
+"""(X_dec, side view) -> (Y_syn, extra figures), all on images as ``read_image`` gives them."""
+
+
+def settings(model: SIFinderConfig) -> dict[str, tuple[Finder, bool]]:
+    """Name -> (Y_syn builder, whether it searches the uncompressed right view)."""
     grid = replace(model, overlap=False)
     return {
-        "grid": (grid, False),
-        "overlap": (replace(model, overlap=True), False),
-        "grid_raw": (grid, True),
+        "grid": (blocks(grid), False),
+        "overlap": (blocks(replace(model, overlap=True)), False),
+        "grid_raw": (blocks(grid), True),
+        "sgbm": (dense(grid), False),
     }
+
+
+def blocks(finder: SIFinderConfig) -> Finder:
+    """The SI-Finder with ``finder``'s setting."""
+
+    def build(alone: np.ndarray, side: np.ndarray) -> tuple[torch.Tensor, dict[str, float]]:
+        return find_side_information(to_tensor(alone), to_tensor(side), finder), {}
+
+    return build
+
+
+def dense(fallback: SIFinderConfig) -> Finder:
+    """SGBM warp, the SI-Finder's Y_syn with ``fallback`` where SGBM finds no disparity."""
+
+    def build(alone: np.ndarray, side: np.ndarray) -> tuple[torch.Tensor, dict[str, float]]:
+        grid, _ = blocks(fallback)(alone, side)
+        y_syn, invalid = sgbm_side_information(alone, side, to_image(grid, _channels(alone)))
+        return to_tensor(y_syn), {"invalid": invalid}
+
+    return build
 
 
 def sgbm_side_information(
@@ -54,7 +80,8 @@ def sgbm_side_information(
 ) -> tuple[np.ndarray, float]:
     """The side view warped onto X_dec by SGBM disparity; ``fallback`` where there is none.
 
-    Returns the image and the share of pixels that took the fallback.
+    Returns the image and the share of pixels that took the fallback. The disparity range
+    (192 for karlsruhe's 1344-pixel rows, else 128) covers the evaluation sets' rigs.
     """
     grey = [v if v.ndim == 2 else cv2.cvtColor(v, cv2.COLOR_RGB2GRAY) for v in (alone, side)]
     matcher = cv2.StereoSGBM_create(
@@ -72,39 +99,25 @@ def sgbm_side_information(
 
 
 def measure(
-    model: DsinCodec, left: np.ndarray, alone: np.ndarray, side: np.ndarray, finder: SIFinderConfig
+    model: DsinCodec, left: np.ndarray, alone: np.ndarray, side: np.ndarray, build: Finder
 ) -> dict[str, float]:
-    """Y_syn and X_hat quality and SI-Finder seconds for one decoded pair and one setting."""
-    x, y = to_tensor(alone), to_tensor(side)
+    """Y_syn and X_hat quality and Y_syn seconds for one decoded pair and one setting."""
     began = time.perf_counter()
-    y_syn = find_side_information(x, y, finder)
+    y_syn, extra = build(alone, side)
     seconds = time.perf_counter() - began
-    return {**fuse(model, left, alone, y_syn), "finder_s": seconds}
-
-
-def measure_sgbm(
-    model: DsinCodec, left: np.ndarray, alone: np.ndarray, side: np.ndarray, finder: SIFinderConfig
-) -> dict[str, float]:
-    """As :func:`measure`, with the dense SGBM Y_syn (the grid's where SGBM has none)."""
-    channels = 1 if left.ndim == 2 else 3
-    began = time.perf_counter()
-    grid = to_image(find_side_information(to_tensor(alone), to_tensor(side), finder), channels)
-    y_syn, invalid = sgbm_side_information(alone, side, grid)
-    seconds = time.perf_counter() - began
-    return {**fuse(model, left, alone, to_tensor(y_syn)), "finder_s": seconds, "invalid": invalid}
-
-
-def fuse(
-    model: DsinCodec, left: np.ndarray, alone: np.ndarray, y_syn: torch.Tensor
-) -> dict[str, float]:
-    """PSNR of Y_syn and the SI-Net's gain over X_dec with it."""
-    x, channels = to_tensor(alone), 1 if left.ndim == 2 else 3
     with torch.no_grad():
-        x_hat = model.si_net(x[None], y_syn[None])[0]
+        x_hat = model.si_net(to_tensor(alone)[None], y_syn[None])[0]
+    channels = _channels(left)
     return {
         "psnr_y_syn": psnr(left, to_image(y_syn, channels)),
         "gain_db": psnr(left, to_image(x_hat, channels)) - psnr(left, alone),
+        "finder_s": seconds,
+        **extra,
     }
+
+
+def _channels(image: np.ndarray) -> int:
+    return 1 if image.ndim == 2 else 3
 
 
 def run_pair(
@@ -125,25 +138,22 @@ def run_pair(
         "quality": quality,
         "psnr_x_dec": psnr(left, pair.left_alone),
     }
-    for name, (finder, raw) in settings(decoder.si_finder).items():
+    for name, (build, raw) in settings(decoder.si_finder).items():
         row[name] = measure(
-            loaded.model, left, pair.left_alone, right if raw else pair.right, finder
+            loaded.model, left, pair.left_alone, right if raw else pair.right, build
         )
-    row["sgbm"] = measure_sgbm(loaded.model, left, pair.left_alone, pair.right, decoder.si_finder)
     return row
 
 
 def summarise(rows: list[dict]) -> dict[str, dict[str, float]]:
     """Means of every figure per setting, medians of the finder seconds."""
     out = {"x_dec": {"psnr": statistics.fmean(r["psnr_x_dec"] for r in rows)}}
-    for name in [*settings(SIFinderConfig()), "sgbm"]:
+    for name in settings(SIFinderConfig()):
         values = [r[name] for r in rows]
         out[name] = {
-            "psnr_y_syn": statistics.fmean(v["psnr_y_syn"] for v in values),
-            "gain_db": statistics.fmean(v["gain_db"] for v in values),
-            "finder_s_median": statistics.median(v["finder_s"] for v in values),
+            k: statistics.fmean(v[k] for v in values) for k in values[0] if k != "finder_s"
         }
-    out["sgbm"]["invalid"] = statistics.fmean(r["sgbm"]["invalid"] for r in rows)
+        out[name]["finder_s_median"] = statistics.median(v["finder_s"] for v in values)
     return out
 
 
