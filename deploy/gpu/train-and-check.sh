@@ -11,14 +11,16 @@
 # FROM=path/checkpoint.pt resumes that checkpoint (a fresh learning-rate schedule) instead of
 # starting from the shipped weights; LR_DROP=0.15 is the share of the run at a tenth of the rates;
 # SI_MINUTES=0 (more than 0: then fine-tune the SI-Net alone, --freeze-codec, on the codec just
-# trained, batch SI_BATCH=8, lr SI_LR=5e-4, in OUT/si, and export that); SKIP_DECODE=1 to skip
+# trained, batch SI_BATCH=8, lr SI_LR=5e-4, on SI_OBJECTIVE=psnr (or rd, the joint loss), in
+# OUT/si, and export that); MODE=si skips the codec run: the SI-Net alone from the shipped
+# weights (or FROM) for SI_MINUTES; SKIP_DECODE=1 to skip
 # the CPU/CUDA decode comparison; SKIP_INSTALL=1 to try it on a machine whose Python already has
 # the packages.
 set -uo pipefail
 MINUTES=${MINUTES:-7} CROP=${CROP:-256} BATCH=${BATCH:-16} WORKERS=${WORKERS:-12}
 LR=${LR:-3e-4} DEVICE=${DEVICE:-cuda} OUT=${OUT:-out/gpu} PY=${PY:-python3} MODE=${MODE:-codec}
 LR_DROP=${LR_DROP:-0.15}
-case "$MODE" in codec) STAGE=--codec-only ;; joint) STAGE= ;; *) echo "MODE=$MODE?"; exit 2 ;; esac
+case "$MODE" in codec) STAGE=--codec-only ;; joint|si) STAGE= ;; *) echo "MODE=$MODE?"; exit 2 ;; esac
 D=.gpu/data
 if [ -z "${SKIP_INSTALL:-}" ]; then
   $PY -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl || exit 1
@@ -32,14 +34,18 @@ if [ -n "${FROM:-}" ]; then cp "$FROM" "$OUT/run/checkpoint.pt" && chmod u+w "$O
   $PY -c "import torch, compressai; print('torch', torch.__version__, 'cuda',
 torch.cuda.is_available(), 'coders', compressai.available_entropy_coders())"
 } | tee "$OUT/gpu.txt"
-timeout $(( ${MINUTES%.*} * 60 + 90 )) $PY -m pipeline.cli train --device "$DEVICE" \
+[ "$MODE" = si ] || timeout $(( ${MINUTES%.*} * 60 + 90 )) $PY -m pipeline.cli train --device "$DEVICE" \
   $INIT --pairs $D/stereo/* --images $D/natural/* --out "$OUT/run" \
   --crop "$CROP" --batch "$BATCH" --lr "$LR" --si-lr 1e-3 --lr-drop-last "$LR_DROP" \
   --minutes "$MINUTES" --workers "$WORKERS" $STAGE 2>&1 | tr '\r' '\n' | grep -v '^$' | tail -n 8
 FINAL=$OUT/run
+if [ "$MODE" = si ] && [ "${SI_MINUTES:-0}" = 0 ]; then echo "MODE=si needs SI_MINUTES"; exit 2; fi
 if [ "${SI_MINUTES:-0}" != 0 ]; then
-  FINAL=$OUT/si && mkdir -p "$FINAL" && cp "$OUT/run/checkpoint.pt" "$FINAL/"
-  timeout $(( ${SI_MINUTES%.*} * 60 + 90 )) $PY -m pipeline.cli train --device "$DEVICE" \
+  FINAL=$OUT/si && mkdir -p "$FINAL"
+  SI_INIT=
+  if [ -f "$OUT/run/checkpoint.pt" ]; then cp "$OUT/run/checkpoint.pt" "$FINAL/"; else SI_INIT=$INIT; fi
+  timeout $(( ${SI_MINUTES%.*} * 60 + 90 )) $PY -m pipeline.cli train --device "$DEVICE" $SI_INIT \
+    --si-objective "${SI_OBJECTIVE:-psnr}" \
     --pairs $D/stereo/* --images $D/natural/* --out "$FINAL" --crop "$CROP" \
     --batch "${SI_BATCH:-8}" --si-lr "${SI_LR:-5e-4}" --lr-drop-last 0.2 --freeze-codec \
     --minutes "$SI_MINUTES" --workers "$WORKERS" 2>&1 | tr '\r' '\n' | grep -v '^$' | tail -n 8

@@ -133,7 +133,8 @@ class StereoDecoder:
             r if image is None else image.to(self.device)
             for r, image in zip(rights, decoded.side_images, strict=True)
         ]
-        fused = self._fuse(alone, references, seconds)
+        levels = [p.level if p is not None else 0 for p, _ in decoded.items]
+        fused = self._fuse(alone, references, levels, seconds)
         return DecodedBatch(
             [
                 self._to_pair(p, s, left, a, r)
@@ -143,9 +144,16 @@ class StereoDecoder:
         )
 
     def _fuse(
-        self, alone: list[Tensor | None], references: list[Tensor | None], seconds: StageSeconds
+        self,
+        alone: list[Tensor | None],
+        references: list[Tensor | None],
+        levels: list[int],
+        seconds: StageSeconds,
     ) -> list[Tensor | None]:
-        """X_hat for every pair that has both views: SI-Finder per pair, SI-Net per shape group."""
+        """X_hat for every pair that has both views: SI-Finder per pair, SI-Net per shape group.
+
+        ``levels`` are the primary views' zero-based quality levels (the SI-Net's scales).
+        """
         fused = list(alone)
         both = [
             i
@@ -167,7 +175,9 @@ class StereoDecoder:
                 seconds,
                 "si_net",
                 lambda ix=indexes: self._model.si_net(
-                    torch.stack([alone[i] for i in ix]), torch.stack([y_syn[i] for i in ix])
+                    torch.stack([alone[i] for i in ix]),
+                    torch.stack([y_syn[i] for i in ix]),
+                    torch.tensor([levels[i] for i in ix], device=self.device),
                 ),
             )
             for i, x in zip(indexes, x_hat, strict=True):

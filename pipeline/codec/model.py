@@ -39,7 +39,19 @@ class CodecConfig:
     m: int = 96
     nz: int = 64
     groups: int = 4
-    lambdas: tuple[float, ...] = (0.0009, 0.0018, 0.0035, 0.0067, 0.013, 0.025, 0.0483, 0.0932)
+    lambdas: tuple[float, ...] = (
+        0.00012,
+        0.00024,
+        0.00047,
+        0.0009,
+        0.0018,
+        0.0035,
+        0.0067,
+        0.013,
+        0.025,
+        0.0483,
+        0.0932,
+    )
     si_width: int = 32
     si_dilations: tuple[int, ...] = DEFAULT_DILATIONS
     si_finder: SIFinderConfig = field(default_factory=SIFinderConfig)
@@ -84,7 +96,7 @@ class DsinCodec(CompressionModel):
         self.gain = GainUnit(config.levels, config.m)
         self.entropy_bottleneck = EntropyBottleneck(config.nz)
         self.gaussian_conditional = GaussianConditional(None)
-        self.si_net = SINet(config.si_width, config.si_dilations)
+        self.si_net = SINet(config.si_width, config.si_dilations, config.levels)
 
     def forward(self, x: Tensor, level: Tensor) -> ForwardResult:
         """Training pass over (B, 3, H, W) images in [0, 1] with one quality level per item."""
@@ -100,8 +112,17 @@ class DsinCodec(CompressionModel):
         x_dec = self.g_s(self.gain.invert(y_hat, level))
         return ForwardResult(x_dec, {"y": y_likelihoods, "z": z_likelihoods})
 
-    def fuse(self, x_dec: Tensor, side_dec: Tensor, finder: SIFinderConfig | None = None) -> Tensor:
-        """X_hat from X_dec (B, 3, H, W) and decoded side images (a batch or a list)."""
+    def fuse(
+        self,
+        x_dec: Tensor,
+        side_dec: Tensor,
+        finder: SIFinderConfig | None = None,
+        level: Tensor | None = None,
+    ) -> Tensor:
+        """X_hat from X_dec (B, 3, H, W) and decoded side images (a batch or a list).
+
+        ``level`` (B,), X_dec's levels, applies the SI-Net's calibrated per-level scales.
+        """
         finder = finder or self.config.si_finder
         with torch.no_grad(), torch.autocast(x_dec.device.type, enabled=False):
             y_syn = torch.stack(
@@ -110,7 +131,7 @@ class DsinCodec(CompressionModel):
                     for x, s in zip(x_dec, side_dec, strict=True)
                 ]
             )
-        return self.si_net(x_dec, y_syn)
+        return self.si_net(x_dec, y_syn, level)
 
     @torch.no_grad()
     def analyse(self, x: Tensor, level: Tensor) -> tuple[Tensor, Tensor]:

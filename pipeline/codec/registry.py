@@ -42,8 +42,8 @@ REGISTRY: dict[str, ModelSpec] = {
         ModelSpec(
             "dsin-s1",
             CodecConfig(si_finder=SIFinderConfig(patch=16, band=16)),
-            default_quality=5,
-            summary="small variable-rate DSIN codec, 8 qualities, one autoencoder for both views",
+            default_quality=8,
+            summary="small variable-rate DSIN codec, 11 qualities, one autoencoder for both views",
         ),
     )
 }

@@ -44,9 +44,27 @@ def train_main(argv: list[str]) -> int:
         "--freeze-codec", action="store_true", help="fine-tune the SI-Net alone on a fixed codec"
     )
     parser.add_argument(
+        "--si-objective",
+        choices=("rd", "psnr"),
+        default="rd",
+        help="with --freeze-codec: the joint loss (rd) or the mean dB gain of X_hat (psnr)",
+    )
+    parser.add_argument(
         "--codec-only",
         action="store_true",
         help="train the codec alone on its own loss (no SI-Finder, SI-Net frozen): faster",
+    )
+    parser.add_argument(
+        "--qualities",
+        type=int,
+        nargs="+",
+        default=[],
+        help="train at these qualities only (1 = the lowest; default: all)",
+    )
+    parser.add_argument(
+        "--gains-only",
+        action="store_true",
+        help="with --codec-only: fit only the gain vectors of --qualities (new levels)",
     )
     parser.add_argument(
         "--init-from-shipped",
@@ -62,6 +80,10 @@ def train_main(argv: list[str]) -> int:
         parser.error(f"--lr-drop-last must be in [0, 1), got {args.lr_drop_last}")
     if args.log_every < 1:
         parser.error(f"--log-every must be at least 1, got {args.log_every}")
+    if args.si_objective == "psnr" and not args.freeze_codec:
+        parser.error("--si-objective psnr trains the SI-Net alone: add --freeze-codec")
+    if args.gains_only and not args.codec_only:
+        parser.error("--gains-only fits levels on the codec's own loss: add --codec-only")
     if args.codec_only and args.freeze_codec:
         parser.error("--codec-only and --freeze-codec exclude each other (nothing would train)")
     from pipeline.training.feed import make_batches
@@ -76,6 +98,9 @@ def train_main(argv: list[str]) -> int:
         lr_drop_last=args.lr_drop_last,
         freeze_codec=args.freeze_codec,
         codec_only=args.codec_only,
+        si_objective=args.si_objective,
+        levels=tuple(q - 1 for q in args.qualities),
+        gains_only=args.gains_only,
         alpha=args.alpha,
         device=str(device),
         amp=device.type == "cuda",

@@ -19,11 +19,18 @@ from pathlib import Path
 import torch
 
 SI_PREFIX = "si_net."
+LEVEL_SCALE = "si_net.level_scale"
 
 
 def graft_si_net(codec: dict, si: dict) -> dict:
     """``codec``'s model state with the SI-Net tensors of ``si`` (both ``state["model"]``)."""
-    wanted = [k for k in codec if k.startswith(SI_PREFIX)]
+    # The SI-Net's per-level scales follow the codec's levels: kept when the counts differ.
+    wanted = [
+        k
+        for k in codec
+        if k.startswith(SI_PREFIX)
+        and not (k == LEVEL_SCALE and k in si and si[k].shape != codec[k].shape)
+    ]
     if not wanted:
         raise ValueError("the codec checkpoint has no si_net.* weights")
     merged = dict(codec)

@@ -94,6 +94,34 @@ def codec_loss(
     return LossTerms(loss, float(bpp.detach().mean()), _psnr(mse[:batch]), None, _psnr(mse[batch:]))
 
 
+def si_loss(
+    model: DsinCodec, left: Tensor, right: Tensor, levels: Tensor, side_levels: Tensor
+) -> LossTerms:
+    """The SI-Net's own loss on a frozen codec: minus the mean gain of X_hat over X_dec, in dB.
+
+    With the codec fixed the rate is fixed, so only the fusion's distortion weighting matters.
+    The joint loss weighs each item's MSE by its lambda, which gives the top level about 20
+    times the say of the lowest, where side information helps most; BD-rate on PSNR counts
+    every decibel alike, and so does this loss: ``10 * log10(MSE(X, X_hat) / MSE(X, X_dec))``.
+    """
+    batch = left.shape[0]
+    with torch.no_grad():
+        decoded, bpp, _ = _code_both(model, left, right, levels, side_levels)
+    x_dec, y_dec = decoded[:batch], decoded[batch:]
+    x_hat = model.fuse(x_dec, y_dec.clamp(0, 1))
+    mse_dec, mse_si, mse_side = (
+        _mse(a, b) for a, b in ((x_dec, left), (x_hat, left), (y_dec, right))
+    )
+    gain_db = 10 * torch.log10(mse_dec.clamp_min(1e-10) / mse_si.clamp_min(1e-10))
+    return LossTerms(
+        -gain_db.mean(),
+        float(bpp.mean()),
+        _psnr(mse_dec),
+        _psnr(mse_si),
+        _psnr(mse_side),
+    )
+
+
 def _code_both(
     model: DsinCodec, left: Tensor, right: Tensor, levels: Tensor, side_levels: Tensor
 ) -> tuple[Tensor, Tensor, Tensor]:

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 
 from pipeline.codec.model import DsinCodec
-from pipeline.training.loss import codec_loss, joint_loss
+from pipeline.training.loss import codec_loss, joint_loss, si_loss
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,14 @@ class TrainConfig:
     freeze_codec: bool = False
     #: Train the codec alone on its own loss (SI-Net frozen, no SI-Finder): the fast stage.
     codec_only: bool = False
+    #: With ``freeze_codec``: "rd" trains the SI-Net on the joint loss (lambda-weighted MSE),
+    #: "psnr" on :func:`~pipeline.training.loss.si_loss` (every level's dB alike).
+    si_objective: str = "rd"
+    #: Zero-based levels to draw (both views); empty: all of the model's levels.
+    levels: tuple[int, ...] = ()
+    #: With ``codec_only``: train only the gain vectors (of ``levels``), every other weight
+    #: fixed; how new levels are fitted without moving the existing ones.
+    gains_only: bool = False
     device: str = "cpu"
     amp: bool = False
     log_every: int = 20
@@ -65,11 +73,22 @@ class Trainer:
         if config.freeze_codec:  # fine-tune the SI-Net alone on a fixed codec
             for p in (*codec, *aux):
                 p.requires_grad_(False)
+        if config.si_objective not in ("rd", "psnr"):
+            raise ValueError(f"si_objective must be 'rd' or 'psnr', got {config.si_objective!r}")
+        if config.si_objective == "psnr" and not config.freeze_codec:
+            raise ValueError("si_objective 'psnr' trains the SI-Net alone: it needs freeze_codec")
         if config.codec_only:
             if config.freeze_codec:
                 raise ValueError("codec_only and freeze_codec together would train nothing")
             for p in fusion:
                 p.requires_grad_(False)
+        if config.gains_only:
+            if not config.codec_only:
+                raise ValueError("gains_only fits levels on the codec's own loss: needs codec_only")
+            for name, p in params.items():
+                p.requires_grad_(name.startswith("gain."))
+        if any(not 0 <= level < model.config.levels for level in config.levels):
+            raise ValueError(f"levels {config.levels} outside 0..{model.config.levels - 1}")
         self.step_count = 0
         self.seconds = 0.0
         self.out = Path(config.out_dir)
@@ -115,12 +134,12 @@ class Trainer:
     def step(self, left: Tensor, right: Tensor) -> dict[str, float]:
         """One optimisation step on a batch of pairs; each view at a random quality level."""
         left, right = left.to(self.device), right.to(self.device)
-        levels, side_levels = torch.randint(
-            0, self.model.config.levels, (2, left.shape[0]), generator=self.generator
-        ).to(self.device)
+        levels, side_levels = self._draw_levels(left.shape[0]).to(self.device)
         with torch.autocast(self.device.type, torch.bfloat16, enabled=self.config.amp):
             if self.config.codec_only:
                 terms = codec_loss(self.model, left, right, levels, side_levels)
+            elif self.config.si_objective == "psnr":
+                terms = si_loss(self.model, left, right, levels, side_levels)
             else:
                 terms = joint_loss(
                     self.model, left, right, levels, self.config.alpha, side_levels=side_levels
@@ -130,12 +149,18 @@ class Trainer:
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
         self.optimizer.step()
         aux_loss = self.model.aux_loss()
-        if not self.config.freeze_codec:
+        if not (self.config.freeze_codec or self.config.gains_only):
             self.aux_optimizer.zero_grad(set_to_none=True)
             aux_loss.backward()
             self.aux_optimizer.step()
         self.step_count += 1
         return {**terms.as_dict(), "aux": float(aux_loss.detach())}
+
+    def _draw_levels(self, batch: int) -> Tensor:
+        """(2, batch) level indices for the two views, from ``config.levels`` if given."""
+        choices = self.config.levels or tuple(range(self.model.config.levels))
+        picks = torch.randint(0, len(choices), (2, batch), generator=self.generator)
+        return torch.tensor(choices)[picks]
 
     def run(self, batches: Iterator[tuple[Tensor, Tensor]]) -> None:
         """Train until the step limit or the wall-clock budget; log and checkpoint."""

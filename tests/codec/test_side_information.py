@@ -70,13 +70,13 @@ def test_side_information_beats_the_same_bitstream_decoded_alone(encoder, decode
     gains = []
     for seed in (41, 42, 43):
         left, right = _shifted_pair(128, 192, 10, seed)
-        primary = encoder.encode(left, quality=3)
-        side = encoder.encode(right, role=Role.SIDE, quality=5)
+        primary = encoder.encode(left, quality=6)
+        side = encoder.encode(right, role=Role.SIDE, quality=8)
         pair = decoder.decode_batch([DecodeRequest(primary, side)]).pairs[0]
         gains.append(psnr(pair.left, left) - psnr(pair.left_alone, left))
-    # 0.17 dB here with the stage-11 weights (docs/models.md): a guard that side information
-    # helps, not the quality bar, which is the BD-rate that `stereo-pipeline eval` measures.
-    assert np.mean(gains) > 0.1, gains
+    # 0.43 dB here with the stage-13 weights (docs/models.md; 0.17 dB with stage 11's): a guard
+    # that side information helps, not the quality bar, which `stereo-pipeline eval` measures.
+    assert np.mean(gains) > 0.2, gains
 
 
 def test_si_finder_makes_every_tensor_on_its_inputs_device():

@@ -14,7 +14,7 @@ import torch
 from pipeline.codec import registry
 from pipeline.codec.model import CodecConfig, DsinCodec
 from pipeline.training.cli import export_main, train_main
-from pipeline.training.loss import bits_per_pixel, codec_loss, joint_loss
+from pipeline.training.loss import bits_per_pixel, codec_loss, joint_loss, si_loss
 from pipeline.training.trainer import TrainConfig, Trainer
 from tests.conftest import natural_image
 
@@ -191,3 +191,59 @@ def test_sigterm_stops_training_with_a_checkpoint(tmp_path):
     finally:
         process.kill()
     assert torch.load(run / "checkpoint.pt", weights_only=False)["step"] > 0
+
+
+def test_si_loss_is_minus_the_mean_gain_in_db_and_trains_only_the_si_net(tmp_path):
+    torch.manual_seed(5)
+    model = DsinCodec(TINY).train()
+    torch.nn.init.normal_(model.si_net.body[-1].weight, std=0.01)  # not the identity any more
+    left, right = _pairs()
+    levels, side_levels = torch.tensor([0, 7]), torch.tensor([2, 2])
+    torch.manual_seed(6)
+    terms = si_loss(model, left, right, levels, side_levels)
+    torch.manual_seed(6)
+    both = model(torch.cat([left, right]), torch.cat([levels, side_levels]))
+    x_dec = both.x_dec[:2]
+    x_hat = model.fuse(x_dec, both.x_dec[2:].clamp(0, 1))
+    mse_dec, mse_si = (((a - left) ** 2).flatten(1).mean(1) for a in (x_dec, x_hat))
+    expected = -(10 * torch.log10(mse_dec / mse_si)).mean()
+    assert float(terms.loss.detach()) == pytest.approx(float(expected.detach()), rel=1e-5)
+    config = TrainConfig(out_dir=str(tmp_path), freeze_codec=True, si_objective="psnr")
+    trainer = Trainer(model, config)
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    trainer.step(left, right)
+    moved = {k for k, v in trainer.model.state_dict().items() if not torch.equal(v, before[k])}
+    assert moved and all(k.startswith("si_net.") for k in moved)
+
+
+def test_the_psnr_objective_needs_a_frozen_codec(tmp_path):
+    with pytest.raises(ValueError, match="freeze_codec"):
+        Trainer(DsinCodec(TINY), TrainConfig(out_dir=str(tmp_path), si_objective="psnr"))
+    with pytest.raises(SystemExit):
+        train_main(["--si-objective", "psnr", "--out", str(tmp_path)])
+
+
+def test_gains_only_fits_the_chosen_levels_and_moves_nothing_else(tmp_path):
+    torch.manual_seed(7)
+    config = TrainConfig(
+        out_dir=str(tmp_path), lr=1e-2, codec_only=True, gains_only=True, levels=(0, 1)
+    )
+    trainer = Trainer(DsinCodec(TINY), config)
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    for _ in range(3):
+        trainer.step(*_pairs())
+    after = trainer.model.state_dict()
+    moved = {k for k, v in after.items() if not torch.equal(v, before[k])}
+    assert moved == {"gain.gain", "gain.inverse"}
+    for key in moved:
+        assert not torch.equal(after[key][:2], before[key][:2])
+        assert torch.equal(after[key][2:], before[key][2:])
+
+
+def test_bad_level_options_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="codec_only"):
+        Trainer(DsinCodec(TINY), TrainConfig(out_dir=str(tmp_path), gains_only=True))
+    with pytest.raises(ValueError, match="outside"):
+        Trainer(DsinCodec(TINY), TrainConfig(out_dir=str(tmp_path), levels=(0, 99)))
+    with pytest.raises(SystemExit):
+        train_main(["--gains-only", "--out", str(tmp_path)])

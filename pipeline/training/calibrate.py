@@ -1,0 +1,84 @@
+"""Calibrate the SI-Net's per-level residual scales on real stereo pairs.
+
+The SI-Net is trained on crops at random levels; on full real frames its residual can hurt at
+some levels (stage 13: up to 0.6 dB at the top ones) while it helps at others. For each level
+q this finds the scale s_q in [0, 1] of the residual r = SI-Net output - X_dec that minimises
+the squared error over the given pairs, in closed form: s_q = <r, X - X_dec> / <r, r>, clipped,
+with the side view coded at the same level (the evaluation's setting).
+
+    python -m pipeline.training.calibrate runs/a/checkpoint.pt runs/b/checkpoint.pt \\
+        --pairs ../shared/data/stereo/euroc_v1_01 ../shared/data/stereo/vase --limit 6
+
+Use pairs that are not evaluation pairs. Writes a checkpoint with ``si_net.level_scale`` set.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import Tensor
+
+from pipeline.codec.model import DsinCodec
+from pipeline.codec.registry import get_spec
+from pipeline.evaluation.images import find_pairs
+
+
+def residual_scales(model: DsinCodec, pairs: list[tuple[Tensor, Tensor]]) -> Tensor:
+    """Per-level least-squares scales of the SI residual over ``pairs`` of (3, H, W) images."""
+    levels = model.config.levels
+    num, den = torch.zeros(levels, dtype=torch.float64), torch.zeros(levels, dtype=torch.float64)
+    model.eval()
+    with torch.no_grad():
+        for left, right in pairs:
+            for level in range(levels):
+                index = torch.tensor([level])
+                x_dec = model(left[None], index).x_dec.clamp(0, 1)
+                side = model(right[None], index).x_dec.clamp(0, 1)
+                residual = model.fuse(x_dec, side) - x_dec
+                num[level] += float((residual * (left[None] - x_dec)).double().sum())
+                den[level] += float(residual.double().pow(2).sum())
+    return (num / den.clamp_min(1e-12)).clamp(0.0, 1.0).float()
+
+
+def _read(path: Path) -> Tensor:
+    """An image as a (3, H, W) float tensor, cropped to a multiple of 64 (the codec's padding)."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"{path}: not an image")
+    height, width = image.shape[0] // 64 * 64, image.shape[1] // 64 * 64
+    rgb = np.ascontiguousarray(image[:height, :width, ::-1])
+    return torch.from_numpy(rgb).permute(2, 0, 1).float() / 255.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: calibrate a checkpoint's SI-Net scales and write a new checkpoint."""
+    prog = "python -m pipeline.training.calibrate"
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
+    parser.add_argument("source", type=Path)
+    parser.add_argument("target", type=Path)
+    parser.add_argument("--pairs", nargs="+", required=True, help="stereo folders (not eval ones)")
+    parser.add_argument("--limit", type=int, default=6, help="pairs per folder")
+    parser.add_argument("--model", default=None)
+    args = parser.parse_args(argv)
+    state = torch.load(args.source, map_location="cpu", weights_only=False)
+    model = DsinCodec(get_spec(args.model).config)
+    model.load_state_dict(state["model"], strict=False)
+    pairs = [
+        (_read(p.left), _read(p.right))
+        for folder in args.pairs
+        for p in find_pairs(Path(folder))[: args.limit]
+    ]
+    scales = residual_scales(model, pairs)
+    state["model"] = {**state["model"], "si_net.level_scale": scales}
+    args.target.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(state, args.target)
+    print(f"{args.target}: {len(pairs)} pairs, scales {[round(float(s), 3) for s in scales]}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
