@@ -17,12 +17,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import cv2
-import numpy as np
 import torch
 from torch import Tensor
 
-from pipeline.codec.model import DsinCodec
+from pipeline.codec.images import read_image, to_tensor
+from pipeline.codec.model import PAD_MULTIPLE, DsinCodec
 from pipeline.codec.registry import get_spec
 from pipeline.evaluation.images import find_pairs
 
@@ -45,13 +44,10 @@ def residual_scales(model: DsinCodec, pairs: list[tuple[Tensor, Tensor]]) -> Ten
 
 
 def _read(path: Path) -> Tensor:
-    """An image as a (3, H, W) float tensor, cropped to a multiple of 64 (the codec's padding)."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"{path}: not an image")
-    height, width = image.shape[0] // 64 * 64, image.shape[1] // 64 * 64
-    rgb = np.ascontiguousarray(image[:height, :width, ::-1])
-    return torch.from_numpy(rgb).permute(2, 0, 1).float() / 255.0
+    """An image as a (3, H, W) tensor, cropped to a multiple of the codec's padding."""
+    image = to_tensor(read_image(path))
+    height, width = (side // PAD_MULTIPLE * PAD_MULTIPLE for side in image.shape[-2:])
+    return image[:, :height, :width]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,9 +24,9 @@ import torch
 from torch import Tensor
 
 from pipeline.codec.registry import get_spec
+from pipeline.training.graft import LEVEL_SCALE
 
 _GAIN_KEYS = ("gain.gain", "gain.inverse")
-_SCALE_KEY = "si_net.level_scale"
 
 
 def resample_gains(gains: Tensor, old: Sequence[float], new: Sequence[float]) -> Tensor:
@@ -58,8 +58,8 @@ def relevel_checkpoint(
     model = dict(state["model"])
     for key in _GAIN_KEYS:
         model[key] = resample_gains(model[key], old, new)
-    if _SCALE_KEY in model:  # calibrated per level after training: back to 1, recalibrate
-        model[_SCALE_KEY] = torch.ones(len(new), dtype=model[_SCALE_KEY].dtype)
+    if LEVEL_SCALE in model:  # calibrated per level after training: back to 1, recalibrate
+        model[LEVEL_SCALE] = torch.ones(len(new), dtype=model[LEVEL_SCALE].dtype)
     target.parent.mkdir(parents=True, exist_ok=True)
     kept = {k: state[k] for k in ("step", "seconds", "config") if k in state}
     torch.save({**kept, "model": model, "relevelled_from": list(old)}, target)

@@ -61,11 +61,8 @@ def joint_loss(
     """
     batch = left.shape[0]
     side_levels = levels if side_levels is None else side_levels
-    decoded, bpp, weights = _code_both(model, left, right, levels, side_levels)
-    x_dec, y_dec = decoded[:batch], decoded[batch:]
-    x_hat = model.fuse(x_dec, y_dec.detach().clamp(0, 1))
-    mse_dec, mse_si, mse_side = (
-        _mse(a, b) for a, b in ((x_dec, left), (x_hat, left), (y_dec, right))
+    bpp, weights, (mse_dec, mse_si, mse_side) = _code_and_fuse(
+        model, left, right, levels, side_levels
     )
     primary = weights[:batch] * ((1 - alpha) * mse_dec + alpha * mse_si)
     side = weights[batch:] * mse_side
@@ -104,22 +101,39 @@ def si_loss(
     times the say of the lowest, where side information helps most; BD-rate on PSNR counts
     every decibel alike, and so does this loss: ``10 * log10(MSE(X, X_hat) / MSE(X, X_dec))``.
     """
-    batch = left.shape[0]
-    with torch.no_grad():
-        decoded, bpp, _ = _code_both(model, left, right, levels, side_levels)
-    x_dec, y_dec = decoded[:batch], decoded[batch:]
-    x_hat = model.fuse(x_dec, y_dec.clamp(0, 1))
-    mse_dec, mse_si, mse_side = (
-        _mse(a, b) for a, b in ((x_dec, left), (x_hat, left), (y_dec, right))
+    bpp, _, (mse_dec, mse_si, mse_side) = _code_and_fuse(
+        model, left, right, levels, side_levels, codec_grad=False
     )
     gain_db = 10 * torch.log10(mse_dec.clamp_min(1e-10) / mse_si.clamp_min(1e-10))
     return LossTerms(
         -gain_db.mean(),
-        float(bpp.mean()),
+        float(bpp.detach().mean()),
         _psnr(mse_dec),
         _psnr(mse_si),
         _psnr(mse_side),
     )
+
+
+def _code_and_fuse(
+    model: DsinCodec,
+    left: Tensor,
+    right: Tensor,
+    levels: Tensor,
+    side_levels: Tensor,
+    codec_grad: bool = True,
+) -> tuple[Tensor, Tensor, tuple[Tensor, Tensor, Tensor]]:
+    """Both views coded, the left fused with the decoded right (never a gradient into it).
+
+    Returns each image's bpp, its distortion weight, and the per-item MSEs of X_dec, X_hat and
+    Y_dec. ``codec_grad=False`` runs the codec without a graph (the SI-Net alone learns).
+    """
+    batch = left.shape[0]
+    with torch.set_grad_enabled(codec_grad and torch.is_grad_enabled()):
+        decoded, bpp, weights = _code_both(model, left, right, levels, side_levels)
+    x_dec, y_dec = decoded[:batch], decoded[batch:]
+    x_hat = model.fuse(x_dec, y_dec.detach().clamp(0, 1))
+    errors = tuple(_mse(a, b) for a, b in ((x_dec, left), (x_hat, left), (y_dec, right)))
+    return bpp, weights, errors
 
 
 def _code_both(
