@@ -67,6 +67,14 @@ def train_main(argv: list[str]) -> int:
         help="with --codec-only: fit only the gain vectors of --qualities (new levels)",
     )
     parser.add_argument(
+        "--new-channels-from",
+        type=int,
+        default=0,
+        metavar="C",
+        help="with --codec-only: train only latent channels C and up (added by "
+        "pipeline.training.widen), every other weight fixed",
+    )
+    parser.add_argument(
         "--init-from-shipped",
         action="store_true",
         help="start a new run from the weights the package ships for --model",
@@ -84,6 +92,8 @@ def train_main(argv: list[str]) -> int:
         parser.error("--si-objective psnr trains the SI-Net alone: add --freeze-codec")
     if args.gains_only and not args.codec_only:
         parser.error("--gains-only fits levels on the codec's own loss: add --codec-only")
+    if args.new_channels_from and (not args.codec_only or args.gains_only):
+        parser.error("--new-channels-from trains new latents alone: add --codec-only only")
     if args.codec_only and args.freeze_codec:
         parser.error("--codec-only and --freeze-codec exclude each other (nothing would train)")
     from pipeline.training.feed import make_batches
@@ -101,6 +111,7 @@ def train_main(argv: list[str]) -> int:
         si_objective=args.si_objective,
         levels=tuple(q - 1 for q in args.qualities),
         gains_only=args.gains_only,
+        new_channels_from=args.new_channels_from,
         alpha=args.alpha,
         device=str(device),
         amp=device.type == "cuda",

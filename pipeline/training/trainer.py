@@ -14,6 +14,7 @@ from torch import Tensor
 
 from pipeline.codec.model import DsinCodec
 from pipeline.training.loss import codec_loss, joint_loss, si_loss
+from pipeline.training.widen import train_new_channels_only
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class TrainConfig:
     #: With ``codec_only``: train only the gain vectors (of ``levels``), every other weight
     #: fixed; how new levels are fitted without moving the existing ones.
     gains_only: bool = False
+    #: With ``codec_only``: train only latent channels from this index on (the ones added by
+    #: :mod:`pipeline.training.widen`), every existing weight fixed; 0: off.
+    new_channels_from: int = 0
     device: str = "cpu"
     amp: bool = False
     log_every: int = 20
@@ -87,6 +91,10 @@ class Trainer:
                 raise ValueError("gains_only fits levels on the codec's own loss: needs codec_only")
             for name, p in params.items():
                 p.requires_grad_(name.startswith("gain."))
+        if config.new_channels_from:
+            if not config.codec_only or config.gains_only:
+                raise ValueError("new_channels_from trains new latents alone: codec_only only")
+            train_new_channels_only(model, config.new_channels_from)
         if any(not 0 <= level < model.config.levels for level in config.levels):
             raise ValueError(f"levels {config.levels} outside 0..{model.config.levels - 1}")
         self.step_count = 0
@@ -149,7 +157,8 @@ class Trainer:
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
         self.optimizer.step()
         aux_loss = self.model.aux_loss()
-        if not (self.config.freeze_codec or self.config.gains_only):
+        config = self.config
+        if not (config.freeze_codec or config.gains_only or config.new_channels_from):
             self.aux_optimizer.zero_grad(set_to_none=True)
             aux_loss.backward()
             self.aux_optimizer.step()
