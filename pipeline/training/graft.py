@@ -18,6 +18,8 @@ from pathlib import Path
 
 import torch
 
+from pipeline.training.derive import save_derived
+
 SI_PREFIX = "si_net."
 LEVEL_SCALE = "si_net.level_scale"
 
@@ -52,9 +54,7 @@ def graft_checkpoint(codec: Path, si: Path, target: Path) -> None:
     codec_state = torch.load(codec, map_location="cpu", weights_only=False)
     si_state = torch.load(si, map_location="cpu", weights_only=False)
     model = graft_si_net(codec_state["model"], si_state["model"])
-    kept = {k: codec_state[k] for k in ("step", "seconds", "config") if k in codec_state}
-    target.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({**kept, "model": model, "si_net_from": str(si)}, target)
+    save_derived(codec_state, model, target, si_net_from=str(si))
 
 
 def main(argv: list[str] | None = None) -> int:

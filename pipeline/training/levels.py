@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from pipeline.codec.registry import get_spec
+from pipeline.training.derive import save_derived
 from pipeline.training.graft import LEVEL_SCALE
 
 _GAIN_KEYS = ("gain.gain", "gain.inverse")
@@ -60,9 +61,7 @@ def relevel_checkpoint(
         model[key] = resample_gains(model[key], old, new)
     if LEVEL_SCALE in model:  # calibrated per level after training: back to 1, recalibrate
         model[LEVEL_SCALE] = torch.ones(len(new), dtype=model[LEVEL_SCALE].dtype)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    kept = {k: state[k] for k in ("step", "seconds", "config") if k in state}
-    torch.save({**kept, "model": model, "relevelled_from": list(old)}, target)
+    save_derived(state, model, target, relevelled_from=list(old))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,11 +28,22 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from pipeline.training.derive import save_derived
+
 #: Initial scale predicted for the new channels (h_s bias of their scale outputs): small, so
 #: that their zeros cost about 0.07 bits each, yet wide enough for gradients to move them.
 NEW_SCALE = 0.25
 #: The new g_s input rows start at this fraction of the existing rows' spread.
 SYNTHESIS_INIT = 0.1
+#: Tensors holding latent channels, and the dimension along which they do.
+_CHANNEL_DIMS = {
+    "g_a.5.weight": 0,
+    "g_a.5.bias": 0,
+    "g_s.0.weight": 0,
+    "h_a.0.weight": 1,
+    "gain.gain": 1,
+    "gain.inverse": 1,
+}
 
 
 def _rows_like(rows: Tensor, count: int, factor: float, generator: torch.Generator) -> Tensor:
@@ -78,17 +89,6 @@ def _widen_head(weight: Tensor, bias: Tensor, extra: int) -> tuple[Tensor, Tenso
     return new_weight, new_bias
 
 
-#: Tensors holding latent channels, and the dimension along which they do.
-_CHANNEL_DIMS = {
-    "g_a.5.weight": 0,
-    "g_a.5.bias": 0,
-    "g_s.0.weight": 0,
-    "h_a.0.weight": 1,
-    "gain.gain": 1,
-    "gain.inverse": 1,
-}
-
-
 def train_new_channels_only(model: nn.Module, first: int) -> None:
     """Freeze every weight of ``model`` but those of latent channels ``first`` and up.
 
@@ -123,10 +123,7 @@ def _channel_mask(param: Tensor, dim: int, first: int) -> Tensor:
 def widen_checkpoint(source: Path, target: Path, m: int, seed: int = 0) -> None:
     """Write ``target``: the checkpoint ``source`` with ``m`` latent channels."""
     state = torch.load(source, map_location="cpu", weights_only=False)
-    model = widen_state(state["model"], m, seed)
-    kept = {k: state[k] for k in ("step", "seconds", "config") if k in state}
-    target.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({**kept, "model": model, "widened_from": str(source)}, target)
+    save_derived(state, widen_state(state["model"], m, seed), target, widened_from=str(source))
 
 
 def main(argv: list[str] | None = None) -> int:
