@@ -33,15 +33,17 @@ from pipeline.codec.encoder import ImageEncoder
 from pipeline.codec.images import read_image, to_image, to_tensor
 from pipeline.codec.model import DsinCodec
 from pipeline.codec.registry import LoadedModel, load
-from pipeline.codec.si_finder import SIFinderConfig, find_side_information
+from pipeline.codec.si_finder import SIFinderConfig, find_with_confidence
 from pipeline.evaluation.quality import psnr
 from pipeline.training.datasets import list_pairs
 
 SETS = ("karlsruhe_0023", "oakd", "middlebury")
 
 
-Finder = Callable[[np.ndarray, np.ndarray], tuple[torch.Tensor, dict[str, float]]]
-"""(X_dec, side view) -> (Y_syn, extra figures), all on images as ``read_image`` gives them."""
+Found = tuple[torch.Tensor, torch.Tensor, dict[str, float]]
+Finder = Callable[[np.ndarray, np.ndarray], Found]
+"""(X_dec, side view) -> (Y_syn, match confidence, extra figures); images as ``read_image``
+gives them."""
 
 
 def settings(model: SIFinderConfig) -> dict[str, tuple[Finder, bool]]:
@@ -58,19 +60,22 @@ def settings(model: SIFinderConfig) -> dict[str, tuple[Finder, bool]]:
 def blocks(finder: SIFinderConfig) -> Finder:
     """The SI-Finder with ``finder``'s setting."""
 
-    def build(alone: np.ndarray, side: np.ndarray) -> tuple[torch.Tensor, dict[str, float]]:
-        return find_side_information(to_tensor(alone), to_tensor(side), finder), {}
+    def build(alone: np.ndarray, side: np.ndarray) -> Found:
+        return *find_with_confidence(to_tensor(alone), to_tensor(side), finder), {}
 
     return build
 
 
 def dense(fallback: SIFinderConfig) -> Finder:
-    """SGBM warp, the SI-Finder's Y_syn with ``fallback`` where SGBM finds no disparity."""
+    """SGBM warp, the SI-Finder's Y_syn with ``fallback`` where SGBM finds no disparity.
 
-    def build(alone: np.ndarray, side: np.ndarray) -> tuple[torch.Tensor, dict[str, float]]:
-        grid, _ = blocks(fallback)(alone, side)
+    The confidence is the SI-Finder's everywhere (SGBM's own is not comparable).
+    """
+
+    def build(alone: np.ndarray, side: np.ndarray) -> Found:
+        grid, confidence, _ = blocks(fallback)(alone, side)
         y_syn, invalid = sgbm_side_information(alone, side, to_image(grid, _channels(alone)))
-        return to_tensor(y_syn), {"invalid": invalid}
+        return to_tensor(y_syn), confidence, {"invalid": invalid}
 
     return build
 
@@ -99,14 +104,23 @@ def sgbm_side_information(
 
 
 def measure(
-    model: DsinCodec, left: np.ndarray, alone: np.ndarray, side: np.ndarray, build: Finder
+    model: DsinCodec,
+    left: np.ndarray,
+    decoded: tuple[np.ndarray, np.ndarray, int],
+    build: Finder,
 ) -> dict[str, float]:
-    """Y_syn and X_hat quality and Y_syn seconds for one decoded pair and one setting."""
+    """Y_syn and X_hat quality and Y_syn seconds for one decoded pair and one setting.
+
+    ``decoded``: X_dec, the side view searched, and X_dec's zero-based quality level.
+    """
+    alone, side, level = decoded
     began = time.perf_counter()
-    y_syn, extra = build(alone, side)
+    y_syn, confidence, extra = build(alone, side)
     seconds = time.perf_counter() - began
     with torch.no_grad():
-        x_hat = model.si_net(to_tensor(alone)[None], y_syn[None])[0]
+        x_hat = model.si_net(
+            to_tensor(alone)[None], y_syn[None], torch.tensor([level]), confidence[None]
+        )[0]
     channels = _channels(left)
     return {
         "psnr_y_syn": psnr(left, to_image(y_syn, channels)),
@@ -139,9 +153,8 @@ def run_pair(
         "psnr_x_dec": psnr(left, pair.left_alone),
     }
     for name, (build, raw) in settings(decoder.si_finder).items():
-        row[name] = measure(
-            loaded.model, left, pair.left_alone, right if raw else pair.right, build
-        )
+        decoded = (pair.left_alone, right if raw else pair.right, quality - 1)
+        row[name] = measure(loaded.model, left, decoded, build)
     return row
 
 

@@ -24,7 +24,7 @@ from pipeline.codec.errors import CorruptBitstreamError, ModelMismatchError
 from pipeline.codec.images import check_image, padded_size, to_image, to_tensor
 from pipeline.codec.model import PAD_MULTIPLE
 from pipeline.codec.registry import LoadedModel, load
-from pipeline.codec.si_finder import SIFinderConfig, find_side_information
+from pipeline.codec.si_finder import SIFinderConfig, find_with_confidence
 
 
 @dataclass
@@ -160,11 +160,11 @@ class StereoDecoder:
             for i, (a, r) in enumerate(zip(alone, references, strict=True))
             if a is not None and r is not None
         ]
-        y_syn = self._timed(
+        found = self._timed(
             seconds,
             "si_finder",
             lambda: {
-                i: find_side_information(alone[i], references[i], self.si_finder) for i in both
+                i: find_with_confidence(alone[i], references[i], self.si_finder) for i in both
             },
         )
         groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
@@ -176,8 +176,9 @@ class StereoDecoder:
                 "si_net",
                 lambda ix=indexes: self._model.si_net(
                     torch.stack([alone[i] for i in ix]),
-                    torch.stack([y_syn[i] for i in ix]),
+                    torch.stack([found[i][0] for i in ix]),
                     torch.tensor([levels[i] for i in ix], device=self.device),
+                    torch.stack([found[i][1] for i in ix]),
                 ),
             )
             for i, x in zip(indexes, x_hat, strict=True):

@@ -18,7 +18,7 @@ from torch import Tensor
 
 from pipeline.codec.integer_hyper import Z_MAX, IntegerHyperSynthesis
 from pipeline.codec.layers import GainUnit, analysis_transform, hyper_analysis, synthesis_transform
-from pipeline.codec.si_finder import SIFinderConfig, find_side_information
+from pipeline.codec.si_finder import SIFinderConfig, find_with_confidence
 from pipeline.codec.si_net import DEFAULT_DILATIONS, SINet
 
 #: Image sides are padded to a multiple of this (g_a x16, h_a x4).
@@ -31,6 +31,7 @@ class CodecConfig:
 
     ``n_a`` is the camera-side analysis width and ``n_h`` the hyper-synthesis width, both
     smaller than the decoder-side synthesis width ``n``: the encoder runs on a camera's CPU.
+    ``si_guided``: the SI-Net also reads the match confidence and the level (``si_net``).
     """
 
     n: int = 64
@@ -54,6 +55,7 @@ class CodecConfig:
     )
     si_width: int = 32
     si_dilations: tuple[int, ...] = DEFAULT_DILATIONS
+    si_guided: bool = False
     si_finder: SIFinderConfig = field(default_factory=SIFinderConfig)
 
     @property
@@ -96,7 +98,7 @@ class DsinCodec(CompressionModel):
         self.gain = GainUnit(config.levels, config.m)
         self.entropy_bottleneck = EntropyBottleneck(config.nz)
         self.gaussian_conditional = GaussianConditional(None)
-        self.si_net = SINet(config.si_width, config.si_dilations, config.levels)
+        self.si_net = SINet(config.si_width, config.si_dilations, config.levels, config.si_guided)
 
     def forward(self, x: Tensor, level: Tensor) -> ForwardResult:
         """Training pass over (B, 3, H, W) images in [0, 1] with one quality level per item."""
@@ -118,20 +120,21 @@ class DsinCodec(CompressionModel):
         side_dec: Tensor,
         finder: SIFinderConfig | None = None,
         level: Tensor | None = None,
+        scaled: bool = True,
     ) -> Tensor:
         """X_hat from X_dec (B, 3, H, W) and decoded side images (a batch or a list).
 
-        ``level`` (B,), X_dec's levels, applies the SI-Net's calibrated per-level scales.
+        ``level`` (B,), X_dec's levels: the guided SI-Net's level input and, unless
+        ``scaled`` is off (training, calibration), the SI-Net's calibrated per-level scales.
         """
         finder = finder or self.config.si_finder
         with torch.no_grad(), torch.autocast(x_dec.device.type, enabled=False):
-            y_syn = torch.stack(
-                [
-                    find_side_information(x.float(), s.float(), finder)
-                    for x, s in zip(x_dec, side_dec, strict=True)
-                ]
-            )
-        return self.si_net(x_dec, y_syn, level)
+            found = [
+                find_with_confidence(x.float(), s.float(), finder)
+                for x, s in zip(x_dec, side_dec, strict=True)
+            ]
+            y_syn, confidence = (torch.stack(parts) for parts in zip(*found, strict=True))
+        return self.si_net(x_dec, y_syn, level, confidence, scaled)
 
     @torch.no_grad()
     def analyse(self, x: Tensor, level: Tensor) -> tuple[Tensor, Tensor]:

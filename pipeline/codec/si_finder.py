@@ -14,6 +14,10 @@ and, unless ``align_mean`` is off, shifted to the mean of the X_dec block they r
 ``overlap`` (our addition) runs the search on four block grids offset by half a block and
 averages the four copies at every pixel: the seams of one grid fall inside the blocks of the
 others, and a block the search got wrong is one vote of four. It costs four searches.
+
+:func:`find_with_confidence` also returns, at every pixel, the Pearson correlation of the match
+that was copied there (averaged over the grids with ``overlap``): the guided SI-Net
+(:mod:`pipeline.codec.si_net`) reads it to tell a block that matched from one that did not.
 """
 
 from __future__ import annotations
@@ -58,14 +62,28 @@ def find_side_information(x_dec: Tensor, side: Tensor, config: SIFinderConfig) -
 
     Returns a (3, H, W) tensor assembled from blocks of ``side``.
     """
+    return find_with_confidence(x_dec, side, config)[0]
+
+
+def find_with_confidence(
+    x_dec: Tensor, side: Tensor, config: SIFinderConfig
+) -> tuple[Tensor, Tensor]:
+    """Y_syn (3, H, W) and the match confidence (1, H, W), in [-1, 1], for one image.
+
+    The confidence of a pixel is the Pearson correlation between its X_dec block and the side
+    block copied there (the mean over the four grids with ``overlap``).
+    """
     if not config.overlap:
         return _find_on_grid(x_dec, side, config)
     half = config.patch // 2
     offsets = ((0, 0), (0, half), (half, 0), (half, half))
-    return torch.stack([_find_offset(x_dec, side, config, dy, dx) for dy, dx in offsets]).mean(0)
+    found = [_find_offset(x_dec, side, config, dy, dx) for dy, dx in offsets]
+    return tuple(torch.stack(parts).mean(0) for parts in zip(*found, strict=True))
 
 
-def _find_offset(x_dec: Tensor, side: Tensor, config: SIFinderConfig, dy: int, dx: int) -> Tensor:
+def _find_offset(
+    x_dec: Tensor, side: Tensor, config: SIFinderConfig, dy: int, dx: int
+) -> tuple[Tensor, Tensor]:
     """Y_syn on the block grid shifted by (dy, dx): both views padded at the top left.
 
     Padding the side view too keeps every epipolar row where it was relative to the blocks;
@@ -76,10 +94,11 @@ def _find_offset(x_dec: Tensor, side: Tensor, config: SIFinderConfig, dy: int, d
     pad = (dx, 0, dy, 0)
     x_pad = F.pad(x_dec[None], pad, mode="replicate")[0]
     side_pad = F.pad(side[None], pad, mode="replicate")[0]
-    return _find_on_grid(x_pad, side_pad, config)[:, dy:, dx:]
+    y_syn, confidence = _find_on_grid(x_pad, side_pad, config)
+    return y_syn[:, dy:, dx:], confidence[:, dy:, dx:]
 
 
-def _find_on_grid(x_dec: Tensor, side: Tensor, config: SIFinderConfig) -> Tensor:
+def _find_on_grid(x_dec: Tensor, side: Tensor, config: SIFinderConfig) -> tuple[Tensor, Tensor]:
     """Y_syn from the non-overlapping block grid anchored at the top-left corner (the paper)."""
     p = config.patch
     height, width = x_dec.shape[-2:]
@@ -92,14 +111,16 @@ def _find_on_grid(x_dec: Tensor, side: Tensor, config: SIFinderConfig) -> Tensor
     side_luma = luma(side)
     side_norm = _window_norm(side_luma, p)  # (H'-p+1, W'-p+1)
     best = torch.empty(rows, cols, 2, dtype=torch.long, device=x_dec.device)
+    scores = torch.empty(1, 1, rows, cols, device=x_dec.device)
     for row in range(rows):
-        best[row] = _best_positions(
+        best[row], scores[0, 0, row] = _best_positions(
             blocks[row], row * p, side_luma, side_norm, config, (height, width)
         )
     y_syn = _assemble(side, best, p)
     if config.align_mean:
         y_syn = _align_block_means(y_syn, x_pad, p)
-    return y_syn[:, :height, :width]
+    confidence = F.interpolate(scores, scale_factor=p, mode="nearest")[0]
+    return y_syn[:, :height, :width], confidence[:, :height, :width]
 
 
 def _best_positions(
@@ -110,7 +131,7 @@ def _best_positions(
     config: SIFinderConfig,
     size: tuple[int, int],
 ) -> Tensor:
-    """Best (y, x) side-image position for each block of one block row."""
+    """Best (y, x) side-image position for each block of one block row, and its correlation."""
     p = config.patch
     max_y = side_luma.shape[-2] - p
     lo, hi = 0, max_y
@@ -124,7 +145,8 @@ def _best_positions(
     score = corr * mask
     flat = score.flatten(1).argmax(dim=1)
     width = side_norm.shape[-1]
-    return torch.stack([flat // width + lo, flat % width], dim=1)
+    correlation = corr.flatten(1).gather(1, flat[:, None])[:, 0].clamp(-1.0, 1.0)
+    return torch.stack([flat // width + lo, flat % width], dim=1), correlation
 
 
 def _gaussian(

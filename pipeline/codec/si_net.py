@@ -7,6 +7,12 @@ that is added to X_dec, so that an untrained or unhelpful SI-Net starts at X_hat
 Our addition: a per-quality-level scale of that residual (``level_scale``, a buffer, 1 by
 default), calibrated after training on real pairs (:mod:`pipeline.training.calibrate`), so that
 at a level where the fusion does not help on real images the decoder stays near X_dec.
+
+Also ours: a *guided* SI-Net (``guided=True``) sees two more input planes, the SI-Finder's
+match confidence (the Pearson correlation of the block copied at each pixel) and the quality
+level (q / (levels - 1), constant over the image), so that it can trust Y_syn where the match
+was good and weigh it by how much X_dec already knows. Their input weights start at zero
+(:mod:`pipeline.training.guide`), so a guided net starts as the unguided one it came from.
 """
 
 from __future__ import annotations
@@ -17,17 +23,25 @@ from torch import Tensor, nn
 from pipeline.codec.layers import conv
 
 DEFAULT_DILATIONS = (1, 2, 4, 8, 16, 1)
+#: Input planes: X_dec and Y_syn (RGB each), plus confidence and level when guided.
+PLAIN_INPUTS, GUIDED_INPUTS = 6, 8
 
 
 class SINet(nn.Module):
     """The dilated-convolution fusion network (the paper's baseline SI-Net)."""
 
     def __init__(
-        self, width: int = 32, dilations: tuple[int, ...] = DEFAULT_DILATIONS, levels: int = 1
+        self,
+        width: int = 32,
+        dilations: tuple[int, ...] = DEFAULT_DILATIONS,
+        levels: int = 1,
+        guided: bool = False,
     ) -> None:
         super().__init__()
+        self.guided = guided
         self.register_buffer("level_scale", torch.ones(levels))
-        layers: list[nn.Module] = [conv(6, width, 3, dilation=dilations[0]), nn.LeakyReLU(0.2)]
+        inputs = GUIDED_INPUTS if guided else PLAIN_INPUTS
+        layers: list[nn.Module] = [conv(inputs, width, 3, dilation=dilations[0]), nn.LeakyReLU(0.2)]
         for dilation in dilations[1:]:
             layers += [conv(width, width, 3, dilation=dilation), nn.LeakyReLU(0.2)]
         layers.append(conv(width, 3, 3))
@@ -35,13 +49,32 @@ class SINet(nn.Module):
         nn.init.zeros_(self.body[-1].weight)
         nn.init.zeros_(self.body[-1].bias)
 
-    def forward(self, x_dec: Tensor, y_syn: Tensor, level: Tensor | None = None) -> Tensor:
+    def forward(
+        self,
+        x_dec: Tensor,
+        y_syn: Tensor,
+        level: Tensor | None = None,
+        confidence: Tensor | None = None,
+        scaled: bool = True,
+    ) -> Tensor:
         """X_hat = X_dec + s_q * f([X_dec, Y_syn]), both (B, 3, H, W) in [0, 1].
 
         ``level`` (B,) gives each item's zero-based quality level q and so its residual scale
-        s_q; without it s = 1 (training, where the scales are not learned).
+        s_q (``scaled=False``, or no level: s = 1, as in training, where the scales are not
+        learned). A guided net needs ``level`` and ``confidence`` (B, 1, H, W).
         """
-        residual = self.body(torch.cat([x_dec, y_syn], dim=1))
-        if level is not None:
+        residual = self.body(self._inputs(x_dec, y_syn, level, confidence))
+        if level is not None and scaled:
             residual = residual * self.level_scale[level].to(residual.dtype)[:, None, None, None]
         return x_dec + residual
+
+    def _inputs(
+        self, x_dec: Tensor, y_syn: Tensor, level: Tensor | None, confidence: Tensor | None
+    ) -> Tensor:
+        if not self.guided:
+            return torch.cat([x_dec, y_syn], dim=1)
+        if level is None or confidence is None:
+            raise ValueError("a guided SI-Net needs the quality level and the match confidence")
+        top = max(self.level_scale.numel() - 1, 1)
+        plane = (level.to(x_dec.dtype) / top)[:, None, None, None].expand_as(confidence)
+        return torch.cat([x_dec, y_syn, confidence.to(x_dec.dtype), plane], dim=1)

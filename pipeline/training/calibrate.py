@@ -37,7 +37,7 @@ def residual_scales(model: DsinCodec, pairs: list[tuple[Tensor, Tensor]]) -> Ten
                 index = torch.tensor([level])
                 x_dec = model(left[None], index).x_dec.clamp(0, 1)
                 side = model(right[None], index).x_dec.clamp(0, 1)
-                residual = model.fuse(x_dec, side) - x_dec
+                residual = model.fuse(x_dec, side, level=index, scaled=False) - x_dec
                 num[level] += float((residual * (left[None] - x_dec)).double().sum())
                 den[level] += float(residual.double().pow(2).sum())
     return (num / den.clamp_min(1e-12)).clamp(0.0, 1.0).float()

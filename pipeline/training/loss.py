@@ -131,7 +131,7 @@ def _code_and_fuse(
     with torch.set_grad_enabled(codec_grad and torch.is_grad_enabled()):
         decoded, bpp, weights = _code_both(model, left, right, levels, side_levels)
     x_dec, y_dec = decoded[:batch], decoded[batch:]
-    x_hat = model.fuse(x_dec, y_dec.detach().clamp(0, 1))
+    x_hat = model.fuse(x_dec, y_dec.detach().clamp(0, 1), level=levels, scaled=False)
     errors = tuple(_mse(a, b) for a, b in ((x_dec, left), (x_hat, left), (y_dec, right)))
     return bpp, weights, errors
 

@@ -33,7 +33,7 @@ def test_scales_are_the_clipped_least_squares_fit(monkeypatch, overshoot, expect
     image = torch.from_numpy(natural_image(64, 64, 3, 5)).permute(2, 0, 1).float() / 255
     # A stand-in SI-Net whose residual is `overshoot` times the error of X_dec: the best scale
     # is 1 / overshoot, clipped to [0, 1].
-    monkeypatch.setattr(model, "fuse", lambda x_dec, side: x_dec + overshoot * (image - x_dec))
+    monkeypatch.setattr(model, "fuse", lambda x_dec, side, **_: x_dec + overshoot * (image - x_dec))
     scales = residual_scales(model, [(image, image.flip(-1))])
     assert scales.shape == (TINY.levels,)
     assert torch.allclose(scales, torch.full_like(scales, expected), atol=1e-4)
