@@ -28,7 +28,7 @@ PLAIN_INPUTS, GUIDED_INPUTS = 6, 8
 
 
 class SINet(nn.Module):
-    """The dilated-convolution fusion network (the paper's baseline SI-Net)."""
+    """The dilated-convolution fusion network (the paper's baseline SI-Net), optionally guided."""
 
     def __init__(
         self,
@@ -57,7 +57,7 @@ class SINet(nn.Module):
         confidence: Tensor | None = None,
         scaled: bool = True,
     ) -> Tensor:
-        """X_hat = X_dec + s_q * f([X_dec, Y_syn]), both (B, 3, H, W) in [0, 1].
+        """X_hat = X_dec + s_q * f([X_dec, Y_syn, (confidence, level)]), images (B, 3, H, W).
 
         ``level`` (B,) gives each item's zero-based quality level q and so its residual scale
         s_q (``scaled=False``, or no level: s = 1, as in training, where the scales are not
