@@ -89,11 +89,15 @@ def load(model_id: str | None = None, directory: Path = WEIGHTS_DIR) -> LoadedMo
     if payload.get("config") != _config_dict(spec.config):
         raise WeightsError(f"{path.name}: architecture differs from registry entry {spec.model_id}")
     model = DsinCodec(spec.config)
-    state = {k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
-    model.load_state_dict(state)
+    model.load_state_dict(float_state(payload["state_dict"]))
     if model.gaussian_conditional._quantized_cdf.numel() == 0:
         raise WeightsError(f"{path.name}: CDF tables missing")
     return LoadedModel(spec, model.eval(), digest)
+
+
+def float_state(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A weights file's state with its fp16 tensors as float32 (the rest as stored)."""
+    return {k: v.float() if v.is_floating_point() else v for k, v in state_dict.items()}
 
 
 def export(model: DsinCodec, model_id: str, directory: Path = WEIGHTS_DIR) -> Path:

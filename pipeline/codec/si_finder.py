@@ -130,7 +130,7 @@ def _best_positions(
     side_norm: Tensor,
     config: SIFinderConfig,
     size: tuple[int, int],
-) -> Tensor:
+) -> tuple[Tensor, Tensor]:
     """Best (y, x) side-image position for each block of one block row, and its correlation."""
     p = config.patch
     max_y = side_luma.shape[-2] - p

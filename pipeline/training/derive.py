@@ -1,4 +1,4 @@
-"""Write a checkpoint derived from another by a tool (relevel, graft, widen).
+"""Write a checkpoint derived from another by a tool (relevel, graft, widen, guide).
 
 A derived checkpoint keeps its source's step, seconds and training config, carries the new
 model state and a note of where it came from, and has no optimiser state: the next run starts

@@ -17,11 +17,12 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from pipeline.codec.registry import float_state
 from pipeline.codec.si_net import GUIDED_INPUTS, PLAIN_INPUTS
 from pipeline.training.derive import save_derived
+from pipeline.training.graft import LEVEL_SCALE
 
 FIRST = "si_net.body.0.weight"
-LEVEL_SCALE = "si_net.level_scale"
 
 
 def guide_state(model: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -41,8 +42,7 @@ def _read(source: Path) -> dict:
     state = torch.load(source, map_location="cpu", weights_only=False)
     if "model" in state:
         return state
-    weights = {k: v.float() if v.is_floating_point() else v for k, v in state["state_dict"].items()}
-    return {"model": weights, "step": 0, "seconds": 0.0}
+    return {"model": float_state(state["state_dict"]), "step": 0, "seconds": 0.0}
 
 
 def guide_checkpoint(source: Path, target: Path) -> None:
