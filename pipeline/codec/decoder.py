@@ -25,6 +25,7 @@ from pipeline.codec.images import check_image, padded_size, to_image, to_tensor
 from pipeline.codec.model import PAD_MULTIPLE
 from pipeline.codec.registry import LoadedModel, load
 from pipeline.codec.si_finder import SIFinderConfig, find_with_confidence
+from pipeline.codec.si_net import ENSEMBLE_SIZES
 
 
 @dataclass
@@ -77,10 +78,16 @@ class StereoDecoder:
         si_finder: SIFinderConfig | None = None,
         loaded: LoadedModel | None = None,
         deterministic: bool = False,
+        self_ensemble: int = 1,
     ) -> None:
         """``deterministic``: on the CPU, avoid oneDNN convolutions so that the output is
         bit-identical for any thread count and batch composition (about 3x slower SI-Net).
-        The latents are bit-exact in every mode; this only concerns the float synthesis."""
+        The latents are bit-exact in every mode; this only concerns the float synthesis.
+        ``self_ensemble`` (1, 2, 4, 8): SI-Net passes over flips and transposes, averaged
+        (:class:`pipeline.codec.si_net.SINet`); each costs one more SI-Net pass."""
+        if self_ensemble not in ENSEMBLE_SIZES:
+            raise ValueError(f"self_ensemble: one of {ENSEMBLE_SIZES}, not {self_ensemble!r}")
+        self.self_ensemble = self_ensemble
         self._loaded = loaded or load(model)
         self.deterministic = deterministic
         self._cpu_model = self._loaded.model
@@ -179,6 +186,7 @@ class StereoDecoder:
                     torch.stack([found[i][0] for i in ix]),
                     torch.tensor([levels[i] for i in ix], device=self.device),
                     torch.stack([found[i][1] for i in ix]),
+                    ensemble=self.self_ensemble,
                 ),
             )
             for i, x in zip(indexes, x_hat, strict=True):

@@ -13,9 +13,15 @@ match confidence (the Pearson correlation of the block copied at each pixel) and
 level (q / (levels - 1), constant over the image), so that it can trust Y_syn where the match
 was good and weigh it by how much X_dec already knows. Their input weights start at zero
 (:mod:`pipeline.training.guide`), so a guided net starts as the unguided one it came from.
+
+And a *self-ensemble* at decode time (``ensemble`` 2, 4 or 8): the residual averaged over that
+many flips and transposes of the inputs (X_dec, Y_syn and confidence transformed together, so
+they stay aligned), which helps where the net has learned its training scenes too well.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
@@ -25,6 +31,39 @@ from pipeline.codec.layers import conv
 DEFAULT_DILATIONS = (1, 2, 4, 8, 16, 1)
 #: Input planes: X_dec and Y_syn (RGB each), plus confidence and level when guided.
 PLAIN_INPUTS, GUIDED_INPUTS = 6, 8
+
+
+def _transpose(t: Tensor) -> Tensor:
+    return t.transpose(-1, -2)
+
+
+def _vflip(t: Tensor) -> Tensor:
+    return t.flip(-2)
+
+
+def _hflip(t: Tensor) -> Tensor:
+    return t.flip(-1)
+
+
+#: The eight symmetries of the pixel grid as sequences of steps, identity first; undoing one
+#: applies its steps in reverse (each step is its own inverse).
+SYMMETRIES: tuple[tuple[Callable[[Tensor], Tensor], ...], ...] = (
+    (),
+    (_vflip,),
+    (_hflip,),
+    (_vflip, _hflip),
+    (_transpose,),
+    (_transpose, _hflip),
+    (_transpose, _vflip),
+    (_transpose, _vflip, _hflip),
+)
+ENSEMBLE_SIZES = (1, 2, 4, 8)
+
+
+def _apply(steps: tuple[Callable[[Tensor], Tensor], ...], t: Tensor) -> Tensor:
+    for step in steps:
+        t = step(t)
+    return t
 
 
 class SINet(nn.Module):
@@ -56,17 +95,29 @@ class SINet(nn.Module):
         level: Tensor | None = None,
         confidence: Tensor | None = None,
         scaled: bool = True,
+        ensemble: int = 1,
     ) -> Tensor:
         """X_hat = X_dec + s_q * f([X_dec, Y_syn, (confidence, level)]), images (B, 3, H, W).
 
         ``level`` (B,) gives each item's zero-based quality level q and so its residual scale
         s_q (``scaled=False``, or no level: s = 1, as in training, where the scales are not
-        learned). A guided net needs ``level`` and ``confidence`` (B, 1, H, W).
+        learned). A guided net needs ``level`` and ``confidence`` (B, 1, H, W). ``ensemble``
+        (1, 2, 4 or 8): the residual averaged over the first that many :data:`SYMMETRIES`.
         """
-        residual = self.body(self._inputs(x_dec, y_syn, level, confidence))
+        residual = self._residual(self._inputs(x_dec, y_syn, level, confidence), ensemble)
         if level is not None and scaled:
             residual = residual * self.level_scale[level].to(residual.dtype)[:, None, None, None]
         return x_dec + residual
+
+    def _residual(self, inputs: Tensor, ensemble: int) -> Tensor:
+        if ensemble not in ENSEMBLE_SIZES:
+            raise ValueError(f"ensemble must be one of {ENSEMBLE_SIZES}, not {ensemble!r}")
+        if ensemble == 1:
+            return self.body(inputs)
+        outputs = [
+            _apply(steps[::-1], self.body(_apply(steps, inputs))) for steps in SYMMETRIES[:ensemble]
+        ]
+        return torch.stack(outputs).mean(0)
 
     def _inputs(
         self, x_dec: Tensor, y_syn: Tensor, level: Tensor | None, confidence: Tensor | None

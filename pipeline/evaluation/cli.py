@@ -48,6 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="Q",
         help="quality of the right view for ours_si (default: same as the left)",
     )
+    parser.add_argument(
+        "--self-ensemble",
+        type=int,
+        default=1,
+        choices=(1, 2, 4, 8),
+        help="SI-Net passes over flips and transposes, averaged (default: 1, none)",
+    )
     parser.add_argument("--limit", type=int, metavar="N", help="at most N pairs per folder")
     parser.add_argument(
         "--max-pixels",
@@ -129,7 +136,12 @@ def _classic_codecs(selected: list[str], grids: list[str]) -> list[ClassicCodec]
 
 
 def _ours(args: argparse.Namespace) -> tuple[OursCodec, tuple[int, ...]]:
-    ours = OursCodec(model=args.model, device=args.device, side_quality=args.side_quality)
+    ours = OursCodec(
+        model=args.model,
+        device=args.device,
+        side_quality=args.side_quality,
+        self_ensemble=args.self_ensemble,
+    )
     qualities = tuple(args.qualities) if args.qualities else ours.qualities
     unknown = sorted(set(qualities) - set(ours.qualities))
     if unknown:

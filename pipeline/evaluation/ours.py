@@ -31,12 +31,16 @@ class OursCodec:
     """Wraps ``pipeline.codec``'s ImageEncoder and StereoDecoder for the evaluation."""
 
     def __init__(
-        self, model: str | None = None, device: str = "auto", side_quality: int | None = None
+        self,
+        model: str | None = None,
+        device: str = "auto",
+        side_quality: int | None = None,
+        self_ensemble: int = 1,
     ) -> None:
         from pipeline.codec import ImageEncoder, StereoDecoder
 
         self.encoder = ImageEncoder(model=model)
-        self.decoder = StereoDecoder(model=model, device=device)
+        self.decoder = StereoDecoder(model=model, device=device, self_ensemble=self_ensemble)
         self.side_quality = side_quality
         self.qualities: tuple[int, ...] = tuple(self.encoder.qualities)
         self._sample: bytes | None = None
