@@ -31,7 +31,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.encode_speed --out out/bench/encode_speed.json
 	$(BIN)/python -m benchmarks.cli_roundtrip --out out/bench/cli_roundtrip.json
-	$(BIN)/python -m benchmarks.decode_devices --out out/bench/decode_devices.json
+	$(BIN)/python -m benchmarks.decode_devices --ensembles 1 8 --out out/bench/decode_devices.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info

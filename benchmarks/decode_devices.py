@@ -2,9 +2,10 @@
 
 Encodes ``--limit`` real pairs on the CPU (left primary, right side, one quality), then decodes
 them in batches of ``--batch`` with :class:`StereoDecoder` on each device (the CPU, and CUDA
-when present): median seconds per pair for each decode stage, PSNR of the left view alone and
-with side information, and, against the first device, how many output pixels differ and by
-how much (the latents are bit-exact by design; the float synthesis may differ in the last bit).
+when present) at each SI-Net self-ensemble size of ``--ensembles``: median seconds per pair for
+each decode stage, PSNR of the left view alone and with side information, and, against the
+first device at the same ensemble size, how many output pixels differ and by how much (the
+latents are bit-exact by design; the float synthesis may differ in the last bit).
 Prints one JSON object as its last line and writes it to ``--out`` when given.
 """
 
@@ -56,9 +57,11 @@ def decode_all(decoder: StereoDecoder, requests: list[DecodeRequest], batch: int
     return pairs, timings
 
 
-def run_device(device: str, originals: list, requests: list, batch: int, repeats: int) -> dict:
+def run_device(
+    device: str, ensemble: int, originals: list, requests: list, batch: int, repeats: int
+) -> dict:
     """Timings (after one warm-up batch) and quality of one device; keeps the images."""
-    decoder = StereoDecoder(device=device)
+    decoder = StereoDecoder(device=device, self_ensemble=ensemble)
     decoder.decode_batch(requests[:batch])  # warm-up: kernels, allocator, cudnn autotune
     runs = [decode_all(decoder, requests, batch) for _ in range(repeats)]
     pairs = runs[0][0]
@@ -66,6 +69,7 @@ def run_device(device: str, originals: list, requests: list, batch: int, repeats
     stages = {k: statistics.median(s[k] / n for _, s, n in per_pair) for k in per_pair[0][1]}
     return {
         "device": str(decoder.device),
+        "self_ensemble": decoder.self_ensemble,
         "median_s_per_pair": statistics.median(w for w, _, _ in per_pair),
         "median_stage_s_per_pair": stages,
         "psnr_alone": statistics.mean(
@@ -88,6 +92,19 @@ def agreement(reference: list[np.ndarray], other: list[np.ndarray]) -> dict[str,
     }
 
 
+def add_agreement(results: list[dict]) -> None:
+    """Each result's agreement with the first device's at the same ensemble size; drops images."""
+    first: dict[int, dict] = {}
+    for result in results:
+        reference = first.setdefault(result["self_ensemble"], result)
+        if reference is not result:
+            result["agreement_with_" + reference["device"]] = agreement(
+                reference["_images"], result["_images"]
+            )
+    for result in results:
+        del result["_images"]
+
+
 def main(argv: list[str] | None = None) -> dict[str, object]:
     """Run every device and print the result as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -97,17 +114,19 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--quality", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--devices", nargs="*", default=None, help="default: cpu and cuda if any")
+    parser.add_argument(
+        "--ensembles", nargs="+", type=int, default=[1], help="SI-Net self-ensemble sizes"
+    )
     parser.add_argument("--out", default=None, help="JSON file to write")
     args = parser.parse_args(argv)
     devices = args.devices or ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     originals, requests = encode_pairs(Path(args.pairs), args.limit, args.quality)
-    results = [run_device(d, originals, requests, args.batch, args.repeats) for d in devices]
-    for result in results[1:]:
-        result["agreement_with_" + results[0]["device"]] = agreement(
-            results[0]["_images"], result["_images"]
-        )
-    for result in results:
-        del result["_images"]
+    results = [
+        run_device(d, n, originals, requests, args.batch, args.repeats)
+        for n in args.ensembles
+        for d in devices
+    ]
+    add_agreement(results)
     report = {
         "benchmark": "decode_devices",
         "environment": environment(),

@@ -100,11 +100,15 @@ class DecoderApp:
         if self._decoder is None:
             from pipeline.codec import StereoDecoder
 
-            self._decoder = StereoDecoder(self.cfg.codec.model or None, self.cfg.codec.device)
+            codec = self.cfg.codec
+            self._decoder = StereoDecoder(
+                codec.model or None, codec.device, self_ensemble=codec.self_ensemble
+            )
         device = str(getattr(self._decoder, "device", "unknown"))
         model_id = str(getattr(self._decoder, "model_id", self.cfg.codec.model or "default"))
         publish_build_info(self.registry, pipeline.__version__, device, model_id)
-        log.info("codec: model %s on %s", model_id, device)
+        ensemble = getattr(self._decoder, "self_ensemble", "?")
+        log.info("codec: model %s on %s, SI-Net self-ensemble %s", model_id, device, ensemble)
 
     def _init_sinks(self) -> None:
         self._sinks = SinkSet([build_sink(c, self._context) for c in self.cfg.sinks], self.registry)
@@ -242,6 +246,7 @@ class DecoderApp:
             "version": pipeline.__version__,
             "device": str(getattr(self._decoder, "device", "unknown")),
             "model_id": str(getattr(self._decoder, "model_id", "")),
+            "self_ensemble": getattr(self._decoder, "self_ensemble", None),
             "uptime_s": round(time.monotonic() - self._started_mono, 3),
             "pending_pairs": pending,
             "frames_decoded": workers.frames_decoded if workers else 0,

@@ -60,6 +60,10 @@ class CodecConfig:
     model: str = setting("", doc="Model id from the registry; empty = the registry default.")
     device: str = setting("auto", doc="'auto' (CUDA when present, else CPU), 'cpu', 'cuda:0'.")
     torch_threads: int = setting(0, min=0, max=256, doc="torch CPU threads; 0 = torch default.")
+    self_ensemble: Literal["auto", 1, 2, 4, 8] = setting(
+        "auto",
+        doc="SI-Net passes over flips/transposes, averaged; 'auto' = 8 on CUDA, 1 on the CPU.",
+    )
 
 
 @dataclass(frozen=True)

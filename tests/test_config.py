@@ -10,6 +10,7 @@ from typing import Literal
 import pytest
 
 from camera_nodes.config import CameraConfig, OpenCVSourceConfig, SyntheticSourceConfig
+from decoder_node.config import CodecConfig, DecoderConfig
 from pipeline.config import ConfigError, load_config, parse_config, setting
 
 
@@ -155,3 +156,19 @@ def test_camera_config_source_union(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         parse_config({"side": "up"}, CameraConfig)
     assert info.value.key == "side"
+
+
+def test_decoder_config_file_in_repo_loads() -> None:
+    repo = Path(__file__).resolve().parents[1]
+    cfg = load_config(repo / "configs/decoder.toml", DecoderConfig)
+    assert cfg.codec == CodecConfig()
+    assert cfg.codec.self_ensemble == "auto"
+
+
+@pytest.mark.parametrize("value", [3, 0, True, "8", 8.0])
+def test_decoder_self_ensemble_names_key_and_choices(value: object) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config({"codec": {"self_ensemble": value}}, DecoderConfig)
+    assert info.value.key == "codec.self_ensemble"
+    assert "'auto', 1, 2, 4, 8" in info.value.reason
+    assert parse_config({"codec": {"self_ensemble": 4}}, DecoderConfig).codec.self_ensemble == 4

@@ -52,6 +52,6 @@ if [ "${SI_MINUTES:-0}" != 0 ]; then
 fi
 $PY -m pipeline.cli export "$FINAL/checkpoint.pt" --out-dir "$OUT/weights"
 [ -n "${SKIP_DECODE:-}" ] || \
-timeout 150 $PY -m benchmarks.decode_devices --pairs $D/stereo/euroc_v1_01 --limit 8 --batch 4 \
-  --repeats 2 --out "$OUT/decode_devices.json" | tail -c 3000
+timeout 240 $PY -m benchmarks.decode_devices --pairs $D/stereo/euroc_v1_01 --limit 8 --batch 4 \
+  --repeats 2 --ensembles 1 8 --out "$OUT/decode_devices.json" | tail -c 3000
 ls -la "$OUT" "$OUT/run" "$OUT/weights" "$FINAL"

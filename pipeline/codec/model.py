@@ -121,11 +121,13 @@ class DsinCodec(CompressionModel):
         finder: SIFinderConfig | None = None,
         level: Tensor | None = None,
         scaled: bool = True,
+        ensemble: int = 1,
     ) -> Tensor:
         """X_hat from X_dec (B, 3, H, W) and decoded side images (a batch or a list).
 
         ``level`` (B,), X_dec's levels: the guided SI-Net's level input and, unless
         ``scaled`` is off (training, calibration), the SI-Net's calibrated per-level scales.
+        ``ensemble``: the SI-Net's self-ensemble size (1 in training).
         """
         finder = finder or self.config.si_finder
         with torch.no_grad(), torch.autocast(x_dec.device.type, enabled=False):
@@ -134,7 +136,7 @@ class DsinCodec(CompressionModel):
                 for x, s in zip(x_dec, side_dec, strict=True)
             ]
             y_syn, confidence = (torch.stack(parts) for parts in zip(*found, strict=True))
-        return self.si_net(x_dec, y_syn, level, confidence, scaled)
+        return self.si_net(x_dec, y_syn, level, confidence, scaled, ensemble)
 
     @torch.no_grad()
     def analyse(self, x: Tensor, level: Tensor) -> tuple[Tensor, Tensor]:

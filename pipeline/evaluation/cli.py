@@ -23,6 +23,15 @@ from pipeline.evaluation.summary import comparisons, curves
 ALL_CODECS = (*CLASSIC_CODECS, "ours")
 
 
+def _ensemble(text: str) -> int | str:
+    """``--self-ensemble``: 'auto' or one of the sizes the SI-Net offers."""
+    if text == "auto":
+        return text
+    if text not in ("1", "2", "4", "8"):
+        raise argparse.ArgumentTypeError(f"one of 1, 2, 4, 8 or auto, not {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line of ``stereo-pipeline eval``."""
     parser = argparse.ArgumentParser(prog="stereo-pipeline eval", description=__doc__)
@@ -50,10 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--self-ensemble",
-        type=int,
-        default=1,
-        choices=(1, 2, 4, 8),
-        help="SI-Net passes over flips and transposes, averaged (default: 1, none)",
+        type=_ensemble,
+        default=8,
+        metavar="{1,2,4,8,auto}",
+        help="SI-Net passes over flips and transposes, averaged (default: 8, what the decoder"
+        " runs on a GPU host; 'auto': the decoder's choice for --device, 1 on the CPU)",
     )
     parser.add_argument("--limit", type=int, metavar="N", help="at most N pairs per folder")
     parser.add_argument(

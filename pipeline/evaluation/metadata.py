@@ -33,7 +33,7 @@ def run_metadata(
         | ({"ours": list(plan.ours_qualities)} if plan.ours is not None else {}),
         "settings": {
             "side_quality": args.side_quality,
-            "self_ensemble": args.self_ensemble,
+            "self_ensemble": ours.get("self_ensemble"),
             "avif_speed": AVIF_SPEED,
             "limit": args.limit,
             "max_pixels": args.max_pixels,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -35,7 +36,7 @@ class OursCodec:
         model: str | None = None,
         device: str = "auto",
         side_quality: int | None = None,
-        self_ensemble: int = 1,
+        self_ensemble: int | Literal["auto"] = "auto",
     ) -> None:
         from pipeline.codec import ImageEncoder, StereoDecoder
 
@@ -49,7 +50,10 @@ class OursCodec:
         """Device, and model id and weights hash as read from a bitstream this run made."""
         from pipeline.codec import read_header
 
-        info: dict[str, object] = {"device": str(self.decoder.device)}
+        info: dict[str, object] = {
+            "device": str(self.decoder.device),
+            "self_ensemble": self.decoder.self_ensemble,
+        }
         if self._sample is not None:
             header = read_header(self._sample)
             info |= {"model_id": header.model_id, "weights_hash": header.weights_hash}

@@ -26,8 +26,11 @@ from pipeline.codec.registry import get_spec
 from pipeline.evaluation.images import find_pairs
 
 
-def residual_scales(model: DsinCodec, pairs: list[tuple[Tensor, Tensor]]) -> Tensor:
-    """Per-level least-squares scales of the SI residual over ``pairs`` of (3, H, W) images."""
+def residual_scales(
+    model: DsinCodec, pairs: list[tuple[Tensor, Tensor]], ensemble: int = 1
+) -> Tensor:
+    """Per-level least-squares scales of the SI residual over ``pairs`` of (3, H, W) images,
+    the residual of an SI-Net self-ensemble of ``ensemble`` passes."""
     levels = model.config.levels
     num, den = torch.zeros(levels, dtype=torch.float64), torch.zeros(levels, dtype=torch.float64)
     model.eval()
@@ -37,7 +40,8 @@ def residual_scales(model: DsinCodec, pairs: list[tuple[Tensor, Tensor]]) -> Ten
                 index = torch.tensor([level])
                 x_dec = model(left[None], index).x_dec.clamp(0, 1)
                 side = model(right[None], index).x_dec.clamp(0, 1)
-                residual = model.fuse(x_dec, side, level=index, scaled=False) - x_dec
+                fused = model.fuse(x_dec, side, level=index, scaled=False, ensemble=ensemble)
+                residual = fused - x_dec
                 num[level] += float((residual * (left[None] - x_dec)).double().sum())
                 den[level] += float(residual.double().pow(2).sum())
     return (num / den.clamp_min(1e-12)).clamp(0.0, 1.0).float()
@@ -59,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pairs", nargs="+", required=True, help="stereo folders (not eval ones)")
     parser.add_argument("--limit", type=int, default=6, help="pairs per folder")
     parser.add_argument("--model", default=None)
+    parser.add_argument(
+        "--self-ensemble", type=int, default=1, choices=(1, 2, 4, 8), help="SI-Net passes"
+    )
     args = parser.parse_args(argv)
     state = torch.load(args.source, map_location="cpu", weights_only=False)
     model = DsinCodec(get_spec(args.model).config)
@@ -68,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         for folder in args.pairs
         for p in find_pairs(Path(folder))[: args.limit]
     ]
-    scales = residual_scales(model, pairs)
+    scales = residual_scales(model, pairs, args.self_ensemble)
     state["model"] = {**state["model"], "si_net.level_scale": scales}
     args.target.parent.mkdir(parents=True, exist_ok=True)
     torch.save(state, args.target)

@@ -1,4 +1,4 @@
-"""The SI-Net's self-ensemble: off by default, equivariant when full, checked arguments."""
+"""The SI-Net's self-ensemble: equivariant when full, its size checked and chosen per device."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from pipeline.codec import StereoDecoder
+from pipeline.codec.decoder import resolve_ensemble
 from pipeline.codec.registry import load
 from pipeline.codec.si_net import SINet
 
@@ -51,3 +52,13 @@ def test_ensemble_sizes_are_checked(si_net):
         si_net(x_dec, y_syn, level, confidence, ensemble=3)
     with pytest.raises(ValueError, match="self_ensemble"):
         StereoDecoder(device="cpu", self_ensemble=5)
+
+
+def test_auto_ensemble_is_full_on_cuda_and_off_on_the_cpu():
+    assert resolve_ensemble("auto", torch.device("cuda", 0)) == 8
+    assert resolve_ensemble("auto", torch.device("cpu")) == 1
+    assert resolve_ensemble(4, torch.device("cpu")) == 4
+    assert StereoDecoder(device="cpu").self_ensemble == 1
+    for bad in (True, 0, "8"):
+        with pytest.raises(ValueError, match="self_ensemble"):
+            resolve_ensemble(bad, torch.device("cpu"))

@@ -74,6 +74,9 @@ def test_limit_and_bad_folders(tmp_path, capsys):
     assert main(["--pairs", str(tmp_path / "nothing"), "--out", str(out)]) == 2
     assert "no left/ folder" in capsys.readouterr().err
     assert main([*argv, "--grid", "gif=1,2"]) == 2
+    with pytest.raises(SystemExit) as info:
+        main([*argv, "--self-ensemble", "3"])
+    assert info.value.code == 2 and "--self-ensemble" in capsys.readouterr().err
 
 
 def test_an_unreadable_pair_is_skipped_and_reported(tmp_path, capsys):
@@ -102,6 +105,7 @@ def test_ours_with_and_without_side_information(two_sets, tmp_path):
         assert 0 < a["psnr"] < 100 and 0 < s["psnr"] < 100 and 0 < s["ms_ssim"] <= 1
     assert "ours_si" in report["bd_rate"]["ours"] and "ours" in report["bd_rate"]["jpeg"]
     assert report["model_id"] and report["weights_hash"] and report["device"] == "cpu"
+    assert report["settings"]["self_ensemble"] == 8  # the GPU host's decoder, by default
 
 
 def test_progress_bar_counts_to_the_total():

@@ -45,6 +45,7 @@ class Outcome:
     decoder_pid_kept: bool
     logs: Path
     unpaired_left: float = field(default=0.0)
+    health: dict = field(default_factory=dict)
 
 
 def decoder_toml(ports, timing: Path) -> str:
@@ -63,6 +64,7 @@ backlog = 4000
 [codec]
 device = "cpu"
 torch_threads = 1
+self_ensemble = 2
 [http]
 host = "127.0.0.1"
 port = {ports.decoder_http}
@@ -134,6 +136,7 @@ def outcome(tmp_path_factory) -> Outcome:
     try:
         decoder = start("decoder", "decoder", "decoder")
         wait_for(lambda: (health(port) or {}).get("status") == "ok", 180, "decoder", children)
+        first_health = health(port) or {}
         left = start("camera-left", "left", "camera")
         right = start("camera-right", "right", "camera")
         pairs = lambda: metric(port, "stereo_decoder_pairs_total")  # noqa: E731
@@ -164,13 +167,18 @@ def outcome(tmp_path_factory) -> Outcome:
     return Outcome(
         records, text, got, total(samples, "stereo_decoder_frames_dropped_total"), decoder_exit,
         camera_exits, restart_ns, pairs_before_kill, decoder_pid_kept, logs,
-        total(samples, "stereo_decoder_unpaired_frames_total", side="left"),
+        total(samples, "stereo_decoder_unpaired_frames_total", side="left"), first_health,
     )  # fmt: skip
 
 
 def test_sigterm_drains_and_every_process_exits_zero(outcome: Outcome):
     assert outcome.decoder_exit == 0, (outcome.logs / "decoder.log").read_text()[-3000:]
     assert outcome.camera_exits == {"left": 0, "right-2": 0}
+
+
+def test_the_configured_self_ensemble_reaches_the_decoder(outcome: Outcome):
+    assert outcome.health["self_ensemble"] == 2  # "auto" would be 1 on this CPU
+    assert outcome.health["device"] == "cpu"
 
 
 def test_every_frame_sent_is_decoded_or_dropped_with_a_reason(outcome: Outcome):
