@@ -23,6 +23,7 @@ from torch import Tensor
 from pipeline.codec.images import read_image, to_tensor
 from pipeline.codec.model import PAD_MULTIPLE, DsinCodec
 from pipeline.codec.registry import get_spec
+from pipeline.codec.si_net import ENSEMBLE_SIZES
 from pipeline.evaluation.images import find_pairs
 
 
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=6, help="pairs per folder")
     parser.add_argument("--model", default=None)
     parser.add_argument(
-        "--self-ensemble", type=int, default=1, choices=(1, 2, 4, 8), help="SI-Net passes"
+        "--self-ensemble", type=int, default=1, choices=ENSEMBLE_SIZES, help="SI-Net passes"
     )
     args = parser.parse_args(argv)
     state = torch.load(args.source, map_location="cpu", weights_only=False)
