@@ -4,6 +4,11 @@ Runs the decoder daemon and the left and right camera nodes as three processes o
 (configs, logs, decoded PNGs and per-frame timing records under ``--out``), then prints a report
 and writes it as JSON. Exit code 0 when every process exited 0 and at least 95% of the frames
 sent were decoded; 1 otherwise; 2 for bad arguments.
+
+Streaming ends when every frame sent is decoded or dropped, when nothing has moved (no frame
+received, decoded or dropped) for ``--stall`` seconds, or after ``--timeout`` seconds in all.
+On a CPU the decoder is slower than the cameras and works through a backlog after they stop;
+waiting on progress rather than on a fixed deadline lets a slow machine finish.
 """
 
 from __future__ import annotations
@@ -35,10 +40,25 @@ SIDES = ("left", "right")
 MIN_DECODED = 0.95
 
 
+class Stall:
+    """Whether a counter has stopped moving for ``seconds``."""
+
+    def __init__(self, seconds: float, now: float) -> None:
+        self.seconds = seconds
+        self._value = -1
+        self._since = now
+
+    def stalled(self, value: int, now: float) -> bool:
+        """Record ``value`` at time ``now``; True once it has not changed for ``seconds``."""
+        if value != self._value:
+            self._value, self._since = value, now
+        return now - self._since >= self.seconds
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The demo's argument parser."""
     p = argparse.ArgumentParser(prog="stereo-pipeline demo", description=__doc__.split("\n")[0])
-    p.add_argument("--frames", type=int, default=300, help="frames per camera (default 300)")
+    p.add_argument("--frames", type=int, default=150, help="frames per camera (default 150)")
     p.add_argument("--fps", type=float, default=10.0, help="capture rate (default 10)")
     p.add_argument("--width", type=int, default=320)
     p.add_argument("--height", type=int, default=240)
@@ -47,7 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder")
     p.add_argument("--report", type=Path, help="JSON report (default OUT/report.json)")
     p.add_argument("--psnr-frames", type=int, default=60, help="frames scored for PSNR")
-    p.add_argument("--timeout", type=float, default=240.0, help="stop streaming after this many s")
+    p.add_argument("--timeout", type=float, default=900.0, help="stop streaming after this many s")
+    p.add_argument(
+        "--stall", type=float, default=60.0, help="stop when nothing has moved for this many s"
+    )
     p.add_argument("--decode-threads", type=int, default=2, help="decoder torch threads")
     return p
 
@@ -73,7 +96,7 @@ class Progress:
 class Run:
     """The state of one demo run: its processes and the latest metric scrapes."""
 
-    def __init__(self, plan: DemoPlan, timeout: float) -> None:
+    def __init__(self, plan: DemoPlan, timeout: float, stall: float) -> None:
         self.plan = plan
         self.ports = pick_ports()
         self.configs = write_configs(plan, self.ports)
@@ -83,6 +106,7 @@ class Run:
         self.device = "unknown"
         self.started = time.monotonic()
         self.deadline = self.started + timeout
+        self.stall = Stall(stall, self.started)
         self.progress = Progress()
 
     def start(self) -> None:
@@ -118,8 +142,25 @@ class Run:
             stable = stable + 1 if self._all_through() else 0
             if stable >= 2:
                 break
+            if self.stall.stalled(self._moved(), time.monotonic()):
+                self.progress.show(self._status(), final=True)
+                raise RuntimeError(f"nothing moved for {self.stall.seconds:.0f} s; stopping")
             time.sleep(0.25)
+        else:
+            self.progress.show(self._status(), final=True)
+            raise RuntimeError("--timeout reached before every frame was through")
         self.progress.show(self._status(), final=True)
+
+    def _moved(self) -> int:
+        """Frames sent, received, decoded or dropped so far: grows while anything moves."""
+        return sum(self.sent(s) for s in SIDES) + sum(
+            self._count(name)
+            for name in (
+                "stereo_decoder_frames_received_total",
+                "stereo_decoder_frames_decoded_total",
+                "stereo_decoder_frames_dropped_total",
+            )
+        )
 
     def _scrape(self) -> None:
         for side in SIDES:
@@ -223,13 +264,13 @@ def clean(out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the demo; see the module docstring for the exit codes."""
     args = build_parser().parse_args(argv)
-    if args.frames < 1 or args.fps <= 0:
-        print("demo: --frames must be >= 1 and --fps > 0", file=sys.stderr)
+    if args.frames < 1 or args.fps <= 0 or args.timeout <= 0 or args.stall <= 0:
+        print("demo: --frames must be >= 1; --fps, --timeout and --stall > 0", file=sys.stderr)
         return 2
     plan = DemoPlan(args.frames, args.fps, args.width, args.height, args.seed, args.quality,
                     args.out, args.decode_threads)  # fmt: skip
     clean(plan.out)
-    run = Run(plan, args.timeout)
+    run = Run(plan, args.timeout, args.stall)
     codes: dict[str, int | None] = {}
     try:
         run.start()
