@@ -75,6 +75,12 @@ def train_main(argv: list[str]) -> int:
         "pipeline.training.widen), every other weight fixed",
     )
     parser.add_argument(
+        "--encoder-only",
+        action="store_true",
+        help="with --codec-only: train only the camera side (g_a, h_a, encoder gains); the "
+        "decoder and its SI-Net stay exactly as they are",
+    )
+    parser.add_argument(
         "--init-from-shipped",
         action="store_true",
         help="start a new run from the weights the package ships for --model",
@@ -94,6 +100,8 @@ def train_main(argv: list[str]) -> int:
         parser.error("--gains-only fits levels on the codec's own loss: add --codec-only")
     if args.new_channels_from and (not args.codec_only or args.gains_only):
         parser.error("--new-channels-from trains new latents alone: add --codec-only only")
+    if args.encoder_only and (not args.codec_only or args.gains_only or args.new_channels_from):
+        parser.error("--encoder-only trains the camera side alone: add --codec-only only")
     if args.codec_only and args.freeze_codec:
         parser.error("--codec-only and --freeze-codec exclude each other (nothing would train)")
     from pipeline.training.feed import make_batches
@@ -112,6 +120,7 @@ def train_main(argv: list[str]) -> int:
         levels=tuple(q - 1 for q in args.qualities),
         gains_only=args.gains_only,
         new_channels_from=args.new_channels_from,
+        encoder_only=args.encoder_only,
         alpha=args.alpha,
         device=str(device),
         amp=device.type == "cuda",

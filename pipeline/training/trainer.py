@@ -16,6 +16,9 @@ from pipeline.codec.model import DsinCodec
 from pipeline.training.loss import codec_loss, joint_loss, si_loss
 from pipeline.training.widen import train_new_channels_only
 
+#: Parameters that only the camera (encoder) side uses: g_a, h_a and the encoder's gains.
+ENCODER_PREFIXES = ("g_a.", "h_a.", "gain.gain")
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -44,6 +47,10 @@ class TrainConfig:
     #: With ``codec_only``: train only latent channels from this index on (the ones added by
     #: :mod:`pipeline.training.widen`), every existing weight fixed; 0: off.
     new_channels_from: int = 0
+    #: With ``codec_only``: train only the camera side (g_a, h_a and the gain vectors applied
+    #: before quantisation), every decoder weight fixed, so the decoder (its synthesis,
+    #: entropy models and SI-Net) and every bitstream it reads stay valid.
+    encoder_only: bool = False
     device: str = "cpu"
     amp: bool = False
     log_every: int = 20
@@ -95,6 +102,11 @@ class Trainer:
             if not config.codec_only or config.gains_only:
                 raise ValueError("new_channels_from trains new latents alone: codec_only only")
             train_new_channels_only(model, config.new_channels_from)
+        if config.encoder_only:
+            if not config.codec_only or config.gains_only or config.new_channels_from:
+                raise ValueError("encoder_only trains the camera side alone: codec_only only")
+            for name, p in params.items():
+                p.requires_grad_(name.startswith(ENCODER_PREFIXES))
         if any(not 0 <= level < model.config.levels for level in config.levels):
             raise ValueError(f"levels {config.levels} outside 0..{model.config.levels - 1}")
         self.step_count = 0
@@ -158,7 +170,12 @@ class Trainer:
         self.optimizer.step()
         aux_loss = self.model.aux_loss()
         config = self.config
-        if not (config.freeze_codec or config.gains_only or config.new_channels_from):
+        if not (
+            config.freeze_codec
+            or config.gains_only
+            or config.new_channels_from
+            or config.encoder_only
+        ):
             self.aux_optimizer.zero_grad(set_to_none=True)
             aux_loss.backward()
             self.aux_optimizer.step()

@@ -247,3 +247,24 @@ def test_bad_level_options_are_refused(tmp_path):
         Trainer(DsinCodec(TINY), TrainConfig(out_dir=str(tmp_path), levels=(0, 99)))
     with pytest.raises(SystemExit):
         train_main(["--gains-only", "--out", str(tmp_path)])
+
+
+def test_encoder_only_moves_the_camera_side_and_nothing_the_decoder_reads(tmp_path):
+    torch.manual_seed(11)
+    config = TrainConfig(out_dir=str(tmp_path), lr=1e-2, codec_only=True, encoder_only=True)
+    trainer = Trainer(DsinCodec(TINY), config)
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    for _ in range(3):
+        trainer.step(*_pairs())
+    after = trainer.model.state_dict()
+    moved = {k for k, v in after.items() if not torch.equal(v, before[k])}
+    assert any(k.startswith("g_a.") for k in moved) and any(k.startswith("h_a.") for k in moved)
+    assert "gain.gain" in moved
+    assert all(k.startswith(("g_a.", "h_a.", "gain.gain")) for k in moved), moved
+
+
+def test_encoder_only_needs_codec_only(tmp_path):
+    with pytest.raises(ValueError, match="codec_only"):
+        Trainer(DsinCodec(TINY), TrainConfig(out_dir=str(tmp_path), encoder_only=True))
+    with pytest.raises(SystemExit):
+        train_main(["--encoder-only", "--out", str(tmp_path)])
