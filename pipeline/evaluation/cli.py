@@ -81,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace a conventional codec's quality grid",
     )
     parser.add_argument("--model", help="our model id (default: the registry default)")
+    parser.add_argument(
+        "--weights-dir",
+        type=Path,
+        metavar="DIR",
+        help="load our model's weights from DIR (as `stereo-pipeline export --out-dir DIR` "
+        "writes them) instead of the package's: compare a candidate side by side",
+    )
     parser.add_argument("--device", default="auto", help="decoder device: auto, cpu, cuda")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return parser
@@ -151,6 +158,7 @@ def _ours(args: argparse.Namespace) -> tuple[OursCodec, tuple[int, ...]]:
         device=args.device,
         side_quality=args.side_quality,
         self_ensemble=args.self_ensemble,
+        weights_dir=args.weights_dir,
     )
     qualities = tuple(args.qualities) if args.qualities else ours.qualities
     unknown = sorted(set(qualities) - set(ours.qualities))

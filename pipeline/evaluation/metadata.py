@@ -37,6 +37,7 @@ def run_metadata(
             "avif_speed": AVIF_SPEED,
             "limit": args.limit,
             "max_pixels": args.max_pixels,
+            "weights_dir": None if args.weights_dir is None else str(args.weights_dir),
         },
         "wall_seconds": round(seconds, 2),
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import cv2
@@ -37,11 +38,20 @@ class OursCodec:
         device: str = "auto",
         side_quality: int | None = None,
         self_ensemble: int | Literal["auto"] = "auto",
+        weights_dir: Path | None = None,
     ) -> None:
+        """``weights_dir``: load the model's weights from that folder (one hash-named file, as
+        ``stereo-pipeline export --out-dir`` writes) instead of the package's own."""
         from pipeline.codec import ImageEncoder, StereoDecoder
+        from pipeline.codec.errors import WeightsError
+        from pipeline.codec.registry import WEIGHTS_DIR, load
 
-        self.encoder = ImageEncoder(model=model)
-        self.decoder = StereoDecoder(model=model, device=device, self_ensemble=self_ensemble)
+        try:
+            loaded = load(model, weights_dir or WEIGHTS_DIR)
+        except WeightsError as error:  # the command line reports ValueErrors as bad arguments
+            raise ValueError(f"weights: {error}") from error
+        self.encoder = ImageEncoder(loaded=loaded)
+        self.decoder = StereoDecoder(device=device, self_ensemble=self_ensemble, loaded=loaded)
         self.side_quality = side_quality
         self.qualities: tuple[int, ...] = tuple(self.encoder.qualities)
         self._sample: bytes | None = None

@@ -2,6 +2,7 @@
 
 import io
 import json
+import shutil
 from pathlib import Path
 
 import cv2
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from pipeline.codec import registry
 from pipeline.evaluation.cli import main
 from pipeline.evaluation.plot import COLOURS_BGR
 from pipeline.evaluation.progress import ProgressBar
@@ -115,3 +117,22 @@ def test_progress_bar_counts_to_the_total():
         bar.advance(label)
     bar.close()
     assert "[##########] 3/3" in stream.getvalue() and stream.getvalue().endswith("\n")
+
+
+def test_weights_from_another_folder(two_sets, tmp_path, capsys):
+    torch.set_num_threads(1)
+    shipped = registry.weights_path(registry.DEFAULT_MODEL)
+    candidate = tmp_path / "candidate"
+    candidate.mkdir()
+    shutil.copy(shipped, candidate / shipped.name)
+    out = tmp_path / "out"
+    argv = ["--pairs", str(two_sets[1]), "--out", str(out), "--limit", "1", "--no-progress",
+            "--codecs", "ours", "jpeg", "--qualities", "1", "2",
+            "--self-ensemble", "1"]  # fmt: skip
+    assert main([*argv, "--weights-dir", str(candidate)]) == 0
+    report = json.loads((out / "rd.json").read_text())
+    assert report["settings"]["weights_dir"] == str(candidate)
+    assert report["weights_hash"] == registry.load().weights_hash
+    assert main([*argv, "--weights-dir", str(tmp_path / "empty")]) == 2
+    err = capsys.readouterr().err
+    assert "weights:" in err and str(tmp_path / "empty") in err
