@@ -109,6 +109,8 @@ class Trainer:
                 p.requires_grad_(name.startswith(ENCODER_PREFIXES))
         if any(not 0 <= level < model.config.levels for level in config.levels):
             raise ValueError(f"levels {config.levels} outside 0..{model.config.levels - 1}")
+        # The entropy bottleneck's quantiles (aux loss) train only when a mode left them free.
+        self._train_aux = any(p.requires_grad for p in aux)
         self.step_count = 0
         self.seconds = 0.0
         self.out = Path(config.out_dir)
@@ -169,13 +171,7 @@ class Trainer:
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
         self.optimizer.step()
         aux_loss = self.model.aux_loss()
-        config = self.config
-        if not (
-            config.freeze_codec
-            or config.gains_only
-            or config.new_channels_from
-            or config.encoder_only
-        ):
+        if self._train_aux:
             self.aux_optimizer.zero_grad(set_to_none=True)
             aux_loss.backward()
             self.aux_optimizer.step()

@@ -30,6 +30,15 @@ def _pairs(count: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
     return left, right
 
 
+def _steps_and_moved(trainer: Trainer, steps: int) -> tuple[set[str], dict, dict]:
+    """Run ``steps`` training steps; the state keys that changed, and the states before/after."""
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    for _ in range(steps):
+        trainer.step(*_pairs())
+    after = trainer.model.state_dict()
+    return {k for k, v in after.items() if not torch.equal(v, before[k])}, before, after
+
+
 def test_one_training_step_moves_the_weights_and_resumes(tmp_path):
     torch.manual_seed(0)
     trainer = Trainer(DsinCodec(TINY), TrainConfig(out_dir=str(tmp_path), lr=1e-3))
@@ -75,11 +84,7 @@ def test_train_and_export_commands_on_tiny_folders(tmp_path, monkeypatch):
 def test_freeze_codec_trains_only_the_si_net(tmp_path):
     torch.manual_seed(1)
     config = TrainConfig(out_dir=str(tmp_path), lr=1e-3, freeze_codec=True)
-    trainer = Trainer(DsinCodec(TINY), config)
-    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
-    trainer.step(*_pairs())
-    trainer.step(*_pairs())
-    moved = {k for k, v in trainer.model.state_dict().items() if not torch.equal(v, before[k])}
+    moved, _, _ = _steps_and_moved(Trainer(DsinCodec(TINY), config), 2)
     assert moved and all(k.startswith("si_net.") for k in moved)
 
 
@@ -92,6 +97,7 @@ def test_codec_only_trains_the_codec_and_leaves_the_si_net(tmp_path):
     moved = {k for k, v in trainer.model.state_dict().items() if not torch.equal(v, before[k])}
     assert any(k.startswith("g_s.") for k in moved)
     assert not any(k.startswith("si_net.") for k in moved)
+    assert "entropy_bottleneck.quantiles" in moved  # the aux loss trains in this mode
 
 
 def test_codec_loss_is_rate_plus_weighted_distortion_of_both_views():
@@ -228,12 +234,7 @@ def test_gains_only_fits_the_chosen_levels_and_moves_nothing_else(tmp_path):
     config = TrainConfig(
         out_dir=str(tmp_path), lr=1e-2, codec_only=True, gains_only=True, levels=(0, 1)
     )
-    trainer = Trainer(DsinCodec(TINY), config)
-    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
-    for _ in range(3):
-        trainer.step(*_pairs())
-    after = trainer.model.state_dict()
-    moved = {k for k, v in after.items() if not torch.equal(v, before[k])}
+    moved, before, after = _steps_and_moved(Trainer(DsinCodec(TINY), config), 3)
     assert moved == {"gain.gain", "gain.inverse"}
     for key in moved:
         assert not torch.equal(after[key][:2], before[key][:2])
@@ -252,12 +253,7 @@ def test_bad_level_options_are_refused(tmp_path):
 def test_encoder_only_moves_the_camera_side_and_nothing_the_decoder_reads(tmp_path):
     torch.manual_seed(11)
     config = TrainConfig(out_dir=str(tmp_path), lr=1e-2, codec_only=True, encoder_only=True)
-    trainer = Trainer(DsinCodec(TINY), config)
-    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
-    for _ in range(3):
-        trainer.step(*_pairs())
-    after = trainer.model.state_dict()
-    moved = {k for k, v in after.items() if not torch.equal(v, before[k])}
+    moved, _, _ = _steps_and_moved(Trainer(DsinCodec(TINY), config), 3)
     assert any(k.startswith("g_a.") for k in moved) and any(k.startswith("h_a.") for k in moved)
     assert "gain.gain" in moved
     assert all(k.startswith(("g_a.", "h_a.", "gain.gain")) for k in moved), moved
