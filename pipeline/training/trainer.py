@@ -14,10 +14,7 @@ from torch import Tensor
 
 from pipeline.codec.model import DsinCodec
 from pipeline.training.loss import codec_loss, joint_loss, si_loss
-from pipeline.training.widen import train_new_channels_only
-
-#: Parameters that only the camera (encoder) side uses: g_a, h_a and the encoder's gains.
-ENCODER_PREFIXES = ("g_a.", "h_a.", "gain.gain")
+from pipeline.training.modes import check_modes, set_trainable
 
 
 @dataclass(frozen=True)
@@ -81,32 +78,8 @@ class Trainer:
         self.aux_optimizer = torch.optim.Adam(aux, lr=config.aux_lr)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed crop size: pick the fastest kernels
-        if config.freeze_codec:  # fine-tune the SI-Net alone on a fixed codec
-            for p in (*codec, *aux):
-                p.requires_grad_(False)
-        if config.si_objective not in ("rd", "psnr"):
-            raise ValueError(f"si_objective must be 'rd' or 'psnr', got {config.si_objective!r}")
-        if config.si_objective == "psnr" and not config.freeze_codec:
-            raise ValueError("si_objective 'psnr' trains the SI-Net alone: it needs freeze_codec")
-        if config.codec_only:
-            if config.freeze_codec:
-                raise ValueError("codec_only and freeze_codec together would train nothing")
-            for p in fusion:
-                p.requires_grad_(False)
-        if config.gains_only:
-            if not config.codec_only:
-                raise ValueError("gains_only fits levels on the codec's own loss: needs codec_only")
-            for name, p in params.items():
-                p.requires_grad_(name.startswith("gain."))
-        if config.new_channels_from:
-            if not config.codec_only or config.gains_only:
-                raise ValueError("new_channels_from trains new latents alone: codec_only only")
-            train_new_channels_only(model, config.new_channels_from)
-        if config.encoder_only:
-            if not config.codec_only or config.gains_only or config.new_channels_from:
-                raise ValueError("encoder_only trains the camera side alone: codec_only only")
-            for name, p in params.items():
-                p.requires_grad_(name.startswith(ENCODER_PREFIXES))
+        check_modes(config)
+        set_trainable(model, config)
         if any(not 0 <= level < model.config.levels for level in config.levels):
             raise ValueError(f"levels {config.levels} outside 0..{model.config.levels - 1}")
         # The entropy bottleneck's quantiles (aux loss) train only when a mode left them free.
