@@ -10,6 +10,8 @@
 # its steps skip the SI-Finder) or MODE=joint (DSIN's joint loss; then the SI-Net learns too);
 # FROM=path/checkpoint.pt resumes that checkpoint (a fresh learning-rate schedule) instead of
 # starting from the shipped weights; LR_DROP=0.15 is the share of the run at a tenth of the rates;
+# MODE=encoder (the camera side alone: --codec-only --encoder-only); N_A=96 widens the camera's
+# analysis transform first (--n-a); GREY_SHARE=0.5 makes that share of training items grey;
 # SI_MINUTES=0 (more than 0: then fine-tune the SI-Net alone, --freeze-codec, on the codec just
 # trained, batch SI_BATCH=8, lr SI_LR=5e-4, on SI_OBJECTIVE=psnr (or rd, the joint loss), in
 # OUT/si, and export that); MODE=si skips the codec run: the SI-Net alone from the shipped
@@ -20,7 +22,10 @@ set -uo pipefail
 MINUTES=${MINUTES:-7} CROP=${CROP:-256} BATCH=${BATCH:-16} WORKERS=${WORKERS:-12}
 LR=${LR:-3e-4} DEVICE=${DEVICE:-cuda} OUT=${OUT:-out/gpu} PY=${PY:-python3} MODE=${MODE:-codec}
 LR_DROP=${LR_DROP:-0.15}
-case "$MODE" in codec) STAGE=--codec-only ;; joint|si) STAGE= ;; *) echo "MODE=$MODE?"; exit 2 ;; esac
+case "$MODE" in codec) STAGE=--codec-only ;; encoder) STAGE="--codec-only --encoder-only" ;;
+  joint|si) STAGE= ;; *) echo "MODE=$MODE?"; exit 2 ;; esac
+[ -z "${N_A:-}" ] || STAGE="$STAGE --n-a $N_A"
+STAGE="$STAGE --grey-share ${GREY_SHARE:-0}"
 D=.gpu/data
 if [ -z "${SKIP_INSTALL:-}" ]; then
   $PY -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl || exit 1

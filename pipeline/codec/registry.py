@@ -48,6 +48,8 @@ REGISTRY: dict[str, ModelSpec] = {
     )
 }
 DEFAULT_MODEL = "dsin-s1"
+#: Architecture fields that training tools may change (``pipeline.training.widen*``).
+WIDTHS = ("n_a", "m")
 
 
 @dataclass
@@ -77,8 +79,14 @@ def weights_path(model_id: str, directory: Path = WEIGHTS_DIR) -> Path:
     return found[0]
 
 
-def load(model_id: str | None = None, directory: Path = WEIGHTS_DIR) -> LoadedModel:
-    """Load, hash-check and prepare a registered model on the CPU."""
+def load(
+    model_id: str | None = None, directory: Path = WEIGHTS_DIR, widths_from_file: bool = False
+) -> LoadedModel:
+    """Load, hash-check and prepare a registered model on the CPU.
+
+    ``widths_from_file``: a candidate's weights may be wider than the registry entry (a
+    widened g_a or latent, see :func:`widths_of`); everything else must still match.
+    """
     spec = get_spec(model_id)
     path = weights_path(spec.model_id, directory)
     data = path.read_bytes()
@@ -86,13 +94,24 @@ def load(model_id: str | None = None, directory: Path = WEIGHTS_DIR) -> LoadedMo
     if not path.stem.endswith(f"-{digest}"):
         raise WeightsError(f"{path.name}: SHA-256 prefix {digest} does not match its name")
     payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    if payload.get("config") != _config_dict(spec.config):
+    stored = payload.get("config") or {}
+    if widths_from_file:
+        widths = {key: stored.get(key, getattr(spec.config, key)) for key in WIDTHS}
+        spec = dataclasses.replace(spec, config=dataclasses.replace(spec.config, **widths))
+    if stored != _config_dict(spec.config):
         raise WeightsError(f"{path.name}: architecture differs from registry entry {spec.model_id}")
     model = DsinCodec(spec.config)
     model.load_state_dict(float_state(payload["state_dict"]))
     if model.gaussian_conditional._quantized_cdf.numel() == 0:
         raise WeightsError(f"{path.name}: CDF tables missing")
     return LoadedModel(spec, model.eval(), digest)
+
+
+def widths_of(config: CodecConfig, state: dict[str, torch.Tensor]) -> CodecConfig:
+    """``config`` with the widths a model state has (as the widening tools change them)."""
+    return dataclasses.replace(
+        config, n_a=state["g_a.1.weight"].shape[0], m=state["g_a.5.weight"].shape[0]
+    )
 
 
 def float_state(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -47,7 +47,8 @@ class OursCodec:
         from pipeline.codec.registry import WEIGHTS_DIR, load
 
         try:
-            loaded = load(model, weights_dir or WEIGHTS_DIR)
+            # a candidate may be wider than the registry entry (pipeline.training.widen*)
+            loaded = load(model, weights_dir or WEIGHTS_DIR, widths_from_file=bool(weights_dir))
         except WeightsError as error:  # the command line reports ValueErrors as bad arguments
             raise ValueError(f"weights: {error}") from error
         self.encoder = ImageEncoder(loaded=loaded)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 from pathlib import Path
 
 import torch
 
 from pipeline.codec.decoder import resolve_device
-from pipeline.codec.model import DsinCodec
-from pipeline.codec.registry import WEIGHTS_DIR, export, get_spec, load
+from pipeline.codec.model import CodecConfig, DsinCodec
+from pipeline.codec.registry import WEIGHTS_DIR, export, get_spec, load, widths_of
 from pipeline.training.trainer import TrainConfig, Trainer
+from pipeline.training.widen_analysis import widen_analysis_state
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -22,6 +24,13 @@ def train_main(argv: list[str]) -> int:
     """Train (or resume training) a registered model on stereo pairs and natural images."""
     parser = argparse.ArgumentParser(prog="stereo-pipeline train", description=train_main.__doc__)
     parser.add_argument("--model", default=None, help="registry id (default: the default model)")
+    parser.add_argument(
+        "--n-a",
+        type=int,
+        default=None,
+        help="camera-side analysis width, wider than the model's: the starting weights are "
+        "widened first (pipeline.training.widen_analysis); a resumed run keeps its own",
+    )
     parser.add_argument("--pairs", nargs="*", default=[], help="stereo folders (left/, right/)")
     parser.add_argument("--images", nargs="*", default=[], help="natural image folders")
     parser.add_argument("--out", default="runs/train", help="run directory (checkpoints, log)")
@@ -31,6 +40,12 @@ def train_main(argv: list[str]) -> int:
     )
     parser.add_argument("--crop", type=int, default=128)
     parser.add_argument("--batch", type=int, default=8, help="stereo pairs per step")
+    parser.add_argument(
+        "--grey-share",
+        type=float,
+        default=0.0,
+        help="share of training items made grey (luma x3; both views of a pair alike)",
+    )
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--si-lr", type=float, default=1e-3, help="learning rate of the SI-Net")
     parser.add_argument(
@@ -92,6 +107,8 @@ def train_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if not 0.0 <= args.lr_drop_last < 1.0:
         parser.error(f"--lr-drop-last must be in [0, 1), got {args.lr_drop_last}")
+    if not 0.0 <= args.grey_share <= 1.0:
+        parser.error(f"--grey-share must be in [0, 1], got {args.grey_share}")
     if args.log_every < 1:
         parser.error(f"--log-every must be at least 1, got {args.log_every}")
     if args.si_objective == "psnr" and not args.freeze_codec:
@@ -127,10 +144,17 @@ def train_main(argv: list[str]) -> int:
         log_every=args.log_every,
         seed=args.seed,
     )
-    trainer = Trainer(DsinCodec(get_spec(args.model).config), config)
+    spec = get_spec(args.model)
+    architecture = _architecture(spec.config, Path(args.out) / "checkpoint.pt", args.n_a)
+    if isinstance(architecture, str):
+        parser.error(architecture)
+    trainer = Trainer(DsinCodec(architecture), config)
     resumed = trainer.resume()
     if not resumed and args.init_from_shipped:
-        trainer.model.load_state_dict(load(get_spec(args.model).model_id).model.state_dict())
+        shipped = load(spec.model_id).model.state_dict()
+        if architecture.n_a > spec.config.n_a:
+            shipped = widen_analysis_state(shipped, architecture.n_a)
+        trainer.model.load_state_dict(shipped)
     print(f"{'resumed at step ' + str(trainer.step_count) if resumed else 'new run'} on {device}")
     batches = make_batches(
         args.pairs,
@@ -140,12 +164,31 @@ def train_main(argv: list[str]) -> int:
         args.seed,
         args.workers,
         pairs_needed=not args.codec_only,
+        grey_share=args.grey_share,
     )
     # SIGTERM (systemd, Kubernetes, `timeout`) stops like Ctrl-C: the run saves its checkpoint.
     signal.signal(signal.SIGTERM, _interrupt)
     trainer.run(batches)
     print(f"\nstopped at step {trainer.step_count}; checkpoint {trainer.checkpoint_path}")
     return 0
+
+
+def _architecture(base: CodecConfig, checkpoint: Path, n_a: int | None) -> CodecConfig | str:
+    """The model to train: a checkpoint's own widths, else ``base`` at ``n_a``; or an error."""
+    if checkpoint.exists():
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)["model"]
+        found = widths_of(base, state)
+        if n_a not in (None, found.n_a):
+            return (
+                f"--n-a {n_a}: the run in {checkpoint.parent} has n_a {found.n_a} and resumes as "
+                "it is (widen its checkpoint with python -m pipeline.training.widen --n-a)"
+            )
+        return found
+    if n_a is None:
+        return base
+    if n_a < base.n_a:
+        return f"--n-a must be at least the model's {base.n_a}, got {n_a}"
+    return dataclasses.replace(base, n_a=n_a)
 
 
 def export_main(argv: list[str]) -> int:
@@ -157,7 +200,7 @@ def export_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     spec = get_spec(args.model)
     state = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
-    model = DsinCodec(spec.config)
+    model = DsinCodec(widths_of(spec.config, state["model"]))  # a widened run exports as such
     model.load_state_dict(state["model"], strict=False)
     path = export(model, spec.model_id, Path(args.out_dir))
     print(f"{path} (step {state['step']}, {state['seconds'] / 3600:.2f} h of training)")

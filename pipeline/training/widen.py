@@ -7,6 +7,9 @@ model already knows:
 
     python -m pipeline.training.widen runs/a/checkpoint.pt runs/b/checkpoint.pt --m 128
 
+(``--n-a 96`` widens the camera's analysis transform instead, or as well:
+:mod:`pipeline.training.widen_analysis`.)
+
 - g_a's last convolution gets new output rows of zeros, so the new latents start at 0 and the
   widened model decodes exactly what the old one did;
 - g_s's first (transposed) convolution gets new input rows, small and random: through them
@@ -29,6 +32,7 @@ import torch
 from torch import Tensor, nn
 
 from pipeline.training.derive import save_derived
+from pipeline.training.widen_analysis import widen_analysis_state
 
 #: Initial scale predicted for the new channels (h_s bias of their scale outputs): small, so
 #: that their zeros cost about 0.07 bits each, yet wide enough for gradients to move them.
@@ -120,22 +124,35 @@ def _channel_mask(param: Tensor, dim: int, first: int) -> Tensor:
     return index.view(shape).expand_as(param)
 
 
-def widen_checkpoint(source: Path, target: Path, m: int, seed: int = 0) -> None:
-    """Write ``target``: the checkpoint ``source`` with ``m`` latent channels."""
+def widen_checkpoint(
+    source: Path, target: Path, m: int | None = None, n_a: int | None = None, seed: int = 0
+) -> None:
+    """Write ``target``: the checkpoint ``source`` with ``m`` latent channels and/or g_a's
+    hidden layers ``n_a`` wide (:mod:`pipeline.training.widen_analysis`)."""
+    if m is None and n_a is None:
+        raise ValueError("give m (latent channels) and/or n_a (analysis width)")
     state = torch.load(source, map_location="cpu", weights_only=False)
-    save_derived(state, widen_state(state["model"], m, seed), target, widened_from=str(source))
+    model = state["model"]
+    if m is not None:
+        model = widen_state(model, m, seed)
+    if n_a is not None:
+        model = widen_analysis_state(model, n_a, seed)
+    save_derived(state, model, target, widened_from=str(source))
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: widen a checkpoint's latent."""
+    """Command line: widen a checkpoint's latent and/or its camera-side analysis transform."""
     parser = argparse.ArgumentParser(prog="python -m pipeline.training.widen", description=__doc__)
     parser.add_argument("source", type=Path)
     parser.add_argument("target", type=Path)
-    parser.add_argument("--m", type=int, required=True, help="latent channels wanted")
+    parser.add_argument("--m", type=int, default=None, help="latent channels wanted")
+    parser.add_argument("--n-a", type=int, default=None, help="g_a hidden channels wanted")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    widen_checkpoint(args.source, args.target, args.m, args.seed)
-    print(f"{args.target}: latent widened to {args.m} channels")
+    if args.m is None and args.n_a is None:
+        parser.error("give --m and/or --n-a")
+    widen_checkpoint(args.source, args.target, args.m, args.n_a, args.seed)
+    print(f"{args.target}: widened (m={args.m}, n_a={args.n_a})")
     return 0
 
 

@@ -48,3 +48,42 @@ def test_stereo_feed_keeps_left_and_right_of_one_pair_together(tmp_path):
 def test_a_feed_needs_folders():
     with pytest.raises(ValueError, match="--pairs and/or --images"):
         next(make_batches([], [], 32, 4))
+
+
+def _colour_folder(root: Path) -> list[str]:
+    # Pure red: its luma (0.299 x 255 = 76) is far from each of its channels.
+    root.mkdir(parents=True)
+    for i in range(3):
+        image = np.zeros((40, 48, 3), np.uint8)
+        image[..., 2] = 255  # BGR on disk
+        assert cv2.imwrite(str(root / f"{i}.png"), image)
+    return [str(root)]
+
+
+def _is_grey(item) -> bool:
+    return bool((item[0] == item[1]).all() and (item[1] == item[2]).all())
+
+
+@pytest.mark.parametrize("pairs_needed", [True, False])
+def test_grey_share_turns_that_share_of_items_into_their_luma(tmp_path, pairs_needed):
+    images = _colour_folder(tmp_path / "nat")
+    feed = make_batches([], images, 32, 8, pairs_needed=pairs_needed, grey_share=0.5)
+    grey = total = 0
+    for left, right in islice(feed, 30):
+        for item in [*left, *right]:
+            total += 1
+            if _is_grey(item):
+                grey += 1
+                if not pairs_needed:  # synthetic pairs change the brightness of each view
+                    assert float(item[0].mean()) == pytest.approx(0.299, abs=0.005)  # luma
+        if pairs_needed:  # both views of a pair alike
+            assert [_is_grey(v) for v in left] == [_is_grey(v) for v in right]
+    assert grey / total == pytest.approx(0.5, abs=0.1)
+
+
+def test_grey_share_zero_keeps_colour_and_out_of_range_is_an_error(tmp_path):
+    images = _colour_folder(tmp_path / "nat")
+    left, right = next(make_batches([], images, 32, 4, pairs_needed=False))
+    assert not any(_is_grey(item) for item in [*left, *right])
+    with pytest.raises(ValueError, match="grey_share"):
+        next(make_batches([], images, 32, 4, grey_share=1.5))

@@ -136,6 +136,30 @@ def test_a_new_run_can_start_from_the_shipped_weights(tmp_path):
     assert torch.allclose(state["g_s.0.weight"], shipped["g_s.0.weight"], atol=0.05)
 
 
+def test_a_wider_camera_encoder_trains_from_the_shipped_weights_and_exports(tmp_path, capsys):
+    _write_pairs(tmp_path / "pairs")
+    run, weights = tmp_path / "run", tmp_path / "weights"
+    args = ["--pairs", str(tmp_path / "pairs"), "--out", str(run), "--device", "cpu"]
+    one_step = [*args, "--init-from-shipped", "--steps", "1", "--crop", "64", "--batch", "1"]
+    assert train_main([*one_step, "--codec-only", "--encoder-only", "--n-a", "64"]) == 0
+    state = torch.load(run / "checkpoint.pt", weights_only=False)["model"]
+    assert state["g_a.3.weight"].shape == (64, 64, 3, 3)
+    with pytest.raises(SystemExit):  # a resumed run keeps its own width
+        train_main([*args, "--n-a", "80"])
+    assert "has n_a 64" in capsys.readouterr().err
+    assert export_main([str(run / "checkpoint.pt"), "--out-dir", str(weights)]) == 0
+    with pytest.raises(registry.WeightsError, match="architecture differs"):
+        registry.load(None, weights)  # the package's own weights must match the registry
+    candidate = registry.load(None, weights, widths_from_file=True)
+    assert candidate.spec.config.n_a == 64 and candidate.model.g_a[1].out_channels == 64
+
+
+def test_a_narrower_camera_encoder_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        train_main(["--images", ".", "--out", str(tmp_path), "--n-a", "8"])
+    assert "--n-a must be at least" in capsys.readouterr().err
+
+
 def test_lr_drop_lowers_both_rates_for_the_end_of_the_budget(tmp_path):
     # The drop covers all but the first 60 microseconds of the one-minute budget.
     config = TrainConfig(
@@ -177,6 +201,12 @@ def test_bad_lr_drop_is_refused(capsys):
     with pytest.raises(SystemExit):
         train_main(["--images", ".", "--lr-drop-last", "1.5"])
     assert "--lr-drop-last" in capsys.readouterr().err
+
+
+def test_bad_grey_share_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        train_main(["--images", ".", "--grey-share", "-0.1"])
+    assert "--grey-share" in capsys.readouterr().err
 
 
 def test_sigterm_stops_training_with_a_checkpoint(tmp_path):
