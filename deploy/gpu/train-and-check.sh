@@ -11,7 +11,8 @@
 # FROM=path/checkpoint.pt resumes that checkpoint (a fresh learning-rate schedule) instead of
 # starting from the shipped weights; LR_DROP=0.15 is the share of the run at a tenth of the rates;
 # MODE=encoder (the camera side alone: --codec-only --encoder-only); N_A=96 widens the camera's
-# analysis transform first (--n-a); GREY_SHARE=0.5 makes that share of training items grey;
+# analysis transform of the shipped weights first (--n-a; with FROM, widen that checkpoint with
+# python -m pipeline.training.widen --n-a instead); GREY_SHARE=0.5: that share of items grey;
 # SI_MINUTES=0 (more than 0: then fine-tune the SI-Net alone, --freeze-codec, on the codec just
 # trained, batch SI_BATCH=8, lr SI_LR=5e-4, on SI_OBJECTIVE=psnr (or rd, the joint loss), in
 # OUT/si, and export that); MODE=si skips the codec run: the SI-Net alone from the shipped

@@ -42,11 +42,10 @@ def check_modes(config: TrainConfig) -> None:
 
 def set_trainable(model: nn.Module, config: TrainConfig) -> None:
     """Freeze every parameter of ``model`` that ``config``'s mode leaves alone."""
-    params = dict(model.named_parameters())
     if config.new_channels_from:
         train_new_channels_only(model, config.new_channels_from)
         return
-    for name, param in params.items():
+    for name, param in model.named_parameters():
         param.requires_grad_(_trains(name, config))
 
 

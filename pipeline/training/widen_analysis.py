@@ -1,10 +1,10 @@
 """Give a trained checkpoint a wider camera-side analysis transform g_a, starting where it was.
 
 The camera's g_a is small on purpose (it runs on a capture device's CPU), and it is one of the
-caps on the top qualities: optimising a frame's latent directly through the fixed synthesis
-gains up to 2 dB there (docs/models.md). This widens g_a's two hidden layers from ``n_a`` to
-more channels so that ``--codec-only --encoder-only`` training can go on from everything the
-model knows, with the decoder (g_s, the SI-Net, their calibration) untouched:
+caps on the top qualities: optimising a frame's latent directly through the fixed synthesis,
+rate included, gains about 1 dB at karlsruhe's top quality (docs/models.md). This widens g_a's
+two hidden layers from ``n_a`` to more channels so that training (the camera side alone,
+``--codec-only --encoder-only``, or the whole codec) can go on from everything the model knows:
 
     python -m pipeline.training.widen runs/a/checkpoint.pt runs/b/checkpoint.pt --n-a 96
 
@@ -36,8 +36,9 @@ def widen_analysis_state(model: dict[str, Tensor], n_a: int, seed: int = 0) -> d
     if n_a <= old:
         raise ValueError(f"n_a={n_a} must exceed the checkpoint's {old} analysis channels")
     m = model[f"{_OUTPUT}.weight"].shape[0]
-    torch.manual_seed(seed)
-    fresh = {f"g_a.{k}": v for k, v in analysis_transform(n_a, m).state_dict().items()}
+    with torch.random.fork_rng():  # seeded, without touching the caller's random state
+        torch.manual_seed(seed)
+        fresh = {f"g_a.{k}": v for k, v in analysis_transform(n_a, m).state_dict().items()}
     out = dict(model)
     for conv, gdn in _HIDDEN:
         inputs = None if conv == _HIDDEN[0][0] else old  # the first reads the image

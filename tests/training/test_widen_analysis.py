@@ -34,6 +34,13 @@ def test_the_widened_encoder_codes_exactly_as_before():
     assert wide.g_a[3].weight.shape == (20, 20, 3, 3)
 
 
+def test_widening_leaves_the_callers_random_state_alone():
+    narrow, _ = _models()
+    before = torch.random.get_rng_state()
+    widen_analysis_state(narrow.state_dict(), 12, seed=3)
+    assert torch.equal(torch.random.get_rng_state(), before)
+
+
 def test_the_new_channels_learn_from_the_first_step():
     _, wide = _models()
     wide.train()
