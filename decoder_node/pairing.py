@@ -5,10 +5,10 @@ carry the same index), as soon as the second view arrives.
 
 ``timestamp`` mode pairs *mutual nearest* capture times within ``slop_ms``: a frame and the
 other side's frame nearest to it in capture time, if each is the other's nearest and they are at
-most ``slop_ms`` apart. Each camera's frames arrive in capture order (one PUSH socket per
-camera), so a decision is final once the other side has delivered a frame captured at or after
-the one being decided; until then the frame waits (about one frame period). The oldest waiting
-frame is decided first.
+most ``slop_ms`` apart, counting only frames not yet decided. Each camera's frames arrive in
+capture order (one PUSH socket per camera), so a decision is final once the other side has
+delivered a frame captured at or after the one being decided; until then the frame waits (about
+one frame period). The oldest waiting frame is decided first.
 
 A frame that waits ``max_age_ms`` without a decision, that has no partner, or that is pushed out
 of its bounded queue, is released alone: a left view is then decoded without side information

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from decoder_node.config import PairingConfig
 from decoder_node.pairing import Pairer
+from tests.decoder_node.pairing_reference import replay_pairs
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -61,6 +64,49 @@ def test_timestamp_mode_pairs_mutual_nearest_not_first_come(registry, drops, mak
     assert kinds(released) == [(None, 1), (2, 2)]
     assert metric("stereo_decoder_unpaired_frames_total", rig="rig0", side="right",
                   reason="no_partner") == 1  # fmt: skip
+
+
+def test_timestamp_mode_takes_the_nearest_frame_not_yet_paired(registry, drops, make_frame):
+    # a late left (40) after an on-time one (0): the right at 10 pairs with 0, and 40 then
+    # pairs with the right at 90, 50 ms apart within the 60 ms slop, though its nearest right
+    # overall is 10 (a rule blind to what is already paired would leave both alone)
+    p, released = pairer(registry, drops, slop_ms=60.0), []
+    for side, seq, ms in [
+        ("left", 0, 0.0),
+        ("right", 0, 10.0),
+        ("left", 1, 40.0),
+        ("right", 1, 90.0),
+        ("left", 2, 200.0),
+        ("right", 2, 300.0),
+    ]:
+        released += p.add(make_frame(side, seq, capture_ms=ms), 0.0)
+    assert kinds(released) == [(0, 0), (1, 1), (2, None)]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_timestamp_mode_matches_the_rule_replayed_offline(registry, drops, make_frame, seed):
+    """Irregular capture (late frames, catch-up, stalls), each side in order, the two sides
+    interleaved at random, nothing forced: the online pairer makes the offline rule's pairs."""
+    rng = random.Random(seed)
+
+    def captures(start_ms: float) -> list[float]:
+        steps = [rng.choice([125, 125, 125, 10, 90, 250]) + rng.uniform(0, 8) for _ in range(30)]
+        return [start_ms + sum(steps[: i + 1]) for i in range(len(steps))]
+
+    times = {"left": captures(0.0), "right": captures(rng.uniform(0, 125))}
+    order = ["left"] * 30 + ["right"] * 30
+    rng.shuffle(order)
+    p = pairer(registry, drops, slop_ms=60.0, max_age_ms=1e6)
+    released, sent = [], {"left": 0, "right": 0}
+    for side in order:
+        seq = sent[side]
+        sent[side] += 1
+        released += p.add(make_frame(side, seq, capture_ms=times[side][seq]), 0.0)
+    released += p.flush(1.0)  # every frame has arrived: the end decides with all known
+    made = {(i.left.capture_ns, i.right.capture_ns) for i in released if i.left and i.right}
+    ns = {s: [make_frame(s, 0, capture_ms=t).capture_ns for t in ts] for s, ts in times.items()}
+    assert made == replay_pairs(ns["left"], ns["right"], int(60e6))
+    assert len(made) >= 5
 
 
 def test_timestamp_mode_refuses_a_partner_beyond_slop(registry, drops, make_frame, metric):

@@ -18,6 +18,7 @@ import pytest
 
 from pipeline.demo.processes import Child, health, http_get, scrape, spawn, stop, total
 from pipeline.demo.setup import pick_ports
+from tests.decoder_node.pairing_reference import replay_pairs
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
@@ -190,16 +191,9 @@ def test_every_frame_sent_is_decoded_or_dropped_with_a_reason(outcome: Outcome):
 
 
 def oracle_pairs(records: list[dict]) -> set[tuple[int, int]]:
-    """Mutual-nearest (left, right) capture times within the slop, from every decoded frame."""
-    lefts = sorted(r["capture_ns"] for r in records if r["side"] == "left")
-    rights = sorted(r["capture_ns"] for r in records if r["side"] == "right")
-    nearest = lambda t, pool: min(pool, key=lambda x: (abs(x - t), x))  # noqa: E731
-    pairs = set()
-    for left in lefts:
-        right = nearest(left, rights)
-        if abs(right - left) <= SLOP_MS * 1e6 and nearest(right, lefts) == left:
-            pairs.add((left, right))
-    return pairs
+    """The pairs docs/pairing.md's rule makes from every decoded frame, all known in advance."""
+    times = {s: [r["capture_ns"] for r in records if r["side"] == s] for s in ("left", "right")}
+    return replay_pairs(times["left"], times["right"], int(SLOP_MS * 1e6))
 
 
 def test_pairs_form_correctly_under_clock_skew_and_jitter(outcome: Outcome):
@@ -209,10 +203,13 @@ def test_pairs_form_correctly_under_clock_skew_and_jitter(outcome: Outcome):
         if r["side"] == "left" and r["paired"]
     }
     expected = oracle_pairs(outcome.records)
-    assert len(expected) >= 40
+    # The scenario waits for 10 pairs before the kill and 15 after the restart; more come
+    # unless the machine is very busy (a restart took 20 s under three CPU hogs).
+    assert len(expected) >= 25
     assert all(abs(right - left) <= SLOP_MS * 1e6 for left, right in made)
     assert len(made & expected) >= 0.95 * len(expected)
-    assert len(made - expected) <= 2
+    # Only a decision forced by max_age_ms (a camera more than 1 s late) may differ.
+    assert len(made - expected) <= 2, sorted(made - expected)
 
 
 def test_a_killed_camera_resumes_without_restarting_the_decoder(outcome: Outcome):
