@@ -110,10 +110,11 @@ def test_entropy_decode_of_the_next_batch_overlaps_the_model(
 
 
 def test_abort_hands_back_a_waiting_batch(registry, drops, make_frame, fake_decoder_cls):
-    release = threading.Event()
+    release, in_model = threading.Event(), threading.Event()
 
     class Stuck(fake_decoder_cls):
         def reconstruct(self, requests):
+            in_model.set()
             release.wait(5.0)
             return super().reconstruct(requests)
 
@@ -122,7 +123,9 @@ def test_abort_hands_back_a_waiting_batch(registry, drops, make_frame, fake_deco
     workers.start()
     for s in range(3):
         batcher.put(pair(make_frame, s))
-    time.sleep(0.2)
+    deadline = time.monotonic() + 10.0  # batch 0 in the model, 1 and 2 taken from the batcher
+    while not (in_model.is_set() and len(batcher) == 0) and time.monotonic() < deadline:
+        time.sleep(0.01)
     threading.Timer(0.3, release.set).start()
     left_over = workers.abort(timeout=5.0)
     assert not workers.alive

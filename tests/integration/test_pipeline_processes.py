@@ -109,6 +109,18 @@ def wait_for(predicate, timeout: float, what: str, children: list[Child]) -> Non
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def settled(read, quiet_s: float = 1.0, timeout: float = 30.0):
+    """``read()`` once it has returned the same value for ``quiet_s`` (or at ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    value, since = read(), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < quiet_s:
+        time.sleep(0.1)
+        now = read()
+        if now != value:
+            value, since = now, time.monotonic()
+    return value
+
+
 def metric(port: int, name: str, **labels: str) -> float:
     return total(scrape(port), name, **labels)
 
@@ -156,8 +168,7 @@ def outcome(tmp_path_factory) -> Outcome:
             for s in ("left", "right")
         }
         wait_for(lambda: received()["left"] >= LEFT_FRAMES, 30, "all left frames", children)
-        time.sleep(0.5)  # let the last right frames land
-        got = received()
+        got = settled(received)  # the stopped right camera's last frames land
         text = http_get(port, "/metrics")[1]
         samples = scrape(port)
         decoder_exit = stop(decoder, 150.0)
