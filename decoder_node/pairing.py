@@ -50,6 +50,13 @@ class PairingMetrics:
         self.pairs = Counter(
             metric_name("pairs_total"), "Left/right pairs formed.", ("rig",), registry=registry
         )
+        self.forced = Counter(
+            metric_name("pairs_forced_total"),
+            "Pairs decided with the frames at hand, before the rule could be sure: at max_age_ms"
+            " (reason partner_timeout) or at the shutdown drain (reason shutdown).",
+            ("rig", "reason"),
+            registry=registry,
+        )
         self.unpaired = Counter(
             metric_name("unpaired_frames_total"),
             "Frames released without a partner (decoded alone), by reason.",
@@ -115,7 +122,9 @@ class Pairer:
         released = []
         for rig, state in self._rigs.items():
             if self._cfg.mode == "timestamp":
-                released += self._match_timestamps(state, now, force_before=now - self._max_age_s)
+                released += self._match_timestamps(
+                    state, now, force_before=now - self._max_age_s, why="partner_timeout"
+                )
             for queue in state.waiting.values():
                 while queue and now - queue[0].recv_mono >= self._max_age_s:
                     released.append(self._alone(state, queue.popleft(), now, "partner_timeout"))
@@ -128,7 +137,9 @@ class Pairer:
         released = []
         for rig, state in self._rigs.items():
             if self._cfg.mode == "timestamp":
-                released += self._match_timestamps(state, now, force_before=float("inf"))
+                released += self._match_timestamps(
+                    state, now, force_before=float("inf"), why="shutdown"
+                )
             frames = sorted(
                 (f for q in state.waiting.values() for f in q), key=lambda f: f.recv_mono
             )
@@ -160,28 +171,36 @@ class Pairer:
         return self._match_timestamps(state, now)
 
     def _match_timestamps(
-        self, state: _RigState, now: float, force_before: float = float("-inf")
+        self,
+        state: _RigState,
+        now: float,
+        force_before: float = float("-inf"),
+        why: str = "partner_timeout",
     ) -> list[StereoItem]:
         """Decide waiting frames oldest capture first, until one must wait for more input.
 
-        A frame that arrived before ``force_before`` is decided with the frames at hand.
+        A frame that arrived before ``force_before`` and would still wait is decided with the
+        frames at hand, counted under ``why`` (its pair in ``pairs_forced_total``, or the frame
+        released alone); a frame whose decision is already final counts as usual.
         """
         released: list[StereoItem] = []
         while True:
             oldest = self._oldest_waiting(state)
             if oldest is None:
                 return released
-            forced = oldest.recv_mono <= force_before
-            decision = self._decide(state, oldest, forced)
+            decision, forced = self._decide(state, oldest, forced=False), False
+            if decision == WAIT and oldest.recv_mono <= force_before:
+                decision, forced = self._decide(state, oldest, forced=True), True
             if decision == WAIT:
                 return released
             state.waiting[oldest.side].remove(oldest)
             if isinstance(decision, ReceivedFrame):
                 state.waiting[decision.side].remove(decision)
                 released.append(self._pair(oldest, decision, now))
+                if forced:
+                    self._metrics.forced.labels(oldest.rig, why).inc()
             else:
-                why = "partner_timeout" if forced else "no_partner"
-                released.append(self._alone(state, oldest, now, why))
+                released.append(self._alone(state, oldest, now, why if forced else "no_partner"))
 
     @staticmethod
     def _oldest_waiting(state: _RigState) -> ReceivedFrame | None:

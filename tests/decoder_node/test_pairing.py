@@ -129,12 +129,28 @@ def test_timestamp_mode_picks_the_nearest_candidate(registry, drops, make_frame)
     assert kinds(p.add(make_frame("left", 6, capture_ms=1100.0), 0.0)) == [(5, 2)]
 
 
-def test_timestamp_mode_at_max_age_pairs_with_what_is_there(registry, drops, make_frame):
+def test_timestamp_mode_at_max_age_pairs_with_what_is_there(registry, drops, make_frame, metric):
     p = pairer(registry, drops, slop_ms=10.0, max_age_ms=100.0)
     p.add(make_frame("left", 1, capture_ms=100.0, recv_mono=0.0), 0.0)
     p.add(make_frame("right", 1, capture_ms=103.0, recv_mono=0.0), 0.0)
     assert p.expire(0.05) == []
     assert kinds(p.expire(0.1)) == [(1, 1)]
+    assert metric("stereo_decoder_pairs_forced_total", rig="rig0", reason="partner_timeout") == 1
+
+
+def test_timestamp_flush_counts_its_guesses_as_shutdown(registry, drops, make_frame, metric):
+    # a left at 104 ms could still come for the right at 103: the pair is a guess, and so is
+    # the other rig's left sent alone
+    p = pairer(registry, drops, slop_ms=10.0)
+    p.add(make_frame("left", 1, capture_ms=100.0), 0.0)
+    p.add(make_frame("right", 1, capture_ms=103.0), 0.0)
+    p.add(make_frame("left", 2, capture_ms=150.0, rig="other"), 0.0)
+    assert sorted(kinds(p.flush(1.0)), key=str) == [(1, 1), (2, None)]
+    assert metric("stereo_decoder_pairs_forced_total", rig="rig0", reason="shutdown") == 1
+    assert metric("stereo_decoder_unpaired_frames_total", rig="other", side="left",
+                  reason="shutdown") == 1  # fmt: skip
+    assert metric("stereo_decoder_unpaired_frames_total", rig="other", side="left",
+                  reason="partner_timeout") == 0  # fmt: skip
 
 
 def test_left_whose_right_never_comes_is_released_alone_after_max_age(
