@@ -15,34 +15,21 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from pipeline.codec.integer_hyper import Z_MAX
-from pipeline.codec.model import DsinCodec
-
-#: GaussianConditional's lower bound on scales.
-SCALE_MIN = 0.11
-_NORMAL = torch.distributions.Normal(0.0, 1.0)
+from pipeline.codec.model import DsinCodec, EntropyParameters, round_ste
 
 
-def gaussian_bits(residual: Tensor, scales: Tensor) -> Tensor:
-    """Bits of the unit bin around ``residual`` (y minus its mean) under N(0, ``scales``)."""
-    scales = scales.clamp_min(SCALE_MIN)
-    magnitude = residual.abs()
-    upper = _NORMAL.cdf((0.5 - magnitude) / scales)
-    lower = _NORMAL.cdf((-0.5 - magnitude) / scales)
-    return -torch.log2((upper - lower).clamp_min(1e-9))
+def coded_scales(model: DsinCodec, indexes: Tensor) -> Tensor:
+    """The scales the rANS coder uses for scale-table ``indexes``."""
+    return model.gaussian_conditional.scale_table[indexes.long()]
 
 
-def table_scales(model: DsinCodec, scales: Tensor) -> Tensor:
-    """The scale the rANS coder uses: the first scale-table entry at or above ``scales``."""
-    table = model.gaussian_conditional.scale_table.to(scales)
-    return table[torch.bucketize(scales, table[:-1])]
+def bits(model: DsinCodec, y: Tensor, scales: Tensor, means: Tensor, training: bool) -> Tensor:
+    """Bits of ``y`` under the model's GaussianConditional, shaped like ``y``.
 
-
-@torch.no_grad()
-def hyperprior(model: DsinCodec, y: Tensor) -> tuple[Tensor, Tensor]:
-    """The shipped entropy parameters of gained latents ``y``: exact means, raw scales."""
-    z = torch.round(model.h_a(y)).clamp(-Z_MAX, Z_MAX)
-    return model.h_s.integer_forward(z)
+    Training: y with uniform noise. Otherwise: y rounded around ``means``, as the coder rounds it.
+    """
+    _, likelihoods = model.gaussian_conditional(y, scales, means, training=training)
+    return -torch.log2(likelihoods)
 
 
 class ChannelContext(nn.Module):
@@ -70,27 +57,26 @@ class ChannelContext(nn.Module):
         nn.init.zeros_(net[-1].bias)
         return net
 
-    def forward(self, y: Tensor, means: Tensor, scales: Tensor, quantise: Tensor | None) -> Tensor:
+    def forward(
+        self, model: DsinCodec, y: Tensor, params: EntropyParameters, training: bool
+    ) -> Tensor:
         """Bits of every latent of ``y`` (B, M, H, W), shaped like ``y``.
 
-        Training (``quantise`` None): uniform noise for the rate, straight-through rounding for
-        the slices passed on. Measuring: ``quantise`` is the model whose scale table the coder
-        uses, and y is rounded as the coder rounds it (around each slice's own means).
+        ``params``: the shipped hyper-synthesis's output for ``y``. Training: noisy rate,
+        straight-through rounding for the slices passed on. Measuring: each slice's scales
+        snapped to the coder's table, y rounded around the slice's own means.
         """
-        hyper = torch.cat([means, torch.log(scales.clamp_min(SCALE_MIN))], 1)
+        scales = coded_scales(model, params.indexes)
+        hyper = torch.cat([params.means, torch.log(scales)], 1)
         decoded: list[Tensor] = []
-        bits: list[Tensor] = []
+        out: list[Tensor] = []
         for k, net in enumerate(self.nets):
             part = slice(k * self.size, (k + 1) * self.size)
             d_mean, d_log_scale = net(torch.cat([hyper, *decoded], 1)).chunk(2, 1)
-            mean = means[:, part] + d_mean
-            scale = scales[:, part].clamp_min(SCALE_MIN) * torch.exp(d_log_scale)
-            residual = y[:, part] - mean
-            rounded = residual + (torch.round(residual) - residual).detach()
-            if quantise is None:
-                noisy = residual + torch.empty_like(residual).uniform_(-0.5, 0.5)
-                bits.append(gaussian_bits(noisy, scale))
-            else:
-                bits.append(gaussian_bits(rounded, table_scales(quantise, scale)))
-            decoded.append(mean + rounded)
-        return torch.cat(bits, 1)
+            mean = params.means[:, part] + d_mean
+            scale = scales[:, part] * torch.exp(d_log_scale)
+            if not training:
+                scale = coded_scales(model, model.scale_indexes(scale))
+            out.append(bits(model, y[:, part], scale, mean, training))
+            decoded.append(mean + round_ste(y[:, part] - mean))
+        return torch.cat(out, 1)

@@ -26,12 +26,13 @@ import torch
 from torch import Tensor
 
 from benchmarks.common import DATA, environment, write_report
-from benchmarks.context_model import ChannelContext, gaussian_bits, hyperprior, table_scales
+from benchmarks.context_model import ChannelContext, bits, coded_scales
 from pipeline.codec.images import pad_to, read_image, to_tensor
-from pipeline.codec.model import PAD_MULTIPLE, DsinCodec
+from pipeline.codec.model import PAD_MULTIPLE, DsinCodec, EntropyParameters
 from pipeline.codec.registry import load
 from pipeline.evaluation.images import find_pairs
 from pipeline.training.datasets import list_images
+from pipeline.training.feed import make_grey
 
 TRAIN = [DATA / "natural" / s for s in ("kodak", "usc_sipi_misc", "waterloo", "skimage")] + [
     DATA / "stereo" / s / "left" for s in ("euroc_v1_01", "vase", "chessboard_unrectified")
@@ -40,18 +41,15 @@ PAIRS = [DATA / "stereo" / s for s in ("karlsruhe_0023", "oakd", "middlebury")]
 LATENT_STRIDE = 16
 
 
-def _rgb(image: np.ndarray, grey: bool) -> np.ndarray:
-    image = image[..., :3] if image.ndim == 3 else image
-    if grey and image.ndim == 3:
-        image = np.rint(image @ np.array([0.299, 0.587, 0.114])).clip(0, 255).astype(np.uint8)
-    return np.repeat(image[..., None], 3, 2) if image.ndim == 2 else image
+def _three_channels(image: np.ndarray) -> Tensor:
+    return to_tensor(image[..., :3] if image.ndim == 3 else image)[None]
 
 
 @torch.no_grad()
 def training_latents(
     model: DsinCodec, paths: Sequence[Path], count: int, crop: int, seed: int
-) -> Tensor:
-    """Gained latents of ``count`` random crops, each at a random level (half of them grey)."""
+) -> tuple[Tensor, Tensor]:
+    """Latents ``y`` and ``z`` of ``count`` random crops at random levels, half of them grey."""
     rng = random.Random(seed)
     images = [image for image in map(read_image, paths) if min(image.shape[:2]) >= crop]
     if not images:
@@ -59,32 +57,33 @@ def training_latents(
     latents = []
     for _ in range(count):
         image = rng.choice(images)
-        top, left = (
-            rng.randrange(image.shape[0] - crop + 1),
-            rng.randrange(image.shape[1] - crop + 1),
-        )
-        x = to_tensor(_rgb(image[top : top + crop, left : left + crop], rng.random() < 0.5))
-        level = torch.tensor([rng.randrange(model.config.levels)])
-        latents.append(model.gain(model.g_a(x[None]), level))
-    return torch.cat(latents)
+        top = rng.randrange(image.shape[0] - crop + 1)
+        left = rng.randrange(image.shape[1] - crop + 1)
+        x = _three_channels(image[top : top + crop, left : left + crop])
+        x = make_grey(x, torch.tensor([rng.random() < 0.5]))
+        latents.append(model.analyse(x, torch.tensor([rng.randrange(model.config.levels)])))
+    y, z = zip(*latents, strict=True)
+    return torch.cat(y), torch.cat(z)
 
 
 def fit(
-    context: ChannelContext, model: DsinCodec, latents: Tensor, budget: tuple[float, int]
-) -> dict[str, float]:
+    context: ChannelContext,
+    model: DsinCodec,
+    latents: tuple[Tensor, Tensor],
+    budget: tuple[float, int],
+) -> dict[str, float | int | None]:
     """Adam on the noisy-rate bits, the last fifth of the budget at a tenth of the rate."""
     minutes, max_steps = budget
-    with torch.no_grad():
-        parts = [hyperprior(model, y) for y in latents.split(256)]
-        means, scales = (torch.cat(p) for p in zip(*parts, strict=True))
+    y, z = latents
+    params = model.entropy_parameters(z)
     optimiser = torch.optim.Adam(context.parameters(), lr=1e-3)
     began, step, loss = time.perf_counter(), 0, None
     while step < max_steps and time.perf_counter() - began < minutes * 60:
         late = time.perf_counter() - began > 0.8 * minutes * 60 or step > 0.8 * max_steps
         optimiser.param_groups[0]["lr"] = 1e-4 if late else 1e-3
-        batch = torch.randint(len(latents), (32,))
-        bits = context(latents[batch], means[batch], scales[batch], None)
-        value = bits.sum((1, 2, 3)).mean() / (latents.shape[-2] * latents.shape[-1])
+        batch = torch.randint(len(y), (32,))
+        picked = EntropyParameters(params.means[batch], params.indexes[batch])
+        value = context(model, y[batch], picked, True).sum((1, 2, 3)).mean() / y[0, 0].numel()
         optimiser.zero_grad()
         value.backward()
         optimiser.step()
@@ -96,17 +95,17 @@ def fit(
 def measure(model: DsinCodec, context: ChannelContext, image: np.ndarray, quality: int) -> dict:
     """Estimated bits per pixel of one image at one quality (1 = lowest)."""
     height, width = image.shape[:2]
-    x = pad_to(to_tensor(_rgb(image, False))[None], PAD_MULTIPLE)
-    y = model.gain(model.g_a(x), torch.tensor([quality - 1]))
-    means, scales = hyperprior(model, y)
-    shipped = gaussian_bits(torch.round(y - means), table_scales(model, scales))
+    x = pad_to(_three_channels(image), PAD_MULTIPLE)
+    y, z = model.analyse(x, torch.tensor([quality - 1]))
+    params = model.entropy_parameters(z)
+    shipped = bits(model, y, coded_scales(model, params.indexes), params.means, False)
     inside = shipped[..., : -(-height // LATENT_STRIDE), : -(-width // LATENT_STRIDE)]
-    _, z_likelihoods = model.entropy_bottleneck(model.h_a(y))
+    _, z_likelihoods = model.entropy_bottleneck(model.h_a(y), training=False)
     pixels = height * width
     return {
         "bpp_y_hyperprior": shipped.sum().item() / pixels,
         "bpp_y_padding": (shipped.sum() - inside.sum()).item() / pixels,
-        "bpp_y_context": context(y, means, scales, model).sum().item() / pixels,
+        "bpp_y_context": context(model, y, params, False).sum().item() / pixels,
         "bpp_z": -torch.log2(z_likelihoods).sum().item() / pixels,
     }
 

@@ -149,11 +149,14 @@ class DsinCodec(CompressionModel):
     def entropy_parameters(self, z_int: Tensor) -> EntropyParameters:
         """Means and scale indexes of ``y`` from integer ``z``: bit-exact on any device."""
         means, scales = self.h_s.integer_forward(z_int)
+        return EntropyParameters(means, self.scale_indexes(scales))
+
+    def scale_indexes(self, scales: Tensor) -> Tensor:
+        """Scale-table indexes the coder uses: the first table entry at or above each scale."""
         table = self.gaussian_conditional.scale_table.to(scales.device)
         # Same as GaussianConditional.build_indexes (count of table entries below the scale),
         # in one vectorised search instead of a Python loop over the table.
-        indexes = torch.bucketize(scales, table[:-1], right=False).to(torch.int32)
-        return EntropyParameters(means, indexes)
+        return torch.bucketize(scales, table[:-1], right=False).to(torch.int32)
 
     @torch.no_grad()
     def synthesise(self, y_hat: Tensor, level: Tensor) -> Tensor:
