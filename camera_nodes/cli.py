@@ -98,11 +98,10 @@ def run(config: CameraConfig) -> int:
     node = CameraNode(config)
     try:
         with stop_on_signals(node.stop):
-            captured = node.run()
+            node.run()  # logs its frame counts when it stops
     except (SourceError, CodecError, ValueError, OSError, zmq.ZMQError) as e:
         log.error("camera node failed: %s", e)
         return 1
-    log.info("captured %d frames", captured)
     return 0
 
 

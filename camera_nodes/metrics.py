@@ -18,7 +18,7 @@ class CameraMetrics:
 
     def __init__(self, rig: str, side: str, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
-        labels = {"rig": rig, "side": side}
+        self._labels = labels = {"rig": rig, "side": side}
         names = list(labels)
 
         def counter(name: str, doc: str) -> Counter:
@@ -52,6 +52,21 @@ class CameraMetrics:
             "stereo_camera_send_queue_depth", "Frames waiting in the send queue", names,
             registry=self.registry,
         ).labels(**labels)  # fmt: skip
+
+    def totals(self) -> dict[str, int]:
+        """This node's frame counts so far: captured, encoded, sent, and dropped by reason."""
+
+        def value(name: str, **extra: str) -> int:
+            sample = self.registry.get_sample_value(name, {**self._labels, **extra})
+            return int(sample or 0)
+
+        counts = {
+            kind: value(f"stereo_camera_frames_{kind}_total")
+            for kind in ("captured", "encoded", "sent")
+        }
+        for reason in DROP_REASONS:
+            counts[f"dropped_{reason}"] = value("stereo_camera_frames_dropped_total", reason=reason)
+        return counts
 
     def serve(self, port: int, addr: str = "0.0.0.0") -> object | None:
         """Start the /metrics HTTP server on ``port`` (0 = off); returns the server or None."""

@@ -8,7 +8,8 @@ takes frames, ZeroMQ holds ``sndhwm`` messages and the send queue drops its olde
 
 Stop order (:meth:`CameraNode.run`'s ``finally``): stop capturing, let the sender drain the
 queue for up to ``flush_s``, count what is left as dropped (``shutdown``), close the socket
-with ``linger_ms``, release the source.
+with ``linger_ms``, release the source, and log one line of the node's frame counts
+(``rig/side stopped: captured=N encoded=N sent=N dropped_<reason>=N ...``).
 """
 
 from __future__ import annotations
@@ -253,4 +254,5 @@ class CameraNode:
         if server is not None:
             server.shutdown()
             server.server_close()
-        log.info("%s/%s stopped", self.config.rig_id, self.config.side)
+        counts = " ".join(f"{k}={v}" for k, v in self.metrics.totals().items())
+        log.info("%s/%s stopped: %s", self.config.rig_id, self.config.side, counts)

@@ -26,6 +26,7 @@ from pipeline.demo.processes import (
     Child,
     Samples,
     by_label,
+    camera_counts,
     health,
     scrape,
     spawn,
@@ -102,6 +103,7 @@ class Run:
         self.configs = write_configs(plan, self.ports)
         self.children: dict[str, Child] = {}
         self.camera: dict[str, Samples] = {}
+        self.final: dict[str, dict[str, int]] = {}  # a stopped camera's logged counts
         self.decoder: Samples | None = None
         self.device = "unknown"
         self.started = time.monotonic()
@@ -164,16 +166,37 @@ class Run:
 
     def _scrape(self) -> None:
         for side in SIDES:
-            if self.children[f"camera-{side}"].poll() is None:
+            child = self.children.get(f"camera-{side}")
+            if child is not None and child.poll() is None:
                 port = self.ports.left_metrics if side == "left" else self.ports.right_metrics
                 self.camera[side] = scrape(port) or self.camera.get(side, {})
+            else:
+                self._read_final(side)
         self.decoder = scrape(self.ports.decoder_http) or self.decoder
 
+    def _read_final(self, side: str) -> None:
+        child = self.children.get(f"camera-{side}")
+        if child is not None and side not in self.final:
+            counts = camera_counts(child)
+            if counts is not None:
+                self.final[side] = counts
+
     def sent(self, side: str) -> int:
-        """Frames the camera sent: its last scrape, or what the decoder got if that is more."""
+        """Frames the camera sent: the counts it logged as it stopped, else its last scrape
+        or what the decoder got if that is more."""
+        if side in self.final:
+            return self.final[side]["sent"]
         scraped = total(self.camera.get(side), "stereo_camera_frames_sent_total")
         got = total(self.decoder, "stereo_decoder_frames_received_total", side=side)
         return int(max(scraped, got))
+
+    def camera_drops(self, side: str) -> dict[str, float]:
+        """The camera's drops by reason: as logged when it stopped, else its last scrape."""
+        if side in self.final:
+            prefix = "dropped_"
+            counts = self.final[side].items()
+            return {k[len(prefix) :]: float(v) for k, v in counts if k.startswith(prefix)}
+        return by_label(self.camera.get(side), "stereo_camera_frames_dropped_total", "reason")
 
     def _count(self, name: str, **labels: str) -> int:
         return int(total(self.decoder, name, **labels))
@@ -205,6 +228,8 @@ class Run:
         for name in ("camera-left", "camera-right", "decoder"):
             if name in self.children:
                 codes[name] = stop(self.children[name], timeout=60.0)
+        for side in SIDES:
+            self._read_final(side)
         return codes
 
 
@@ -224,10 +249,7 @@ def build_report(run: Run, codes: dict[str, int | None], psnr_frames: int) -> di
         "decoded_ratio": sum(decoded.values()) / max(1, sum(sent.values())),
         "frames_dropped": {
             "decoder": by_label(run.decoder, "stereo_decoder_frames_dropped_total", "reason"),
-            "camera": {
-                s: by_label(run.camera.get(s), "stereo_camera_frames_dropped_total", "reason")
-                for s in SIDES
-            },
+            "camera": {s: run.camera_drops(s) for s in SIDES},
             "malformed_messages": by_label(
                 run.decoder, "stereo_decoder_malformed_messages_total", "reason"
             ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -61,6 +62,23 @@ def stop(child: Child, timeout: float, sig: int = signal.SIGTERM) -> int | None:
             child.exit_code = None
     child.log.close()
     return child.exit_code
+
+
+_STOP_LINE = re.compile(r" stopped: ((?:\w+=\d+ ?)+)$", re.M)
+
+
+def camera_counts(child: Child) -> dict[str, int] | None:
+    """The frame counts a camera node logged as it stopped (``docs/metrics.md``), or None.
+
+    Exact for the whole run, unlike a last scrape of its ``/metrics`` taken before the exit.
+    """
+    if child.poll() is None:
+        return None
+    text = Path(child.log.name).read_text(encoding="utf-8", errors="replace")
+    found = _STOP_LINE.findall(text)
+    if not found:
+        return None
+    return {key: int(value) for key, value in (kv.split("=") for kv in found[-1].split())}
 
 
 def http_get(port: int, path: str, timeout: float = 2.0) -> tuple[int, str] | None:

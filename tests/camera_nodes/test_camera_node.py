@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -18,6 +19,7 @@ import zmq
 
 from camera_nodes.config import CameraConfig, SyntheticSourceConfig
 from camera_nodes.node import CameraNode
+from pipeline.demo.processes import Child, camera_counts
 from pipeline.wire import PROTOCOL_VERSION, decode_frame
 
 REPO = Path(__file__).resolve().parents[2]
@@ -81,7 +83,8 @@ def run_in_thread(node: CameraNode) -> threading.Thread:
     return thread
 
 
-def test_thread_node_sends_headers_in_order(pull) -> None:
+def test_thread_node_sends_headers_in_order(pull, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="camera_nodes")
     sock, endpoint = pull
     enc = FakeEncoder()
     before = time.time_ns()
@@ -104,9 +107,15 @@ def test_thread_node_sends_headers_in_order(pull) -> None:
         assert payload == bytes([2]) * 2000
     assert enc.calls[0] == ("side", 2)
     m = node.metrics
-    assert m.captured._value.get() == m.encoded._value.get() == m.sent._value.get() == 6
+    totals = m.totals()
+    assert totals["captured"] == totals["encoded"] == totals["sent"] == 6
     assert m.sent_bytes._value.get() == 6 * 2000
-    assert sum(c._value.get() for c in m.dropped.values()) == 0
+    assert sum(v for k, v in totals.items() if k.startswith("dropped_")) == 0
+    stopped = [r.getMessage() for r in caplog.records if " stopped: " in r.getMessage()]
+    assert stopped == [
+        "rig0/right stopped: captured=6 encoded=6 sent=6 dropped_queue_full=0 "
+        "dropped_capture_error=0 dropped_encode_error=0 dropped_shutdown=0"
+    ]
 
 
 def test_fps_pacing(pull) -> None:
@@ -243,13 +252,21 @@ def test_process_sigterm_exits_zero(pull, tmp_path: Path) -> None:
     sock, endpoint = pull
     cfg = _write_config(tmp_path, endpoint, frames=0)
     cmd = [sys.executable, "-m", "camera_nodes.cli", "--config", str(cfg)]
-    proc = subprocess.Popen(cmd, cwd=REPO, env=_subprocess_env())
+    log = (tmp_path / "camera.log").open("wb")
+    proc = subprocess.Popen(cmd, cwd=REPO, env=_subprocess_env(), stderr=log)
     try:
-        assert len(receive(sock, 2, timeout_s=60)) == 2
+        got = receive(sock, 2, timeout_s=60)
+        assert len(got) == 2
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) == 0
     finally:
         proc.kill()
+        log.close()
+    counts = camera_counts(Child("camera", proc, log))
+    assert counts is not None, (tmp_path / "camera.log").read_text()
+    got += receive(sock, counts["sent"] - len(got), timeout_s=20)  # flushed while stopping
+    got += receive(sock, 1, timeout_s=0.5)  # none beyond what it says it sent
+    assert counts["sent"] == len(got) and counts["captured"] >= len(got)
 
 
 def test_cli_validate_config(tmp_path: Path, capsys) -> None:

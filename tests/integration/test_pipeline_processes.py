@@ -16,7 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.demo.processes import Child, health, http_get, scrape, spawn, stop, total
+from pipeline.demo.processes import (
+    Child,
+    camera_counts,
+    health,
+    http_get,
+    scrape,
+    spawn,
+    stop,
+    total,
+)
 from pipeline.demo.setup import pick_ports
 from tests.decoder_node.pairing_reference import replay_pairs
 
@@ -24,7 +33,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
 REPO = Path(__file__).resolve().parents[2]
 FPS = 8.0
-LEFT_FRAMES = 200
 SLOP_MS = 60.0
 RIGHT_OFFSET_NS = 20_000_000
 JITTER_MS = 8.0
@@ -45,6 +53,7 @@ class Outcome:
     pairs_before_kill: int
     decoder_pid_kept: bool
     logs: Path
+    camera_counts: dict[str, dict[str, int] | None]
     unpaired_left: float = field(default=0.0)
     health: dict = field(default_factory=dict)
 
@@ -132,7 +141,7 @@ def outcome(tmp_path_factory) -> Outcome:
     timing = d / "timing.jsonl"
     configs = {
         "decoder": decoder_toml(ports, timing),
-        "left": camera_toml(ports, "left", LEFT_FRAMES, 0),
+        "left": camera_toml(ports, "left", 0, 0),
         "right": camera_toml(ports, "right", 0, RIGHT_OFFSET_NS),
     }
     for name, text in configs.items():
@@ -161,14 +170,17 @@ def outcome(tmp_path_factory) -> Outcome:
         right2 = start("camera-right-2", "right", "camera")
         wait_for(lambda: pairs() >= pairs_before_kill + 15, 180, "pairs after restart", children)
         decoder_pid_kept = decoder.poll() is None
-        wait_for(lambda: left.poll() is not None, 120, "left camera to finish", children)
-        camera_exits = {"left": left.poll(), "right-2": stop(right2, 30.0)}
+        # Both cameras run until stopped, so a slow restart cannot run the left one out of
+        # frames; each logs what it sent as it stops.
+        camera_exits = {"left": stop(left, 30.0), "right-2": stop(right2, 30.0)}
+        counts = {"left": camera_counts(left), "right-2": camera_counts(right2)}
+        sent_left = (counts["left"] or {}).get("sent", -1)
         received = lambda: {  # noqa: E731
             s: int(metric(port, "stereo_decoder_frames_received_total", side=s))
             for s in ("left", "right")
         }
-        wait_for(lambda: received()["left"] >= LEFT_FRAMES, 30, "all left frames", children)
-        got = settled(received)  # the stopped right camera's last frames land
+        wait_for(lambda: received()["left"] >= sent_left, 30, "all left frames", children)
+        got = settled(received)  # the stopped cameras' last frames land
         text = http_get(port, "/metrics")[1]
         samples = scrape(port)
         decoder_exit = stop(decoder, 150.0)
@@ -178,7 +190,7 @@ def outcome(tmp_path_factory) -> Outcome:
     records = [json.loads(x) for x in timing.read_text().splitlines() if x.strip()]
     return Outcome(
         records, text, got, total(samples, "stereo_decoder_frames_dropped_total"), decoder_exit,
-        camera_exits, restart_ns, pairs_before_kill, decoder_pid_kept, logs,
+        camera_exits, restart_ns, pairs_before_kill, decoder_pid_kept, logs, counts,
         total(samples, "stereo_decoder_unpaired_frames_total", side="left"), first_health,
     )  # fmt: skip
 
@@ -195,7 +207,11 @@ def test_the_configured_self_ensemble_reaches_the_decoder(outcome: Outcome):
 
 def test_every_frame_sent_is_decoded_or_dropped_with_a_reason(outcome: Outcome):
     decoded = {s: sum(1 for r in outcome.records if r["side"] == s) for s in ("left", "right")}
-    assert outcome.received["left"] == LEFT_FRAMES
+    left, right = outcome.camera_counts["left"], outcome.camera_counts["right-2"]
+    assert left is not None and right is not None, "a camera logged no counts as it stopped"
+    assert left["captured"] == left["encoded"] == left["sent"] >= 25  # nothing lost on the camera
+    assert outcome.received["left"] == left["sent"]
+    assert outcome.received["right"] >= right["sent"]  # plus what the killed camera sent
     assert outcome.dropped == 0
     # frames still queued when SIGTERM came were decoded during the drain
     assert decoded == outcome.received
