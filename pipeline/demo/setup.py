@@ -6,6 +6,14 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+MAX_AGE_MS = 30_000.0
+"""How long a view waits for its partner in the demo. The two synthetic cameras stand in for a
+triggered rig but are free-running processes: on a busy machine each encodes at its own pace,
+so the same ``seq`` can be captured seconds apart on the two sides (2-8 s seen on a loaded
+2-core CPU, where the demo's earlier 5 s left half the left views without side information).
+Every frame of a demo camera does come, so waiting longer only costs latency. A real rig keeps
+``configs/decoder.toml``'s 500 ms: a hardware trigger holds its views together."""
+
 
 @dataclass(frozen=True)
 class DemoPlan:
@@ -69,7 +77,7 @@ rcvhwm = 10000
 
 [pairing]
 mode = "sequence"
-max_age_ms = 5000.0
+max_age_ms = {MAX_AGE_MS}
 queue_size = 256
 
 [batching]
