@@ -90,11 +90,13 @@ def main(argv: list[str] | None = None) -> int:
 def run(config: CameraConfig) -> int:
     """Build and run the node until done or signalled."""
     import zmq
+    from prometheus_client import disable_created_metrics
 
     from camera_nodes.node import CameraNode  # imports torch via the codec
     from camera_nodes.sources import SourceError
     from pipeline.codec import CodecError
 
+    disable_created_metrics()  # no *_created series, as on the decoder
     node = CameraNode(config)
     try:
         with stop_on_signals(node.stop):

@@ -25,6 +25,10 @@ class CameraMetrics:
             return Counter(name, doc, names, registry=self.registry).labels(**labels)
 
         self.captured = counter("stereo_camera_frames_captured_total", "Frames read from source")
+        self.missed = counter(
+            "stereo_camera_capture_slots_missed_total",
+            "Capture times at fps passed over because the node was behind",
+        )
         self.encoded = counter("stereo_camera_frames_encoded_total", "Frames encoded")
         self.sent = counter("stereo_camera_frames_sent_total", "Frames handed to ZeroMQ")
         self.encoded_bytes = counter("stereo_camera_encoded_bytes_total", "Bitstream bytes made")
@@ -54,7 +58,8 @@ class CameraMetrics:
         ).labels(**labels)  # fmt: skip
 
     def totals(self) -> dict[str, int]:
-        """This node's frame counts so far: captured, encoded, sent, and dropped by reason."""
+        """This node's frame counts so far: captured, encoded, sent, capture times missed, and
+        frames dropped by reason."""
 
         def value(name: str, **extra: str) -> int:
             sample = self.registry.get_sample_value(name, {**self._labels, **extra})
@@ -64,6 +69,7 @@ class CameraMetrics:
             kind: value(f"stereo_camera_frames_{kind}_total")
             for kind in ("captured", "encoded", "sent")
         }
+        counts["missed_slots"] = value("stereo_camera_capture_slots_missed_total")
         for reason in DROP_REASONS:
             counts[f"dropped_{reason}"] = value("stereo_camera_frames_dropped_total", reason=reason)
         return counts

@@ -15,7 +15,6 @@ with ``linger_ms``, release the source, and log one line of the node's frame cou
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ import zmq
 
 from camera_nodes.config import CameraConfig
 from camera_nodes.metrics import CameraMetrics
+from camera_nodes.pacing import Pacer
 from camera_nodes.rate_control import QualityController
 from camera_nodes.send_queue import DropOldestQueue
 from camera_nodes.sources import EndOfStream, FrameSource, SourceError, make_source
@@ -71,7 +71,6 @@ class CameraNode:
         self._queue: DropOldestQueue[EncodedFrame] = DropOldestQueue(config.send_queue)
         self._stop = threading.Event()
         self._capture_done = threading.Event()
-        self._rng = random.Random()
         self._controller: QualityController | None = None
         self._deadline: float | None = None
 
@@ -122,10 +121,9 @@ class CameraNode:
 
     def _capture_loop(self, encoder, quality: int) -> int:
         cfg, captured, failures = self.config, 0, 0
-        period = 1.0 / cfg.fps if cfg.fps > 0 else 0.0
-        next_at = time.monotonic()
+        pacer = Pacer(cfg.fps, cfg.capture_jitter_ms)
         while not self._stop.is_set() and (cfg.frames == 0 or captured < cfg.frames):
-            next_at = self._pace(next_at, period)
+            self.metrics.missed.inc(pacer.wait(self._stop))
             if self._stop.is_set():
                 break
             try:
@@ -140,17 +138,6 @@ class CameraNode:
             quality = self._encode_and_queue(encoder, frame, capture_ns, quality)
         self._capture_done.set()
         return captured
-
-    def _pace(self, next_at: float, period: float) -> float:
-        """Wait for the next capture time (``time.monotonic``); never bursts to catch up."""
-        if period:
-            delay = next_at - time.monotonic()
-            if delay > 0:
-                self._stop.wait(delay)
-            next_at = max(next_at + period, time.monotonic() - period)
-        if self.config.capture_jitter_ms > 0:
-            self._stop.wait(self._rng.uniform(0.0, self.config.capture_jitter_ms) / 1000.0)
-        return next_at
 
     def _capture(self):
         started = time.monotonic()
