@@ -9,7 +9,7 @@ takes frames, ZeroMQ holds ``sndhwm`` messages and the send queue drops its olde
 Stop order (:meth:`CameraNode.run`'s ``finally``): stop capturing, let the sender drain the
 queue for up to ``flush_s``, count what is left as dropped (``shutdown``), close the socket
 with ``linger_ms``, release the source, and log one line of the node's frame counts
-(``rig/side stopped: captured=N encoded=N sent=N dropped_<reason>=N ...``).
+(``rig/side stopped: captured=N encoded=N sent=N missed_slots=N dropped_<reason>=N ...``).
 """
 
 from __future__ import annotations

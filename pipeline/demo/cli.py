@@ -254,6 +254,7 @@ def build_report(run: Run, codes: dict[str, int | None], psnr_frames: int) -> di
                 run.decoder, "stereo_decoder_malformed_messages_total", "reason"
             ),
         },
+        "capture_slots_missed": {s: run.final.get(s, {}).get("missed_slots") for s in SIDES},
         "frames_paired": sum(1 for r in records if r["side"] == "left" and r["paired"]),
         "left_bpp": rpt.mean_bpp(records, "left"),
         "right_bpp": rpt.mean_bpp(records, "right"),

@@ -134,6 +134,8 @@ def format_report(report: dict[str, Any]) -> str:
         f"frames dropped   {dropped}",
         f"left paired      {report['frames_paired']} of {report['frames_decoded']['left']}"
         " (decoded with the right view as side information)",
+        f"capture missed   {report['capture_slots_missed']}  (capture times a camera passed over"
+        " while slower than --fps)",
         f"bits per pixel   left {report['left_bpp']}  right {report['right_bpp']}",
         f"PSNR left alone  {report['psnr_left_alone']} dB   with SI {report['psnr_left_si']} dB"
         f"   right {report['psnr_right']} dB   ({report['psnr_frames']} frames)",

@@ -21,6 +21,8 @@ def test_demo_runs_and_reports(tmp_path, capsys):
     assert report["frames_sent"] == {"left": 12, "right": 12}
     assert report["frames_decoded"] == {"left": 12, "right": 12}
     assert report["frames_paired"] == 12
+    missed = report["capture_slots_missed"]
+    assert set(missed) == {"left", "right"} and all(n >= 0 for n in missed.values()), missed
     assert report["exit_codes"] == {"camera-left": 0, "camera-right": 0, "decoder": 0}
     assert report["left_bpp"] > 0 and report["right_bpp"] > 0
     assert report["psnr_frames"] == 4
