@@ -156,7 +156,7 @@ class DsinCodec(CompressionModel):
         table = self.gaussian_conditional.scale_table.to(scales.device)
         # Same as GaussianConditional.build_indexes (count of table entries below the scale),
         # in one vectorised search instead of a Python loop over the table.
-        return torch.bucketize(scales, table[:-1], right=False).to(torch.int32)
+        return torch.bucketize(scales.contiguous(), table[:-1], right=False).to(torch.int32)
 
     @torch.no_grad()
     def synthesise(self, y_hat: Tensor, level: Tensor) -> Tensor:
