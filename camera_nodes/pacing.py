@@ -25,7 +25,11 @@ class Pacer:
         self._rng = rng or random.Random()
         self._next_at: float | None = None
         self._skipped = 0.0  # capture times jumped over, in periods (fractions kept)
-        self.missed = 0  # whole capture times missed so far
+
+    @property
+    def missed(self) -> int:
+        """Whole capture times missed so far."""
+        return int(self._skipped)
 
     def wait(self, stop: threading.Event) -> int:
         """Wait until the next capture time (or ``stop``); returns the slots newly missed."""
@@ -37,9 +41,7 @@ class Pacer:
                 stop.wait(next_at - now)
                 now = time.monotonic()
             on_time = next_at + self.period
-            if now > on_time:
-                self._skipped += (now - on_time) / self.period
-                self.missed = int(self._skipped)
+            self._skipped += max(0.0, now - on_time) / self.period
             self._next_at = max(on_time, now)
         if self.jitter_ms > 0:
             stop.wait(self._rng.uniform(0.0, self.jitter_ms) / 1000.0)

@@ -22,6 +22,7 @@ from camera_nodes.config import CameraConfig, SyntheticSourceConfig
 from camera_nodes.node import CameraNode
 from pipeline.demo.processes import Child, camera_counts
 from pipeline.wire import PROTOCOL_VERSION, decode_frame
+from tests.integration.test_deploy_files import documented_metrics
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -234,8 +235,7 @@ def test_metrics_endpoint(pull) -> None:
         'stereo_camera_quality{rig="rig0",side="left"} 4.0',
     ):
         assert name in text, name
-    docs = (REPO / "docs" / "metrics.md").read_text().split("## Camera node", 1)[1]
-    documented = set(re.findall(r"^\|\s*`(stereo_camera_\w+)`", docs.split("\n## ")[0], re.M))
+    documented = {n for n in documented_metrics() if n.startswith("stereo_camera_")}
     exposed = set(re.findall(r"^# TYPE (stereo_camera_\w+) ", text, re.M))
     exposed = {n for n in exposed if not n.endswith("_created")}  # the CLI turns those off
     assert len(documented) >= 10 and exposed == documented
