@@ -102,7 +102,10 @@ class DecoderApp:
 
             codec = self.cfg.codec
             self._decoder = StereoDecoder(
-                codec.model or None, codec.device, self_ensemble=codec.self_ensemble
+                codec.model or None,
+                codec.device,
+                self_ensemble=codec.self_ensemble,
+                limits=self.cfg.limits.image_limits(),
             )
         device = str(getattr(self._decoder, "device", "unknown"))
         model_id = str(getattr(self._decoder, "model_id", self.cfg.codec.model or "default"))
@@ -123,7 +126,7 @@ class DecoderApp:
         assert None not in (self._pairer, self._batcher, self._drops, self._context)
         self._receiver = Receiver(
             self.cfg.receiver, self._pairer, self._batcher.put, self._drops, self.registry,
-            self._context,
+            self._context, self.cfg.limits.image_limits(),
         )  # fmt: skip
         self._receiver.open()
 

@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from pipeline.codec.limits import ImageLimits
 from pipeline.config import setting
+
+_LIMITS = ImageLimits()
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,22 @@ class ReceiverConfig:
     max_rigs: int = setting(
         16, min=1, max=1024, doc="Distinct rig ids accepted; more are dropped (bounds labels)."
     )
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    """The largest image accepted, checked on the wire header and the bitstream header before
+    any work (a larger one is dropped as ``bad_bitstream``)."""
+
+    max_width: int = setting(_LIMITS.max_width, min=1, max=65535, doc="Widest image, pixels.")
+    max_height: int = setting(_LIMITS.max_height, min=1, max=65535, doc="Tallest image, pixels.")
+    max_pixels: int = setting(
+        _LIMITS.max_pixels, min=1, max=65535 * 65535, doc="Most pixels in one image."
+    )
+
+    def image_limits(self) -> ImageLimits:
+        """These bounds as the codec's :class:`ImageLimits`."""
+        return ImageLimits(self.max_width, self.max_height, self.max_pixels)
 
 
 @dataclass(frozen=True)
@@ -123,6 +142,7 @@ class DecoderConfig:
     """The whole decoder daemon configuration."""
 
     receiver: ReceiverConfig = field(default_factory=ReceiverConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
     pairing: PairingConfig = field(default_factory=PairingConfig)
     batching: BatchingConfig = field(default_factory=BatchingConfig)
     codec: CodecConfig = field(default_factory=CodecConfig)

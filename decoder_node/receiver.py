@@ -25,6 +25,7 @@ from decoder_node.metrics import BPP_BUCKETS, LATENCY_BUCKETS, FrameDrops, metri
 from decoder_node.pairing import Pairer
 from pipeline.codec import Role, read_header
 from pipeline.codec.errors import BitstreamError
+from pipeline.codec.limits import ImageLimits
 from pipeline.wire import (
     MAX_HEADER_BYTES,
     MAX_PAYLOAD_BYTES,
@@ -88,8 +89,10 @@ class Receiver:
         drops: FrameDrops,
         registry: CollectorRegistry,
         context: zmq.Context,
+        limits: ImageLimits | None = None,
     ) -> None:
         self._cfg = cfg
+        self._limits = limits or ImageLimits()
         self._pairer = pairer
         self._emit = emit
         self._drops = drops
@@ -191,9 +194,15 @@ class Receiver:
         m.network.labels(frame.side).observe(max(0.0, network))
 
     def _bitstream_problem(self, frame: ReceivedFrame) -> str | None:
-        """None if the bitstream header reads and agrees with the wire header, else a reason."""
+        """None if the bitstream header reads and agrees with the wire header, else a reason.
+
+        Both declared shapes are checked against the limits first: the wire header's before the
+        payload is read, the container's before it is compared.
+        """
         try:
+            self._limits.check(*frame.shape[:2])
             bits = read_header(frame.payload)
+            self._limits.check(bits.height, bits.width)
         except BitstreamError as e:
             log.debug("bad bitstream from %s %s: %s", frame.rig, frame.side, e)
             return "bad_bitstream"

@@ -23,6 +23,7 @@ from pipeline.codec.container import BitstreamHeader, parse
 from pipeline.codec.entropy import LatentCoder
 from pipeline.codec.errors import CorruptBitstreamError, ModelMismatchError
 from pipeline.codec.images import check_image, padded_size, to_image, to_tensor
+from pipeline.codec.limits import ImageLimits
 from pipeline.codec.model import PAD_MULTIPLE
 from pipeline.codec.registry import LoadedModel, load
 from pipeline.codec.si_finder import SIFinderConfig, find_with_confidence
@@ -95,13 +96,17 @@ class StereoDecoder:
         loaded: LoadedModel | None = None,
         deterministic: bool = False,
         self_ensemble: int | Literal["auto"] = "auto",
+        limits: ImageLimits | None = None,
     ) -> None:
         """``deterministic``: on the CPU, avoid oneDNN convolutions so that the output is
         bit-identical for any thread count and batch composition (about 3x slower SI-Net).
         The latents are bit-exact in every mode; this only concerns the float synthesis.
         ``self_ensemble`` (1, 2, 4, 8): SI-Net passes over flips and transposes, averaged
         (:class:`pipeline.codec.si_net.SINet`); each costs one more SI-Net pass. ``"auto"``:
-        :data:`AUTO_ENSEMBLE` for the device (8 on CUDA, 1 on the CPU)."""
+        :data:`AUTO_ENSEMBLE` for the device (8 on CUDA, 1 on the CPU). ``limits``: the
+        largest image decoded (:class:`ImageLimits` defaults); a bitstream that declares a
+        larger one raises ``ImageTooLargeError`` before anything is allocated."""
+        self.limits = limits or ImageLimits()
         self.device = resolve_device(device)
         self.self_ensemble = resolve_ensemble(self_ensemble, self.device)
         self._loaded = loaded or load(model)
@@ -213,10 +218,14 @@ class StereoDecoder:
             return None
         bitstream = parse(data)
         header = self._check_header(bitstream.header)
+        self.limits.check(header.height, header.width)
         height, width = padded_size(header.height, header.width, PAD_MULTIPLE)
         z_shape = (self._cpu_model.config.nz, height // PAD_MULTIPLE, width // PAD_MULTIPLE)
-        if len(bitstream.strings) < 2:
-            raise CorruptBitstreamError("bitstream holds no latent sub-streams")
+        if len(bitstream.strings) != 1 + self._coder.groups:
+            raise CorruptBitstreamError(
+                f"bitstream holds {len(bitstream.strings)} strings, the model codes "
+                f"{1 + self._coder.groups}"
+            )
         z = self._coder.decode_z(bitstream.strings[0], z_shape)
         params = self._cpu_model.entropy_parameters(z[None])
         symbols = self._coder.decode_y(list(bitstream.strings[1:]), params.indexes[0])

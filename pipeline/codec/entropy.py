@@ -1,6 +1,8 @@
 """rANS coding of the integer latents with CompressAI's entropy coder and cached tables.
 
-The hyper-latent ``z`` is coded with the EntropyBottleneck's per-channel tables around the
+Encoding is CompressAI's ``RansEncoder``; decoding is :mod:`pipeline.codec.rans`, the same
+arithmetic with every read bounds-checked (hostile bitstreams come from the network) and without
+the GIL. The hyper-latent ``z`` is coded with the EntropyBottleneck's per-channel tables around the
 integer-rounded medians, so ``z`` is an integer on both sides with no float step at all; the
 latent ``y`` is coded in independent channel-group sub-streams with the GaussianConditional's
 tables, so decoders can take the groups on several cores (or later the GPU) in parallel.
@@ -11,10 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from compressai.ans import RansDecoder, RansEncoder
+from compressai.ans import RansEncoder
 from compressai.entropy_models import EntropyBottleneck, GaussianConditional
 from torch import Tensor
 
+from pipeline.codec import rans
 from pipeline.codec.errors import CorruptBitstreamError, WeightsError
 
 
@@ -25,17 +28,17 @@ class CdfTables:
     cdfs: list[list[int]]
     lengths: list[int]
     offsets: list[int]
+    arrays: rans.DecodeTables
 
     @classmethod
     def of(cls, model: EntropyBottleneck | GaussianConditional) -> CdfTables:
         """Read the tables of an updated entropy model; fail clearly if it has none."""
         if model._quantized_cdf.numel() == 0 or model._offset.numel() == 0:
             raise WeightsError("entropy model has no CDF tables: export with update(force=True)")
-        return cls(
-            model._quantized_cdf.tolist(),
-            model._cdf_length.reshape(-1).int().tolist(),
-            model._offset.reshape(-1).int().tolist(),
-        )
+        cdfs = model._quantized_cdf.tolist()
+        lengths = model._cdf_length.reshape(-1).int().tolist()
+        offsets = model._offset.reshape(-1).int().tolist()
+        return cls(cdfs, lengths, offsets, rans.DecodeTables.of(cdfs, lengths, offsets))
 
     def encode(self, symbols: Tensor, indexes: Tensor) -> bytes:
         """rANS-encode integer ``symbols`` with per-symbol table ``indexes`` (same shape)."""
@@ -48,14 +51,12 @@ class CdfTables:
         )
 
     def decode(self, string: bytes, indexes: Tensor) -> Tensor:
-        """Inverse of :meth:`encode`: an int32 tensor shaped like ``indexes``."""
-        try:
-            values = RansDecoder().decode_with_indexes(
-                string, indexes.reshape(-1).int().tolist(), self.cdfs, self.lengths, self.offsets
-            )
-        except (RuntimeError, ValueError) as e:
-            raise CorruptBitstreamError(f"entropy decoding failed: {e}") from e
-        return torch.tensor(values, dtype=torch.int32).view(indexes.shape)
+        """Inverse of :meth:`encode`: an int32 tensor shaped like ``indexes``.
+
+        Raises :class:`CorruptBitstreamError` for a stream that is short, long or malformed.
+        """
+        values = rans.decode(string, indexes.to(torch.int32).numpy(), self.arrays)
+        return torch.from_numpy(values).view(indexes.shape)
 
 
 class LatentCoder:

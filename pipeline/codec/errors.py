@@ -27,3 +27,7 @@ class ModelMismatchError(BitstreamError):
 
 class WeightsError(CodecError):
     """Weights are missing, fail their hash check, or lack their CDF tables."""
+
+
+class ImageTooLargeError(CorruptBitstreamError):
+    """A bitstream declares an image larger than the decoder's configured limits."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import struct
 
 import pytest
@@ -12,6 +12,7 @@ from pipeline.codec.container import FORMAT_VERSION, Bitstream, BitstreamHeader,
 from pipeline.codec.errors import (
     BitstreamError,
     CorruptBitstreamError,
+    ImageTooLargeError,
     ModelMismatchError,
     TruncatedBitstreamError,
     UnsupportedVersionError,
@@ -68,12 +69,34 @@ def test_wrong_model_raises_model_mismatch(bitstream, decoder):
             decoder.decode_batch([DecodeRequest(data)])
 
 
-def test_garbage_latent_strings_raise_a_bitstream_error_not_a_crash(bitstream, decoder):
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda s: (b"\xff" * 3,) * len(s),  # not whole 32-bit words
+        lambda s: s[:1],  # no latent sub-streams
+        lambda s: (*s, s[-1]),  # one sub-stream too many
+        lambda s: (s[0], b"", *s[2:]),  # an empty sub-stream
+        lambda s: (s[0], s[1][:8], *s[2:]),  # a sub-stream shorter than its symbols need
+        lambda s: (s[0], s[1] + b"\0" * 4, *s[2:]),  # a sub-stream longer than its symbols
+        lambda s: (s[0][:8], *s[1:]),  # a short hyper-latent stream
+    ],
+)
+def test_damaged_latent_strings_raise_corrupt_not_a_crash(bitstream, decoder, damage):
     stream = parse(bitstream)
-    for strings in ((b"\xff" * 3,) * len(stream.strings), stream.strings[:1]):
-        data = Bitstream(stream.header, strings).to_bytes()
-        with contextlib.suppress(BitstreamError):
-            decoder.decode_batch([DecodeRequest(data)])
+    data = Bitstream(stream.header, damage(stream.strings)).to_bytes()
+    with pytest.raises(CorruptBitstreamError):
+        decoder.decode_batch([DecodeRequest(data)])
+
+
+def test_declared_shape_over_the_limits_raises_before_any_work(bitstream, decoder):
+    stream = parse(bitstream)
+    header = dataclasses.replace(stream.header, height=65535, width=65535)
+    data = Bitstream(header, (b"\0" * 8,) * len(stream.strings)).to_bytes()
+    with pytest.raises(ImageTooLargeError, match="exceeds the limit"):
+        decoder.decode_batch([DecodeRequest(data)])
+    tall = Bitstream(dataclasses.replace(header, height=4096, width=2048), stream.strings)
+    with pytest.raises(ImageTooLargeError, match="pixels"):
+        decoder.decode_batch([DecodeRequest(tall.to_bytes())])
 
 
 def test_errors_are_typed_for_every_single_byte_truncation(bitstream):

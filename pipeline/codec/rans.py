@@ -1,0 +1,151 @@
+"""A bounds-checked rANS decoder for CompressAI's ``ans`` bitstreams, compiled with numba.
+
+CompressAI's ``RansDecoder`` reads 32-bit words from its input without checking where the input
+ends: a sub-stream that is empty or shorter than its symbols need makes it read past the end of
+the buffer, which on hostile input is a segmentation fault or a silent read of other memory.
+This decoder implements the same arithmetic (ryg_rans' 64-bit ``Rans64`` with 32-bit
+renormalisation, 16-bit CDF precision, CompressAI's 4-bit bypass coding of out-of-range values),
+so it decodes CompressAI's bitstreams bit for bit, but every read is checked against the end of
+the input and every table index against the tables; a stream that would overrun, names a
+missing table, or does not end exactly where its symbols do is refused with
+:class:`~pipeline.codec.errors.CorruptBitstreamError`.
+
+It runs without the GIL (``nogil=True``), so several streams (the latent's channel groups, the
+images of a batch) decode on several cores from a thread pool. The encoder stays CompressAI's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from pipeline.codec.errors import CorruptBitstreamError
+
+PRECISION = 16
+BYPASS_PRECISION = 4
+MAX_BYPASS_VALUE = (1 << BYPASS_PRECISION) - 1
+#: An int32 value needs at most 32 / 4 bypass chunks; the encoder never writes more.
+MAX_BYPASS_CHUNKS = 33 // BYPASS_PRECISION + 1
+RANS64_L = 1 << 31
+
+# Status codes of the compiled kernel (it cannot raise with a message).
+_OK, _OVERRUN, _BAD_INDEX, _BAD_BYPASS, _NOT_AT_END = range(5)
+_MESSAGES = {
+    _OVERRUN: "the sub-stream ends before its symbols do",
+    _BAD_INDEX: "a symbol names a table the model does not have",
+    _BAD_BYPASS: "an escaped value is longer than any value the encoder writes",
+    _NOT_AT_END: "the sub-stream does not end where its symbols do",
+}
+
+
+@dataclass(frozen=True)
+class DecodeTables:
+    """One entropy model's quantised CDFs as arrays: ``cdfs`` (tables, longest), row sizes
+    ``lengths`` and value ``offsets`` (CompressAI's ``_quantized_cdf``, ``_cdf_length``,
+    ``_offset``)."""
+
+    cdfs: np.ndarray
+    lengths: np.ndarray
+    offsets: np.ndarray
+
+    @classmethod
+    def of(cls, cdfs: list[list[int]], lengths: list[int], offsets: list[int]) -> DecodeTables:
+        """Pack CompressAI's per-table lists into contiguous int32 arrays."""
+        longest = max(len(row) for row in cdfs)
+        table = np.zeros((len(cdfs), longest), dtype=np.int32)
+        for i, row in enumerate(cdfs):
+            table[i, : len(row)] = row
+        return cls(table, np.asarray(lengths, np.int32), np.asarray(offsets, np.int32))
+
+
+def decode(string: bytes, indexes: np.ndarray, tables: DecodeTables) -> np.ndarray:
+    """Decode one rANS stream: int32 values, one per entry of ``indexes`` (flat, int32).
+
+    Raises :class:`CorruptBitstreamError` if the stream is malformed in any way the decoder can
+    see (above); never reads outside ``string``.
+    """
+    if len(string) % 4 != 0 or len(string) < 8:
+        raise CorruptBitstreamError(
+            f"a rANS sub-stream of {len(string)} bytes (at least 8, a multiple of 4)"
+        )
+    words = np.frombuffer(string, dtype="<u4")
+    flat = np.ascontiguousarray(indexes, dtype=np.int32).reshape(-1)
+    out = np.empty(flat.size, dtype=np.int32)
+    status = _decode(words, flat, tables.cdfs, tables.lengths, tables.offsets, out)
+    if status != _OK:
+        raise CorruptBitstreamError(f"entropy decoding failed: {_MESSAGES[status]}")
+    return out
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _get_bits(words, x, pos):  # pragma: no cover - compiled
+    """CompressAI's ``Rans64DecGetBits`` for 4 bits; ``pos`` -1 when the words ran out."""
+    bits = np.int64(x & np.uint64(MAX_BYPASS_VALUE))
+    x >>= np.uint64(BYPASS_PRECISION)
+    if x < np.uint64(RANS64_L):
+        if pos >= words.size:
+            return bits, x, -1
+        x = (x << np.uint64(32)) | np.uint64(words[pos])
+        pos += 1
+    return bits, x, pos
+
+
+@numba.njit(nogil=True, cache=True)
+def _decode(words, indexes, cdfs, lengths, offsets, out):  # pragma: no cover - compiled
+    n_words = words.size
+    x = np.uint64(words[0]) | (np.uint64(words[1]) << np.uint64(32))
+    pos = 2
+    mask = np.uint64((1 << PRECISION) - 1)
+    low = np.uint64(RANS64_L)
+    for i in range(indexes.size):
+        table = indexes[i]
+        if table < 0 or table >= cdfs.shape[0]:
+            return _BAD_INDEX
+        size = lengths[table]
+        max_value = size - 2
+        cum = np.int64(x & mask)
+        s = 0
+        while s + 1 < size - 1 and cdfs[table, s + 1] <= cum:
+            s += 1
+        start = np.uint64(cdfs[table, s])
+        freq = np.uint64(cdfs[table, s + 1]) - start
+        x = freq * (x >> np.uint64(PRECISION)) + (x & mask) - start
+        if x < low:
+            if pos >= n_words:
+                return _OVERRUN
+            x = (x << np.uint64(32)) | np.uint64(words[pos])
+            pos += 1
+        value = s
+        if value == max_value:
+            # Bypass: a count of 4-bit chunks (itself in chunks while they are all ones),
+            # then the chunks of the raw value, least significant first.
+            chunks = 0
+            while True:
+                bits, x, pos = _get_bits(words, x, pos)
+                if pos < 0:
+                    return _OVERRUN
+                chunks += bits
+                if chunks > MAX_BYPASS_CHUNKS:
+                    return _BAD_BYPASS
+                if bits != MAX_BYPASS_VALUE:
+                    break
+            raw = np.int64(0)
+            for j in range(chunks):
+                bits, x, pos = _get_bits(words, x, pos)
+                if pos < 0:
+                    return _OVERRUN
+                raw |= bits << np.int64(j * BYPASS_PRECISION)
+            raw &= np.int64(0xFFFFFFFF)
+            if raw >= np.int64(1 << 31):  # C's int32 wrap of the shifted chunks
+                raw -= np.int64(1 << 32)
+            value = np.int64(raw >> 1)
+            if raw & 1:
+                value = -value - 1
+            else:
+                value += max_value
+        out[i] = np.int32(value + offsets[table])
+    if pos != n_words or x != low:
+        return _NOT_AT_END
+    return _OK
