@@ -1,10 +1,12 @@
-"""Camera-side encode speed: our encoder (entropy coding included) against WebP q50.
+"""Camera-side encode speed of every camera codec: dsin, JPEG, WebP and AVIF, one thread.
 
-Both encode the same 640x480 colour frame, interleaved, several times each, on one thread
-(as a camera node runs). The last line printed is one JSON object with the medians and
-``ratio_vs_webp`` (ours / WebP); ``--out FILE`` also writes it to a file. ``--weights-dir DIR``
-also times candidate weights (as ``stereo-pipeline eval --weights-dir`` takes them, a wider
-camera encoder included), interleaved with the rest: ``candidate_ratio_vs_ours``.
+Each codec encodes the same 640x480 frames (a colour photo and its grey version) into the
+container a camera node sends, at the settings the camera uses (its default quality unless
+``--quality CODEC=Q``; AVIF at libavif speed 8), interleaved round by round so a busy machine
+slows them alike. The JSON (``--out FILE``, and the last line printed) has per codec and frame
+the median seconds, the ratio to JPEG and the bits per pixel of the container.
+``--weights-dir DIR`` also times candidate dsin weights (as ``stereo-pipeline eval
+--weights-dir`` takes them, a wider camera encoder included): ``candidate_ratio_vs_dsin``.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 import torch
 
 from benchmarks.common import environment, real_frame, write_report
 from pipeline.codec import ImageEncoder
+from pipeline.codec.encoder import make_encoder
 from pipeline.codec.registry import load
+from pipeline.codec.standard import AVIF_SPEED, CAMERA_CODECS
 
 
 def _seconds(work) -> float:
@@ -28,53 +33,83 @@ def _seconds(work) -> float:
     return time.perf_counter() - start
 
 
+def _qualities(items: list[str]) -> dict[str, int]:
+    chosen = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        if name not in CAMERA_CODECS or not value.isdigit():
+            raise SystemExit(f"--quality {item!r}: expected CODEC=Q with CODEC in {CAMERA_CODECS}")
+        chosen[name] = int(value)
+    return chosen
+
+
 def main(argv: list[str] | None = None) -> dict[str, object]:
     """Run the benchmark and return (and print) its result."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--quality", type=int, default=None)
+    parser.add_argument("--quality", nargs="*", default=[], metavar="CODEC=Q")
     parser.add_argument("--out", default=None)
     parser.add_argument("--weights-dir", default=None, help="also time these candidate weights")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
-    frame, source = real_frame()
-    bgr = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
-    encoder = ImageEncoder()
-    candidate = None
+    colour, source = real_frame()
+    frames = {"colour": colour, "grey": cv2.cvtColor(colour, cv2.COLOR_RGB2GRAY)}
+    encoders = {name: make_encoder(name) for name in CAMERA_CODECS}
     if args.weights_dir:
-        loaded = load(encoder.model_id, Path(args.weights_dir), widths_from_file=True)
-        candidate = ImageEncoder(loaded=loaded)
-        candidate.encode(frame, quality=args.quality)  # warm-up
-    ours_bytes = len(encoder.encode(frame, quality=args.quality))  # warm-up
-    webp_bytes = len(cv2.imencode(".webp", bgr, [cv2.IMWRITE_WEBP_QUALITY, 50])[1])
-    ours, webp, other = [], [], []
+        loaded = load(encoders["dsin"].model_id, Path(args.weights_dir), widths_from_file=True)
+        encoders["candidate"] = ImageEncoder(loaded=loaded)
+    chosen = _qualities(args.quality)
+    quality = {n: chosen.get(n, chosen.get("dsin", e.default_quality)) if n == "candidate"
+               else chosen.get(n, e.default_quality) for n, e in encoders.items()}  # fmt: skip
+    sizes = {
+        (n, f): len(e.encode(image, quality=quality[n]))  # also the warm-up
+        for n, e in encoders.items()
+        for f, image in frames.items()
+    }
+    times: dict[tuple[str, str], list[float]] = {key: [] for key in sizes}
     for _ in range(args.repeats):
-        ours.append(_seconds(lambda: encoder.encode(frame, quality=args.quality)))
-        webp.append(_seconds(lambda: cv2.imencode(".webp", bgr, [cv2.IMWRITE_WEBP_QUALITY, 50])))
-        if candidate is not None:
-            other.append(_seconds(lambda: candidate.encode(frame, quality=args.quality)))
-    result = {
+        for (name, frame), series in times.items():
+            image, encoder = frames[frame], encoders[name]
+            series.append(
+                _seconds(lambda e=encoder, i=image, q=quality[name]: e.encode(i, quality=q))
+            )
+    result = _report(times, sizes, quality, colour, source, args)
+    write_report(result, args.out, indent=None)
+    return result
+
+
+def _report(times, sizes, quality, colour: np.ndarray, source: str, args) -> dict[str, object]:
+    pixels = colour.shape[0] * colour.shape[1]
+    medians = {key: statistics.median(series) for key, series in times.items()}
+    codecs = {
+        name: {
+            frame: {
+                "median_s": medians[(name, frame)],
+                "ratio_vs_jpeg": medians[(name, frame)] / medians[("jpeg", frame)],
+                "bpp": 8 * sizes[(name, frame)] / pixels,
+            }
+            for frame in ("colour", "grey")
+        }
+        | {"quality": quality[name]}
+        for name in {name for name, _ in times}
+    }
+    result: dict[str, object] = {
         "benchmark": "encode_speed",
-        "frame": f"{frame.shape[1]}x{frame.shape[0]} RGB, {source}",
+        "frame": f"{colour.shape[1]}x{colour.shape[0]}, {source} (colour and grey)",
         "repeats": args.repeats,
-        "ours_median_s": statistics.median(ours),
-        "webp_median_s": statistics.median(webp),
-        "ratio_vs_webp": statistics.median(ours) / statistics.median(webp),
-        "ours_bpp": 8 * ours_bytes / frame[..., 0].size,
-        "webp_bpp": 8 * webp_bytes / frame[..., 0].size,
-        "model": encoder.model_id,
-        "quality": args.quality or encoder.default_quality,
+        "threads": args.threads,
+        "avif_speed": AVIF_SPEED,
+        "codecs": codecs,
         "environment": environment(),
     }
-    if other:
+    if "candidate" in codecs:
         result |= {
             "candidate": str(args.weights_dir),
-            "candidate_median_s": statistics.median(other),
-            "candidate_ratio_vs_ours": statistics.median(other) / statistics.median(ours),
+            "candidate_ratio_vs_dsin": medians[("candidate", "colour")]
+            / medians[("dsin", "colour")],
         }
-    write_report(result, args.out, indent=None)
     return result
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from pipeline.codec.standard import DEFAULT_CAMERA_CODEC
 from pipeline.config import setting
 from pipeline.wire.protocol import ID_PATTERN
 
@@ -61,9 +62,12 @@ class CameraConfig:
     endpoint: str = setting("tcp://127.0.0.1:5555", doc="decoder PULL endpoint to connect to")
     fps: float = setting(10.0, min=0.0, max=1000.0, doc="capture rate; 0 = as fast as possible")
     frames: int = setting(0, min=0, doc="stop after this many frames; 0 = run forever")
+    codec: Literal["dsin", "jpeg", "webp", "avif"] = setting(
+        DEFAULT_CAMERA_CODEC, doc="camera codec: the learned dsin, or a standard jpeg, webp, avif"
+    )
     quality: int | None = setting(None, min=0, max=255, doc="codec quality; unset = default")
     target_kbps: float = setting(0.0, min=0.0, doc="bitrate to hold by picking quality; 0 = off")
-    model: str | None = setting(None, doc="codec model id; unset = registry default")
+    model: str | None = setting(None, doc="codec model id; unset = the codec's registered one")
     encode_threads: int = setting(1, min=1, max=256, doc="torch CPU threads for encoding")
     send_queue: int = setting(8, min=1, max=10000, doc="frames waiting to send; drop-oldest")
     sndhwm: int = setting(4, min=1, max=100000, doc="ZeroMQ send high-water mark (messages)")

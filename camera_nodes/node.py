@@ -29,6 +29,7 @@ from camera_nodes.rate_control import QualityController
 from camera_nodes.send_queue import DropOldestQueue
 from camera_nodes.sources import EndOfStream, FrameSource, SourceError, make_source
 from pipeline.codec import ImageEncoder, Role
+from pipeline.codec.encoder import StandardEncoder, make_encoder
 from pipeline.wire import PROTOCOL_VERSION, FrameHeader, encode_frame
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,8 @@ class EncodedFrame:
 class CameraNode:
     """Runs one view of a rig from a :class:`CameraConfig` until stopped or done.
 
-    ``encoder`` is a ``pipeline.codec.ImageEncoder`` (built from ``config.model`` when None);
+    ``encoder`` is a ``pipeline.codec.ImageEncoder`` or ``StandardEncoder`` (built from
+    ``config.codec`` and ``config.model`` when None);
     ``source`` defaults to :func:`make_source` of ``config.source``. :meth:`stop` may be called
     from any thread or a signal handler.
     """
@@ -60,7 +62,7 @@ class CameraNode:
     def __init__(
         self,
         config: CameraConfig,
-        encoder: ImageEncoder | None = None,
+        encoder: ImageEncoder | StandardEncoder | None = None,
         source: FrameSource | None = None,
         metrics: CameraMetrics | None = None,
     ) -> None:
@@ -97,16 +99,19 @@ class CameraNode:
         finally:
             self._shutdown(sender, sock, ctx, server)
 
-    def _load_encoder(self) -> ImageEncoder:
+    def _load_encoder(self) -> ImageEncoder | StandardEncoder:
         torch.set_num_threads(self.config.encode_threads)
-        self._encoder = ImageEncoder(model=self.config.model)
+        self._encoder = make_encoder(self.config.codec, self.config.model)
         return self._encoder
 
     def _check_quality(self, encoder) -> int:
         cfg, qualities = self.config, tuple(encoder.qualities)
         quality = encoder.default_quality if cfg.quality is None else cfg.quality
         if quality not in qualities:
-            raise ValueError(f"quality {quality} not one of the model's {qualities}")
+            raise ValueError(
+                f"quality {quality} not in the {self.config.codec} codec's "
+                f"{qualities[0]}..{qualities[-1]}"
+            )
         if cfg.target_kbps > 0:
             self._controller = QualityController(qualities, cfg.target_kbps, cfg.fps, quality)
         return quality

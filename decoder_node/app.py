@@ -106,12 +106,20 @@ class DecoderApp:
                 codec.device,
                 self_ensemble=codec.self_ensemble,
                 limits=self.cfg.limits.image_limits(),
+                precision=codec.precision,
             )
         device = str(getattr(self._decoder, "device", "unknown"))
         model_id = str(getattr(self._decoder, "model_id", self.cfg.codec.model or "default"))
         publish_build_info(self.registry, pipeline.__version__, device, model_id)
+        from pipeline.codec import rans
+
+        if not rans.BOUNDS_CHECKED:
+            log.warning("numba is not installed: entropy decoding does not check its reads")
         ensemble = getattr(self._decoder, "self_ensemble", "?")
-        log.info("codec: model %s on %s, SI-Net self-ensemble %s", model_id, device, ensemble)
+        dtype = getattr(self._decoder, "dtype", "?")
+        log.info(
+            "codec: model %s on %s, SI-Net self-ensemble %s, %s", model_id, device, ensemble, dtype
+        )
 
     def _init_sinks(self) -> None:
         self._sinks = SinkSet([build_sink(c, self._context) for c in self.cfg.sinks], self.registry)

@@ -83,6 +83,10 @@ class CodecConfig:
         "auto",
         doc="SI-Net passes over flips/transposes, averaged; 'auto' = 8 on CUDA, 1 on the CPU.",
     )
+    precision: Literal["auto", "float32", "bfloat16"] = setting(
+        "auto",
+        doc="Synthesis and SI-Net dtype; 'auto' = bfloat16 where the device computes it natively.",
+    )
 
 
 @dataclass(frozen=True)

@@ -209,7 +209,12 @@ class Receiver:
         except Exception:  # a reader bug on hostile bytes must not stop the receive loop
             log.exception("read_header failed on a frame from %s", frame.rig)
             return "bad_bitstream"
-        same_shape = (bits.height, bits.width, bits.channels) == frame.shape
-        if not same_shape or bits.role != ROLE_OF_SIDE[frame.side]:
+        wire = frame.header
+        same = (bits.height, bits.width, bits.channels, bits.model_id, bits.quality) == (
+            *frame.shape,
+            wire.model_id,
+            wire.quality,
+        )
+        if not same or bits.role != ROLE_OF_SIDE[frame.side]:
             return "header_mismatch"
         return None

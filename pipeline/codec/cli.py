@@ -12,8 +12,10 @@ import numpy as np
 from pipeline.codec.api import DecodeRequest, Role
 from pipeline.codec.container import read_header
 from pipeline.codec.decoder import StereoDecoder
-from pipeline.codec.encoder import ImageEncoder
+from pipeline.codec.encoder import make_encoder
 from pipeline.codec.images import read_image
+from pipeline.codec.registry import STANDARD_MODELS
+from pipeline.codec.standard import CAMERA_CODECS
 
 
 def write_image(path: str, image: np.ndarray) -> None:
@@ -26,13 +28,27 @@ def write_image(path: str, image: np.ndarray) -> None:
 def encode_main(argv: list[str]) -> int:
     """Encode IMAGE into a bitstream file."""
     parser = argparse.ArgumentParser(prog="stereo-pipeline encode", description=encode_main.__doc__)
-    parser.add_argument("image")
-    parser.add_argument("-o", "--output", required=True)
-    parser.add_argument("--role", choices=[r.value for r in Role], default=Role.PRIMARY.value)
-    parser.add_argument("--model", default=None)
-    parser.add_argument("--quality", type=int, default=None)
+    parser.add_argument("image", help="image file to encode (grey stays grey)")
+    parser.add_argument("-o", "--output", required=True, help="bitstream file to write (.sic)")
+    parser.add_argument(
+        "--role",
+        choices=[r.value for r in Role],
+        default=Role.PRIMARY.value,
+        help="primary: the left view, decoded with side information; side: the right view",
+    )
+    parser.add_argument(
+        "--codec",
+        choices=CAMERA_CODECS,
+        default="dsin",
+        help="dsin (the learned codec) or a standard one, decoded with side information too",
+    )
+    parser.add_argument("--model", default=None, help="registry model id (default: the codec's)")
+    parser.add_argument(
+        "--quality", type=int, default=None, help="codec quality (default: the codec's default)"
+    )
     args = parser.parse_args(argv)
-    data = ImageEncoder(args.model).encode(read_image(args.image), Role(args.role), args.quality)
+    encoder = make_encoder(args.codec, args.model)
+    data = encoder.encode(read_image(args.image), Role(args.role), args.quality)
     Path(args.output).write_bytes(data)
     header = read_header(data)
     bpp = 8 * len(data) / (header.height * header.width)
@@ -58,7 +74,8 @@ def decode_main(argv: list[str]) -> int:
     parser.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
     data = Path(args.bitstream).read_bytes()
-    decoder = StereoDecoder(read_header(data).model_id, device=args.device)
+    model_id = read_header(data).model_id
+    decoder = StereoDecoder(None if model_id in STANDARD_MODELS else model_id, device=args.device)
     if args.band is not None:
         decoder.si_finder = replace(decoder.si_finder, band=args.band or None)
     request = DecodeRequest(primary=data, **_side_info(args.side_info))

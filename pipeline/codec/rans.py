@@ -12,14 +12,23 @@ missing table, or does not end exactly where its symbols do is refused with
 
 It runs without the GIL (``nogil=True``), so several streams (the latent's channel groups, the
 images of a batch) decode on several cores from a thread pool. The encoder stays CompressAI's.
+
+numba is a dependency of the package; only where it cannot be installed (the lent GPU machine
+reaches no package index, ``deploy/gpu``) does :func:`decode` fall back to CompressAI's own
+decoder, which does not check its reads (:data:`BOUNDS_CHECKED` is False there and the decoder
+daemon says so when it starts).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba
 import numpy as np
+
+try:
+    import numba
+except ImportError:  # pragma: no cover - only on a machine without a package index
+    numba = None
 
 from pipeline.codec.errors import CorruptBitstreamError
 
@@ -29,6 +38,8 @@ MAX_BYPASS_VALUE = (1 << BYPASS_PRECISION) - 1
 #: An int32 value needs at most 32 / 4 bypass chunks; the encoder never writes more.
 MAX_BYPASS_CHUNKS = 33 // BYPASS_PRECISION + 1
 RANS64_L = 1 << 31
+BOUNDS_CHECKED = numba is not None
+"""True when decoding is this module's bounds-checked decoder (numba installed)."""
 
 # Status codes of the compiled kernel (it cannot raise with a message).
 _OK, _OVERRUN, _BAD_INDEX, _BAD_BYPASS, _NOT_AT_END = range(5)
@@ -70,8 +81,10 @@ def decode(string: bytes, indexes: np.ndarray, tables: DecodeTables) -> np.ndarr
         raise CorruptBitstreamError(
             f"a rANS sub-stream of {len(string)} bytes (at least 8, a multiple of 4)"
         )
-    words = np.frombuffer(string, dtype="<u4")
     flat = np.ascontiguousarray(indexes, dtype=np.int32).reshape(-1)
+    if not BOUNDS_CHECKED:  # pragma: no cover - only on a machine without numba
+        return _compressai_decode(string, flat, tables)
+    words = np.frombuffer(string, dtype="<u4")
     out = np.empty(flat.size, dtype=np.int32)
     status = _decode(words, flat, tables.cdfs, tables.lengths, tables.offsets, out)
     if status != _OK:
@@ -79,7 +92,27 @@ def decode(string: bytes, indexes: np.ndarray, tables: DecodeTables) -> np.ndarr
     return out
 
 
-@numba.njit(nogil=True, cache=True, inline="always")
+def _compressai_decode(
+    string: bytes, indexes: np.ndarray, tables: DecodeTables
+) -> np.ndarray:  # pragma: no cover - only on a machine without numba
+    """CompressAI's unchecked decoder, for machines where numba cannot be installed."""
+    from compressai.ans import RansDecoder
+
+    if indexes.min(initial=0) < 0 or indexes.max(initial=0) >= tables.cdfs.shape[0]:
+        raise CorruptBitstreamError(f"entropy decoding failed: {_MESSAGES[_BAD_INDEX]}")
+    cdfs = [row[:length].tolist() for row, length in zip(tables.cdfs, tables.lengths, strict=True)]
+    values = RansDecoder().decode_with_indexes(
+        string, indexes.tolist(), cdfs, tables.lengths.tolist(), tables.offsets.tolist()
+    )
+    return np.asarray(values, dtype=np.int32)
+
+
+def _jit(**options):
+    """numba's ``njit`` with ``options``, or nothing where numba is missing."""
+    return numba.njit(**options) if numba is not None else (lambda f: f)
+
+
+@_jit(nogil=True, cache=True, inline="always")
 def _get_bits(words, x, pos):  # pragma: no cover - compiled
     """CompressAI's ``Rans64DecGetBits`` for 4 bits; ``pos`` -1 when the words ran out."""
     bits = np.int64(x & np.uint64(MAX_BYPASS_VALUE))
@@ -92,7 +125,7 @@ def _get_bits(words, x, pos):  # pragma: no cover - compiled
     return bits, x, pos
 
 
-@numba.njit(nogil=True, cache=True)
+@_jit(nogil=True, cache=True)
 def _decode(words, indexes, cdfs, lengths, offsets, out):  # pragma: no cover - compiled
     n_words = words.size
     x = np.uint64(words[0]) | (np.uint64(words[1]) << np.uint64(32))

@@ -48,6 +48,42 @@ REGISTRY: dict[str, ModelSpec] = {
     )
 }
 DEFAULT_MODEL = "dsin-s1"
+
+
+@dataclass(frozen=True)
+class StandardModelSpec:
+    """A registry entry for a standard camera codec: the model id its containers carry, the
+    codec, and the weights file (``<weights>-<hash>.pt``) of the SI-Net that decodes it."""
+
+    model_id: str
+    codec: str
+    weights: str
+    summary: str
+
+
+STANDARD_MODELS: dict[str, StandardModelSpec] = {
+    spec.model_id: spec
+    for spec in (
+        StandardModelSpec(f"{codec}-si1", codec, "si-std1", f"{codec} with the si-std1 SI-Net")
+        for codec in ("jpeg", "webp", "avif")
+    )
+}
+"""Standard-codec models; one SI-Net (``si-std1``, told the codec) serves all three."""
+
+
+def standard_model_id(codec: str) -> str:
+    """The registry model id of a standard camera codec (``jpeg`` -> ``jpeg-si1``)."""
+    for spec in STANDARD_MODELS.values():
+        if spec.codec == codec:
+            return spec.model_id
+    raise WeightsError(f"no registered model for codec {codec!r}")
+
+
+def file_hash(name: str, directory: Path = WEIGHTS_DIR) -> str:
+    """The hash of weights file ``name`` as its file name gives it (checked when loaded)."""
+    return weights_path(name, directory).stem.rsplit("-", 1)[1]
+
+
 #: Architecture fields that training tools may change (``pipeline.training.widen*``).
 WIDTHS = ("n_a", "m")
 
@@ -88,12 +124,8 @@ def load(
     widened g_a or latent, see :func:`widths_of`); everything else must still match.
     """
     spec = get_spec(model_id)
+    payload, digest = read_weights(spec.model_id, directory)
     path = weights_path(spec.model_id, directory)
-    data = path.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()[:HASH_HEX]
-    if not path.stem.endswith(f"-{digest}"):
-        raise WeightsError(f"{path.name}: SHA-256 prefix {digest} does not match its name")
-    payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     stored = payload.get("config") or {}
     if widths_from_file:
         widths = {key: stored.get(key, getattr(spec.config, key)) for key in WIDTHS}
@@ -105,6 +137,30 @@ def load(
     if model.gaussian_conditional._quantized_cdf.numel() == 0:
         raise WeightsError(f"{path.name}: CDF tables missing")
     return LoadedModel(spec, model.eval(), digest)
+
+
+def read_weights(name: str, directory: Path = WEIGHTS_DIR) -> tuple[dict, str]:
+    """The payload of weights file ``name`` and its hash, checked against the file name."""
+    path = weights_path(name, directory)
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()[:HASH_HEX]
+    if not path.stem.endswith(f"-{digest}"):
+        raise WeightsError(f"{path.name}: SHA-256 prefix {digest} does not match its name")
+    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True), digest
+
+
+def write_weights(payload: dict, name: str, directory: Path = WEIGHTS_DIR) -> Path:
+    """Save ``payload`` as ``<name>-<hash>.pt`` in ``directory``, replacing older files."""
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    data = buffer.getvalue()
+    digest = hashlib.sha256(data).hexdigest()[:HASH_HEX]
+    directory.mkdir(parents=True, exist_ok=True)
+    for old in directory.glob(f"{name}-*.pt"):
+        old.unlink()
+    path = directory / f"{name}-{digest}.pt"
+    path.write_bytes(data)
+    return path
 
 
 def widths_of(config: CodecConfig, state: dict[str, torch.Tensor]) -> CodecConfig:
@@ -128,16 +184,9 @@ def export(model: DsinCodec, model_id: str, directory: Path = WEIGHTS_DIR) -> Pa
         k: v.half() if v.is_floating_point() and not k.startswith(_EXACT_PREFIXES) else v
         for k, v in model.state_dict().items()
     }
-    buffer = io.BytesIO()
-    torch.save({"config": _config_dict(model.config), "state_dict": state}, buffer)
-    data = buffer.getvalue()
-    digest = hashlib.sha256(data).hexdigest()[:HASH_HEX]
-    directory.mkdir(parents=True, exist_ok=True)
-    for old in directory.glob(f"{model_id}-*.pt"):
-        old.unlink()
-    path = directory / f"{model_id}-{digest}.pt"
-    path.write_bytes(data)
-    return path
+    return write_weights(
+        {"config": _config_dict(model.config), "state_dict": state}, model_id, directory
+    )
 
 
 def _config_dict(config: CodecConfig) -> dict:
@@ -145,14 +194,15 @@ def _config_dict(config: CodecConfig) -> dict:
 
     The SI-Finder's search settings are decode-time options, not weights: left out.
     """
-
-    def plain(value: object) -> object:
-        if isinstance(value, tuple | list):
-            return [plain(v) for v in value]
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        return value
-
     fields = dataclasses.asdict(config)
     fields.pop("si_finder")
-    return plain(fields)
+    return plain_data(fields)
+
+
+def plain_data(value: object) -> object:
+    """``value`` with tuples as lists, recursively (what ``torch.load`` gives back)."""
+    if isinstance(value, tuple | list):
+        return [plain_data(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain_data(v) for k, v in value.items()}
+    return value

@@ -14,6 +14,10 @@ level (q / (levels - 1), constant over the image), so that it can trust Y_syn wh
 was good and weigh it by how much X_dec already knows. Their input weights start at zero
 (:mod:`pipeline.training.guide`), so a guided net starts as the unguided one it came from.
 
+A net may also be told constant *conditions* (``conditions=K``: K more input planes, one value
+per image each): the standard-codec SI-Net (:mod:`pipeline.codec.si_standard`) is told which
+codec made X_dec as a one-hot vector.
+
 And a *self-ensemble* at decode time (``ensemble`` 2, 4 or 8): the residual averaged over that
 many flips and transposes of the inputs (X_dec, Y_syn and confidence transformed together, so
 they stay aligned), which helps where the net has learned its training scenes too well.
@@ -75,11 +79,13 @@ class SINet(nn.Module):
         dilations: tuple[int, ...] = DEFAULT_DILATIONS,
         levels: int = 1,
         guided: bool = False,
+        conditions: int = 0,
     ) -> None:
         super().__init__()
         self.guided = guided
+        self.conditions = conditions
         self.register_buffer("level_scale", torch.ones(levels))
-        inputs = GUIDED_INPUTS if guided else PLAIN_INPUTS
+        inputs = (GUIDED_INPUTS if guided else PLAIN_INPUTS) + conditions
         layers: list[nn.Module] = [conv(inputs, width, 3, dilation=dilations[0]), nn.LeakyReLU(0.2)]
         for dilation in dilations[1:]:
             layers += [conv(width, width, 3, dilation=dilation), nn.LeakyReLU(0.2)]
@@ -96,15 +102,23 @@ class SINet(nn.Module):
         confidence: Tensor | None = None,
         scaled: bool = True,
         ensemble: int = 1,
+        condition: Tensor | None = None,
     ) -> Tensor:
-        """X_hat = X_dec + s_q * f([X_dec, Y_syn, (confidence, level)]), images (B, 3, H, W).
+        """X_hat = X_dec + s_q * f([X_dec, Y_syn, (confidence, level), (conditions)]), images
+        (B, 3, H, W); ``condition`` (B, K) when the net has K conditions.
 
         ``level`` (B,) gives each item's zero-based quality level q and so its residual scale
         s_q (``scaled=False``, or no level: s = 1, as in training, where the scales are not
         learned). A guided net needs ``level`` and ``confidence`` (B, 1, H, W). ``ensemble``
         (1, 2, 4 or 8): the residual averaged over the first that many :data:`SYMMETRIES`.
         """
-        residual = self._residual(self._inputs(x_dec, y_syn, level, confidence), ensemble)
+        inputs = self._inputs(x_dec, y_syn, level, confidence)
+        if self.conditions:
+            if condition is None or condition.shape != (x_dec.shape[0], self.conditions):
+                raise ValueError(f"this SI-Net needs a (B, {self.conditions}) condition")
+            planes = condition.to(inputs.dtype)[:, :, None, None]
+            inputs = torch.cat([inputs, planes.expand(-1, -1, *inputs.shape[-2:])], dim=1)
+        residual = self._residual(inputs, ensemble)
         if level is not None and scaled:
             residual = residual * self.level_scale[level].to(residual.dtype)[:, None, None, None]
         return x_dec + residual

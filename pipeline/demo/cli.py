@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pipeline.codec.standard import CAMERA_CODECS, DEFAULT_CAMERA_CODEC
 from pipeline.demo import report as rpt
 from pipeline.demo.processes import (
     Child,
@@ -64,7 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, default=320)
     p.add_argument("--height", type=int, default=240)
     p.add_argument("--seed", type=int, default=0, help="synthetic scene seed")
-    p.add_argument("--quality", type=int, help="codec quality (default: the model's)")
+    p.add_argument(
+        "--codec",
+        choices=CAMERA_CODECS,
+        default=DEFAULT_CAMERA_CODEC,
+        help=f"the cameras' codec (default {DEFAULT_CAMERA_CODEC}, the cameras' own default)",
+    )
+    p.add_argument("--quality", type=int, help="codec quality (default: the codec's)")
     p.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder")
     p.add_argument("--report", type=Path, help="JSON report (default OUT/report.json)")
     p.add_argument("--psnr-frames", type=int, default=60, help="frames scored for PSNR")
@@ -266,6 +273,7 @@ def build_report(run: Run, codes: dict[str, int | None], psnr_frames: int) -> di
         "exit_codes": codes,
         "device": run.device,
         "config": {
+            "codec": plan.codec,
             "frames": plan.frames,
             "fps": plan.fps,
             "width": plan.width,
@@ -291,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         print("demo: --frames must be >= 1; --fps, --timeout and --stall > 0", file=sys.stderr)
         return 2
     plan = DemoPlan(args.frames, args.fps, args.width, args.height, args.seed, args.quality,
-                    args.out, args.decode_threads)  # fmt: skip
+                    args.out, args.decode_threads, args.codec)  # fmt: skip
     clean(plan.out)
     run = Run(plan, args.timeout, args.stall)
     codes: dict[str, int | None] = {}

@@ -129,6 +129,7 @@ def format_report(report: dict[str, Any]) -> str:
     """The report as a few human-readable lines."""
     dropped = _nonzero(report["frames_dropped"]) or "none"
     lines = [
+        f"camera codec     {report['config']['codec']}",
         f"frames sent      {report['frames_sent']}",
         f"frames decoded   {report['frames_decoded']}  ({report['decoded_ratio']:.1%} of sent)",
         f"frames dropped   {dropped}",

@@ -27,6 +27,7 @@ class DemoPlan:
     quality: int | None
     out: Path
     decode_threads: int = 2
+    codec: str = "dsin"
 
     @property
     def decoded_dir(self) -> Path:
@@ -114,6 +115,7 @@ side = "{side}"
 endpoint = "tcp://127.0.0.1:{ports.frames}"
 fps = {plan.fps}
 frames = {plan.frames}
+codec = "{plan.codec}"
 {quality}send_queue = {max(8, plan.frames)}
 flush_s = 10.0
 metrics_port = {metrics}

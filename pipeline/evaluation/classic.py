@@ -1,6 +1,8 @@
-"""The image codecs people use, as anchors: JPEG, WebP and JPEG 2000 (OpenCV), AVIF (Pillow).
+"""The image codecs people use, as anchors: JPEG, WebP, AVIF and JPEG 2000.
 
-Each codec turns a uint8 RGB or grey image into the bytes of a complete file, and those bytes
+JPEG, WebP and AVIF are the camera codecs of :mod:`pipeline.codec.standard`, at the settings a
+camera node uses (AVIF at libavif speed 8 on one thread); JPEG 2000 is OpenCV's. Each codec
+turns a uint8 RGB or grey image into the bytes of a complete file, and those bytes
 back into an image with the same channels, so bits per pixel come from real file sizes.
 Quality grids are chosen so that the curves span roughly 0.05 to 1.5 bpp on the project's
 stereo sets (measured; see ``docs/evaluation.md``).
@@ -16,10 +18,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from pipeline.evaluation.images import from_bgr, to_bgr
-
-AVIF_SPEED = 6
-"""libavif encoder speed (0 slowest/best to 10 fastest); 6 is Pillow's default."""
+from pipeline.codec.standard import STANDARD_CODECS, opencv_encoder, opencv_pixels
 
 
 @dataclass(frozen=True)
@@ -32,23 +31,16 @@ class ClassicCodec:
     decode: Callable[[bytes, int], np.ndarray]
 
 
-def _opencv_encoder(extension: str, flag: int) -> Callable[[np.ndarray, int], bytes]:
-    def encode(image: np.ndarray, quality: int) -> bytes:
-        ok, buffer = cv2.imencode(extension, to_bgr(image), [flag, int(quality)])
-        if not ok:
-            raise RuntimeError(f"OpenCV could not encode {extension} at quality {quality}")
-        return buffer.tobytes()
+def _standard(name: str, qualities: tuple[int, ...]) -> ClassicCodec:
+    """A camera codec (:data:`STANDARD_CODECS`) as an anchor, decoded as the decoder does."""
+    codec = STANDARD_CODECS[name]
 
-    return encode
+    def decode(data: bytes, channels: int) -> np.ndarray:
+        with Image.open(io.BytesIO(data)) as image:
+            shape = image.size[::-1]
+        return codec.decode(data, channels, shape)
 
-
-def _opencv_decode(data: bytes, channels: int) -> np.ndarray:
-    """Decode with OpenCV into the original's channels (WebP has no grey mode: take luma)."""
-    mode = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), mode)
-    if image is None:
-        raise RuntimeError("OpenCV could not decode its own output")
-    return from_bgr(image)
+    return ClassicCodec(name, qualities, codec.encode, decode)
 
 
 def _jpeg2000_encode(image: np.ndarray, quality: int) -> bytes:
@@ -59,36 +51,15 @@ def _jpeg2000_encode(image: np.ndarray, quality: int) -> bytes:
     """
     channels = 1 if image.ndim == 2 else image.shape[2]
     parameter = int(np.clip(round(quality / (8 * channels)), 1, 1000))
-    return _opencv_encoder(".jp2", cv2.IMWRITE_JPEG2000_COMPRESSION_X1000)(image, parameter)
-
-
-def _avif_encode(image: np.ndarray, quality: int) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="AVIF", quality=int(quality), speed=AVIF_SPEED)
-    return buffer.getvalue()
-
-
-def _avif_decode(data: bytes, channels: int) -> np.ndarray:
-    with Image.open(io.BytesIO(data)) as image:
-        return np.asarray(image.convert("L" if channels == 1 else "RGB"))
+    return opencv_encoder(".jp2", cv2.IMWRITE_JPEG2000_COMPRESSION_X1000)(image, parameter)
 
 
 CLASSIC_CODECS: dict[str, ClassicCodec] = {
-    "jpeg": ClassicCodec(
-        "jpeg",
-        (5, 10, 20, 35, 50, 70, 85, 92),
-        _opencv_encoder(".jpg", cv2.IMWRITE_JPEG_QUALITY),
-        _opencv_decode,
-    ),
-    "webp": ClassicCodec(
-        "webp",
-        (0, 5, 15, 30, 50, 70, 85, 95),
-        _opencv_encoder(".webp", cv2.IMWRITE_WEBP_QUALITY),
-        _opencv_decode,
-    ),
+    "jpeg": _standard("jpeg", (5, 10, 20, 35, 50, 70, 85, 92)),
+    "webp": _standard("webp", (1, 5, 15, 30, 50, 70, 85, 95)),
     "jpeg2000": ClassicCodec(
-        "jpeg2000", (50, 100, 200, 350, 600, 1000, 1500), _jpeg2000_encode, _opencv_decode
+        "jpeg2000", (50, 100, 200, 350, 600, 1000, 1500), _jpeg2000_encode, opencv_pixels
     ),
-    "avif": ClassicCodec("avif", (10, 25, 40, 55, 65, 75, 85), _avif_encode, _avif_decode),
+    "avif": _standard("avif", (10, 25, 40, 55, 65, 75, 85)),
 }
 """Every conventional codec the evaluation knows, by the name used in ``rd.json``."""

@@ -1,4 +1,5 @@
-"""``stereo-pipeline eval``: rate-distortion of our codec against JPEG, WebP, JPEG 2000 and AVIF.
+"""``stereo-pipeline eval``: rate-distortion of our codec against JPEG, WebP, JPEG 2000 and AVIF,
+and of JPEG, WebP and AVIF decoded with the right view as side information (``*_si``).
 
 Writes ``OUTDIR/rd.json`` (format in ``docs/evaluation.md``) and ``OUTDIR/rd.png``.
 """
@@ -18,9 +19,12 @@ from pipeline.evaluation.ours import OursCodec
 from pipeline.evaluation.plot import plot_rd
 from pipeline.evaluation.progress import ProgressBar
 from pipeline.evaluation.runner import EvaluationPlan, EvaluationResult, count_steps, evaluate
+from pipeline.evaluation.standard_si import StandardSI
 from pipeline.evaluation.summary import comparisons, curves
 
-ALL_CODECS = (*CLASSIC_CODECS, "ours")
+SI_CODECS = ("jpeg_si", "webp_si", "avif_si")
+"""Standard codecs decoded with side information: each brings its plain codec's rows too."""
+ALL_CODECS = (*CLASSIC_CODECS, *SI_CODECS, "ours")
 
 
 def _ensemble(text: str) -> int | str:
@@ -104,7 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as error:
         print(f"stereo-pipeline eval: {error}", file=sys.stderr)
         return 2
-    plan = EvaluationPlan(pairs, classic, ours, ours_qualities)
+    with_si = frozenset(name.removesuffix("_si") for name in args.codecs if name in SI_CODECS)
+    standard = _standard(args, ours) if with_si else None
+    plan = EvaluationPlan(
+        pairs, classic, ours, ours_qualities, standard=standard, standard_si=with_si
+    )
     started = time.monotonic()
     progress = None if args.no_progress else ProgressBar(count_steps(plan))
     result = evaluate(plan, progress)
@@ -144,12 +152,18 @@ def _classic_codecs(selected: list[str], grids: list[str]) -> list[ClassicCodec]
             raise ValueError(f"--grid {item!r}: expected one of {sorted(CLASSIC_CODECS)}=Q,Q,...")
         overrides[name] = tuple(int(v) for v in values.split(","))
     codecs = []
-    for name in selected:
-        if name in CLASSIC_CODECS:
+    wanted = {name.removesuffix("_si") for name in selected}
+    for name in CLASSIC_CODECS:
+        if name in wanted:
             codec = CLASSIC_CODECS[name]
             grid = overrides.get(name, codec.qualities)
             codecs.append(ClassicCodec(name, grid, codec.encode, codec.decode))
     return codecs
+
+
+def _standard(args: argparse.Namespace, ours: OursCodec | None) -> StandardSI:
+    """The standard codecs' side-information decoder (ours's decoder when it runs too)."""
+    return StandardSI(args.device, args.self_ensemble, ours.decoder if ours else None)
 
 
 def _ours(args: argparse.Namespace) -> tuple[OursCodec, tuple[int, ...]]:
@@ -192,10 +206,12 @@ def _write(out: Path, report: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "rd.json").write_text(json.dumps(report, indent=1, allow_nan=False) + "\n")
     sets = list(report["sets"])
-    plot_rd(report["codecs"], out / "rd.png", title=" + ".join(sets))
+    pairs = len({(row["set"], row["pair"]) for row in report["pairs"]})
+    title = f"{' + '.join(sets)}: {pairs} pairs, left view (BD-rate on PSNR)"
+    plot_rd(report["codecs"], out / "rd.png", title, report["bd_rate"])
     if len(sets) > 1:
         for name, summary in report["sets"].items():
-            plot_rd(summary["codecs"], out / f"rd_{name}.png", title=name)
+            plot_rd(summary["codecs"], out / f"rd_{name}.png", name, summary["bd_rate"])
 
 
 def _print_summary(report: dict) -> None:

@@ -10,7 +10,7 @@ from importlib import metadata
 import cv2
 from PIL import features
 
-from pipeline.evaluation.classic import AVIF_SPEED
+from pipeline.codec.standard import AVIF_SPEED
 from pipeline.evaluation.images import PairFiles
 from pipeline.evaluation.runner import EvaluationPlan
 
@@ -28,6 +28,7 @@ def run_metadata(
         "device": ours.get("device", "cpu"),
         "model_id": ours.get("model_id"),
         "weights_hash": ours.get("weights_hash"),
+        "standard_si": _standard(plan),
         "inputs": _inputs(args, pairs),
         "qualities": {codec.name: list(codec.qualities) for codec in plan.classic}
         | ({"ours": list(plan.ours_qualities)} if plan.ours is not None else {}),
@@ -41,6 +42,13 @@ def run_metadata(
         },
         "wall_seconds": round(seconds, 2),
     }
+
+
+def _standard(plan: EvaluationPlan) -> dict | None:
+    """The standard-codec SI-Net's weights hash and the codecs decoded with it, if any."""
+    if plan.standard is None or not plan.standard_si:
+        return None
+    return {"codecs": sorted(plan.standard_si), "weights_hash": plan.standard.weights_hash}
 
 
 def versions() -> dict[str, str | None]:

@@ -78,7 +78,7 @@ class OursCodec:
 
     def run(self, left: np.ndarray, right: np.ndarray, quality: int) -> OursResult:
         """Encode both views at ``quality`` (the right at ``side_quality`` if set) and decode."""
-        from pipeline.codec import DecodeRequest, Role
+        from pipeline.codec import Role
 
         start = time.perf_counter()
         left_bits = self.encode_left(left, quality)
@@ -86,20 +86,31 @@ class OursCodec:
         self._sample = left_bits
         side_quality = self.side_quality if self.side_quality is not None else quality
         right_bits = self.encoder.encode(right, role=Role.SIDE, quality=side_quality)
-        start = time.perf_counter()
-        batch = self.decoder.decode_batch([DecodeRequest(primary=left_bits, side=right_bits)])
-        decode_seconds = time.perf_counter() - start
-        pair = batch.pairs[0]
-        if pair.left is None or pair.left_alone is None:
-            raise RuntimeError("decoder returned no left view for a pair with both bitstreams")
+        left_alone, left_si, decode_seconds = decode_left(self.decoder, left_bits, right_bits, left)
         return OursResult(
             left_bytes=len(left_bits),
             side_bytes=len(right_bits),
-            left_alone=match_channels(pair.left_alone, left),
-            left_si=match_channels(pair.left, left),
+            left_alone=left_alone,
+            left_si=left_si,
             encode_seconds=encode_seconds,
             decode_seconds=decode_seconds,
         )
+
+
+def decode_left(
+    decoder, left_bits: bytes, right_bits: bytes, original: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Decode one pair: the left view alone and with side information (in the original's
+    layout), and the seconds the decoder took."""
+    from pipeline.codec import DecodeRequest
+
+    start = time.perf_counter()
+    batch = decoder.decode_batch([DecodeRequest(primary=left_bits, side=right_bits)])
+    seconds = time.perf_counter() - start
+    pair = batch.pairs[0]
+    if pair.left is None or pair.left_alone is None:
+        raise RuntimeError("decoder returned no left view for a pair with both bitstreams")
+    return match_channels(pair.left_alone, original), match_channels(pair.left, original), seconds
 
 
 def match_channels(decoded: np.ndarray, reference: np.ndarray) -> np.ndarray:

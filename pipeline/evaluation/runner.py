@@ -16,6 +16,7 @@ from pipeline.evaluation.images import PairFiles
 from pipeline.evaluation.ours import OursCodec
 from pipeline.evaluation.progress import ProgressBar
 from pipeline.evaluation.quality import ms_ssim, psnr
+from pipeline.evaluation.standard_si import StandardSI
 
 PSNR_CAP_DB = 100.0
 """A lossless reconstruction has infinite PSNR; rows store this instead so JSON stays valid."""
@@ -23,13 +24,21 @@ PSNR_CAP_DB = 100.0
 
 @dataclass
 class EvaluationPlan:
-    """What to run: the pairs, the conventional codecs, and our codec (or None to skip it)."""
+    """What to run: the pairs, the conventional codecs, our codec (or None to skip it), and
+    the standard codecs to decode with side information too (``standard_si``, by name)."""
 
     pairs: Sequence[PairFiles]
     classic: Sequence[ClassicCodec]
     ours: OursCodec | None = None
     ours_qualities: Sequence[int] = ()
     meta: dict[str, object] = field(default_factory=dict)
+    standard: StandardSI | None = None
+    standard_si: frozenset[str] = frozenset()
+
+    @property
+    def needs_right(self) -> bool:
+        """True when some codec decodes the left view with the right one."""
+        return self.ours is not None or bool(self.standard_si)
 
 
 @dataclass
@@ -50,14 +59,19 @@ def evaluate(plan: EvaluationPlan, progress: ProgressBar | None = None) -> Evalu
     for pair in plan.pairs:
         try:
             left = read_image(pair.left)
-            right = read_image(pair.right) if plan.ours is not None else None
+            right = read_image(pair.right) if plan.needs_right else None
         except ValueError as error:
             result.failures.append(_failure(pair, "*", None, error))
             _tick(progress, f"{pair.set_name}/{pair.name} unreadable", steps_per_pair(plan))
             continue
         for codec in plan.classic:
+            with_si = codec.name in plan.standard_si and plan.standard is not None
             for quality in codec.qualities:
-                _attempt(result, pair, codec.name, quality, _classic_row, left, codec, quality)
+                if with_si:
+                    args = (left, right, plan.standard, codec.name, quality)
+                    _attempt(result, pair, codec.name, quality, _standard_rows, *args)
+                else:
+                    _attempt(result, pair, codec.name, quality, _classic_row, left, codec, quality)
                 _tick(progress, f"{pair.set_name}/{pair.name} {codec.name} q={quality}")
         for quality in plan.ours_qualities if plan.ours is not None else ():
             _attempt(result, pair, "ours", quality, _ours_rows, left, right, plan.ours, quality)
@@ -118,6 +132,26 @@ def _classic_row(pair: PairFiles, left: np.ndarray, codec: ClassicCodec, quality
         "encode_s": encode_seconds,
         "decode_s": decode_seconds,
     }
+
+
+def _standard_rows(
+    pair: PairFiles,
+    left: np.ndarray,
+    right: np.ndarray,
+    standard: StandardSI,
+    codec: str,
+    quality: int,
+) -> list[dict]:
+    """The plain codec's row (its file bytes) and its ``*_si`` row (the container's bytes)."""
+    result = standard.run(codec, left, right, quality)
+    timing = {"encode_s": result.encode_seconds, "decode_s": result.decode_seconds}
+    alone = _score(pair, codec, quality, left, result.left_alone, result.file_bytes) | timing
+    with_side = (
+        _score(pair, f"{codec}_si", quality, left, result.left_si, result.container_bytes) | timing
+    )
+    pixels = left.shape[0] * left.shape[1]
+    with_side |= {"side_bytes": result.side_bytes, "side_bpp": result.side_bytes * 8 / pixels}
+    return [alone, with_side]
 
 
 def _ours_rows(

@@ -13,7 +13,7 @@ from pipeline.evaluation.bd_rate import CurveError, bd_psnr, bd_rate
 ANCHOR = "jpeg"
 """Every codec's BD-rate is also given against this anchor, the most widely deployed codec."""
 
-SI_PAIR = ("ours", "ours_si")
+SI_PAIRS = (("ours", "ours_si"), ("jpeg", "jpeg_si"), ("webp", "webp_si"), ("avif", "avif_si"))
 """(anchor, test): the gain of decoding with side information over decoding alone."""
 
 _MEANS = ("bpp", "psnr", "ms_ssim", "side_bpp", "encode_s", "decode_s")
@@ -42,8 +42,7 @@ def comparisons(codec_curves: dict[str, list[dict]]) -> dict[str, dict]:
     {anchor: {test: dB}}}``; a value is None where the two curves do not overlap.
     """
     pairs = [(ANCHOR, name) for name in codec_curves if name != ANCHOR]
-    if all(name in codec_curves for name in SI_PAIR):
-        pairs.append(SI_PAIR)
+    pairs += [p for p in SI_PAIRS if p != (ANCHOR, p[1]) and all(n in codec_curves for n in p)]
     tables: dict[str, dict] = {"bd_rate": {}, "bd_rate_ms_ssim": {}, "bd_psnr": {}}
     for anchor, test in pairs:
         if anchor not in codec_curves:

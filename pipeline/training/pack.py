@@ -52,10 +52,11 @@ def pack_natural(folder: Path, out: Path, max_side: int, min_side: int, quality:
     return written
 
 
-def pack_stereo(folder: Path, out: Path, quality: int) -> int:
-    """Every pair of ``folder``, unscaled (disparities must stay as captured); bytes written."""
+def pack_stereo(folder: Path, out: Path, quality: int, limit: int | None = None) -> int:
+    """The pairs of ``folder`` (the first ``limit`` if given), unscaled (disparities must stay
+    as captured); bytes written."""
     written = 0
-    for left, right in list_pairs([folder]):
+    for left, right in list_pairs([folder])[:limit]:
         for view, path in (("left", left), ("right", right)):
             target = out / folder.name / view / f"{path.stem}.jpg"
             written += write_jpeg(target, read_8bit(path), quality)
@@ -71,13 +72,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quality", type=int, default=95, help="JPEG quality")
     parser.add_argument("--max-side", type=int, default=1024)
     parser.add_argument("--min-side", type=int, default=256, help="the training crop")
+    parser.add_argument("--limit", type=int, default=None, help="pairs per stereo folder")
     args = parser.parse_args(argv)
     out = Path(args.out)
     for folder in map(Path, args.natural):
         size = pack_natural(folder, out / "natural", args.max_side, args.min_side, args.quality)
         print(f"natural/{folder.name}: {size / 2**20:.1f} MiB")
     for folder in map(Path, args.stereo):
-        size = pack_stereo(folder, out / "stereo", args.quality)
+        size = pack_stereo(folder, out / "stereo", args.quality, args.limit)
         print(f"stereo/{folder.name}: {size / 2**20:.1f} MiB")
     return 0
 

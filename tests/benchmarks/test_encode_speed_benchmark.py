@@ -1,4 +1,4 @@
-"""The encode-speed benchmark times candidate weights beside the shipped ones."""
+"""The encode-speed benchmark times every camera codec, and candidate weights beside them."""
 
 from __future__ import annotations
 
@@ -23,7 +23,15 @@ def test_candidate_weights_are_timed_beside_the_shipped_ones(tmp_path, monkeypat
     monkeypatch.setattr(common, "DATA", tmp_path / "none")  # the synthetic frame: self-contained
     registry.export(registry.load().model, registry.DEFAULT_MODEL, tmp_path / "candidate")
     result = encode_speed.main(["--repeats", "1", "--weights-dir", str(tmp_path / "candidate")])
-    assert result["frame"].endswith("synthetic scene")
-    assert result["candidate_median_s"] > 0 and result["candidate_ratio_vs_ours"] > 0
+    assert "synthetic scene" in result["frame"]
+    assert set(result["codecs"]) == {"dsin", "jpeg", "webp", "avif", "candidate"}
+    for name, figures in result["codecs"].items():
+        for frame in ("colour", "grey"):
+            assert figures[frame]["median_s"] > 0 and figures[frame]["bpp"] > 0, name
+        # grey is coded as grey by every codec but WebP (which has no grey mode)
+        if name in ("jpeg", "avif"):
+            assert figures["grey"]["bpp"] < figures["colour"]["bpp"], name
+    assert result["codecs"]["jpeg"]["colour"]["ratio_vs_jpeg"] == 1.0
+    assert result["candidate_ratio_vs_dsin"] > 0
     with pytest.raises(registry.WeightsError):
         encode_speed.main(["--repeats", "1", "--weights-dir", str(tmp_path / "empty")])

@@ -12,7 +12,7 @@ import torch
 
 from pipeline.codec import registry
 from pipeline.evaluation.cli import main
-from pipeline.evaluation.plot import COLOURS_BGR
+from pipeline.evaluation.plot import COLOURS
 from pipeline.evaluation.progress import ProgressBar
 
 CLASSIC = ["jpeg", "webp", "jpeg2000", "avif"]
@@ -61,10 +61,11 @@ def test_classic_codecs_write_rd_json_and_plots(two_sets, tmp_path, capsys):
     assert report["versions"]["opencv"] and report["date"]
     assert "BD-rate (all) vs jpeg" in capsys.readouterr().out
     for name in ("rd.png", "rd_greyset.png", "rd_colourset.png"):
-        plot = cv2.imread(str(out / name))
+        plot = cv2.cvtColor(cv2.imread(str(out / name)), cv2.COLOR_BGR2RGB)
         assert plot is not None and plot.shape[1] > plot.shape[0]
         for codec in CLASSIC:
-            assert (plot == COLOURS_BGR[codec]).all(axis=2).any(), f"{codec} missing in {name}"
+            rgb = tuple(int(COLOURS[codec][i : i + 2], 16) for i in (1, 3, 5))
+            assert (plot == rgb).all(axis=2).any(), f"{codec} missing in {name}"
 
 
 def test_limit_and_bad_folders(tmp_path, capsys):
@@ -108,6 +109,29 @@ def test_ours_with_and_without_side_information(two_sets, tmp_path):
     assert "ours_si" in report["bd_rate"]["ours"] and "ours" in report["bd_rate"]["jpeg"]
     assert report["model_id"] and report["weights_hash"] and report["device"] == "cpu"
     assert report["settings"]["self_ensemble"] == 8  # the GPU host's decoder, by default
+
+
+def test_standard_codecs_with_side_information(two_sets, tmp_path):
+    torch.set_num_threads(1)
+    out = tmp_path / "out"
+    argv = ["--pairs", str(two_sets[1]), "--out", str(out), "--limit", "1", "--no-progress",
+            "--codecs", "jpeg_si", "avif_si", "--grid", "jpeg=20,50,80", "--grid", "avif=20,50,80",
+            "--self-ensemble", "1"]  # fmt: skip
+    assert main(argv) == 0
+    report = json.loads((out / "rd.json").read_text())
+    assert set(report["codecs"]) == {"jpeg", "jpeg_si", "avif", "avif_si"}
+    rows = {(r["codec"], r["quality"]): r for r in report["pairs"]}
+    for codec in ("jpeg", "avif"):
+        for quality in (20, 50, 80):
+            plain, with_si = rows[(codec, quality)], rows[(f"{codec}_si", quality)]
+            # the container's header is counted on top of the codec's own file
+            assert 20 < with_si["bytes"] - plain["bytes"] < 80
+            assert with_si["side_bpp"] > 0
+    assert {"avif", "jpeg_si", "avif_si"} <= set(report["bd_rate"]["jpeg"])
+    assert set(report["bd_rate"]["avif"]) == {"avif_si"}
+    assert report["standard_si"]["codecs"] == ["avif", "jpeg"]
+    assert report["standard_si"]["weights_hash"]
+    assert (out / "rd.png").is_file()
 
 
 def test_progress_bar_counts_to_the_total():

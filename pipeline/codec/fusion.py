@@ -1,0 +1,109 @@
+"""The side-information stage of a decode batch: SI-Finder per pair, SI-Net per group.
+
+Every pair with both views gets Y_syn and the match confidence from the SI-Finder (X_dec
+against the decoded right view, whatever codec made either), then an SI-Net pass: a learned
+(``dsin``) left view through its model's guided SI-Net, told the level; a standard-codec left
+view through the standard-codec SI-Net, told the codec and quality
+(:mod:`pipeline.codec.si_standard`). Items are grouped by net and image shape so each group is
+one batched SI-Net call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from pipeline.codec.model import DsinCodec
+from pipeline.codec.si_finder import SIFinderConfig, find_with_confidence
+from pipeline.codec.si_standard import StandardSINet
+from pipeline.codec.views import Pixels, View
+
+Timer = Callable[[str, Callable[[], object]], object]
+"""``timer(stage, work)``: runs ``work`` and adds its seconds to ``stage``."""
+
+
+def reduced(device: torch.device, dtype: torch.dtype) -> contextlib.AbstractContextManager:
+    """Autocast to ``dtype`` on ``device`` when it is not float32 (else nothing)."""
+    if dtype == torch.float32:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype)
+
+
+@dataclass
+class SideInformation:
+    """The nets and searches of one decoder: ``dsin`` (its SI-Net and SI-Finder settings),
+    ``standard`` (the standard-codec SI-Net, or None), the self-ensemble size, the device."""
+
+    dsin: DsinCodec
+    dsin_finder: SIFinderConfig
+    standard: StandardSINet | None
+    ensemble: int
+    device: torch.device
+    dtype: torch.dtype = torch.float32
+
+    def fuse(
+        self,
+        alone: list[Tensor | None],
+        references: list[Tensor | None],
+        views: list[View | None],
+        timer: Timer,
+    ) -> list[Tensor | None]:
+        """X_hat for every item with a left view and a reference; X_dec for the others."""
+        fused = list(alone)
+        both = [
+            i
+            for i, (a, r) in enumerate(zip(alone, references, strict=True))
+            if a is not None and r is not None
+        ]
+        found = timer(
+            "si_finder",
+            lambda: {
+                i: find_with_confidence(alone[i], references[i], self._finder(views[i]))
+                for i in both
+            },
+        )
+        groups: dict[tuple, list[int]] = defaultdict(list)
+        for i in both:
+            groups[(isinstance(views[i], Pixels), tuple(alone[i].shape))].append(i)
+        for (standard, _), indexes in groups.items():
+            x = torch.stack([alone[i] for i in indexes])
+            y_syn = torch.stack([found[i][0] for i in indexes])
+            confidence = torch.stack([found[i][1] for i in indexes])
+            net = self._standard_net if standard else self._dsin_net
+            x_hat = timer(
+                "si_net", lambda n=net, ix=indexes, a=(x, y_syn, confidence): n(ix, *a, views)
+            )
+            for i, out in zip(indexes, x_hat, strict=True):
+                fused[i] = out
+        return fused
+
+    def _reduced(self, net: Callable[..., Tensor], inputs: tuple) -> Tensor:
+        with reduced(self.device, self.dtype):
+            return net(*inputs).float()
+
+    def _finder(self, view: View | None) -> SIFinderConfig:
+        if isinstance(view, Pixels) and self.standard is not None:
+            return self.standard.config.si_finder
+        return self.dsin_finder
+
+    def _dsin_net(self, indexes, x, y_syn, confidence, views) -> Tensor:
+        levels = torch.tensor([views[i].level for i in indexes], device=self.device)
+        return self.dsin.si_net(x, y_syn, levels, confidence, ensemble=self.ensemble)
+
+    def _standard_net(self, indexes, x, y_syn, confidence, views) -> Tensor:
+        assert self.standard is not None
+        codecs = [self.standard.codec_index(views[i].codec) for i in indexes]
+        qualities = [views[i].header.quality for i in indexes]
+        return self.standard(
+            x,
+            y_syn.clamp(0.0, 1.0),
+            confidence,
+            torch.tensor(codecs, device=self.device),
+            torch.tensor(qualities, device=self.device),
+            ensemble=self.ensemble,
+        )

@@ -1,0 +1,112 @@
+"""Side information for the standard codecs: one SI-Net told the codec and the quality.
+
+A camera that runs JPEG, WebP or AVIF sends that codec's file; the decoder decodes it to X_dec
+(:mod:`pipeline.codec.standard`), the SI-Finder matches X_dec against the decoded right view,
+whatever codec that one used, and this net fuses the two. It is the guided SI-Net
+(:class:`pipeline.codec.si_net.SINet`: X_dec, Y_syn, the match confidence and a quality plane
+q / 100) with the codec as three more one-hot planes, so one network serves all three codecs
+and every quality (it trains on a CPU three times faster than three networks would). Its
+residual is scaled per codec and quality (``codec_scale``, calibrated after training on
+held-out real pairs, :mod:`pipeline.training.standard.calibrate`), so that where fusion does
+not help on real frames the decoder stays near the codec's own output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from pipeline.codec.si_finder import SIFinderConfig
+from pipeline.codec.si_net import DEFAULT_DILATIONS, SINet
+from pipeline.codec.standard import CODEC_NAMES
+
+#: Quality settings 0..100 (a codec's own scale), one residual scale each.
+QUALITY_STEPS = 101
+STANDARD_SI_FINDER = SIFinderConfig(patch=16, band=16, overlap=True)
+"""The search the standard-codec SI-Net was trained on: dsin-s1's (docs/models.md)."""
+
+
+@dataclass(frozen=True)
+class StandardSIConfig:
+    """Architecture of a standard-codec SI-Net (stored with its weights)."""
+
+    width: int = 32
+    dilations: tuple[int, ...] = DEFAULT_DILATIONS
+    codecs: tuple[str, ...] = CODEC_NAMES
+    si_finder: SIFinderConfig = field(default=STANDARD_SI_FINDER)
+
+
+class StandardSINet(nn.Module):
+    """X_hat = X_dec + s[codec, q] * f(X_dec, Y_syn, confidence, q / 100, one-hot codec)."""
+
+    def __init__(self, config: StandardSIConfig | None = None) -> None:
+        super().__init__()
+        self.config = config = config or StandardSIConfig()
+        self.net = SINet(
+            config.width,
+            config.dilations,
+            levels=QUALITY_STEPS,
+            guided=True,
+            conditions=len(config.codecs),
+        )
+        self.register_buffer("codec_scale", torch.ones(len(config.codecs), QUALITY_STEPS))
+
+    def codec_index(self, name: str) -> int:
+        """The codec input of ``name``; ValueError for a codec this net was not trained on."""
+        if name not in self.config.codecs:
+            raise ValueError(f"this SI-Net serves {self.config.codecs}, not {name!r}")
+        return self.config.codecs.index(name)
+
+    def forward(
+        self,
+        x_dec: Tensor,
+        y_syn: Tensor,
+        confidence: Tensor,
+        codec: Tensor,
+        quality: Tensor,
+        scaled: bool = True,
+        ensemble: int = 1,
+    ) -> Tensor:
+        """Fuse a batch: images (B, 3, H, W), confidence (B, 1, H, W), ``codec`` indexes and
+        ``quality`` settings (B,) as integers; ``scaled=False`` in training."""
+        quality = quality.clamp(0, QUALITY_STEPS - 1)
+        onehot = F.one_hot(codec, len(self.config.codecs)).to(x_dec.dtype)
+        fused = self.net(
+            x_dec, y_syn, quality, confidence, scaled=False, ensemble=ensemble, condition=onehot
+        )
+        if not scaled:
+            return fused
+        scale = self.codec_scale[codec, quality].to(x_dec.dtype)[:, None, None, None]
+        return x_dec + scale * (fused - x_dec)
+
+
+def load_standard_net(name: str, directory: Path | None = None) -> tuple[StandardSINet, str]:
+    """The SI-Net in weights file ``name`` (fp16 on disk, float32 here) and its hash."""
+    from pipeline.codec.registry import WEIGHTS_DIR, float_state, read_weights
+
+    payload, digest = read_weights(name, directory or WEIGHTS_DIR)
+    stored = dict(payload["config"])
+    stored["si_finder"] = SIFinderConfig(**_tuples(stored["si_finder"]))
+    net = StandardSINet(StandardSIConfig(**_tuples(stored)))
+    net.load_state_dict(float_state(payload["state_dict"]))
+    return net.eval(), digest
+
+
+def export_standard_net(net: StandardSINet, name: str, directory: Path | None = None) -> Path:
+    """Write ``net`` as ``<name>-<hash>.pt`` (fp16 weights, exact scales) for the registry."""
+    from pipeline.codec.registry import WEIGHTS_DIR, plain_data, write_weights
+
+    state = {
+        k: v.half() if v.is_floating_point() and k != "codec_scale" else v
+        for k, v in net.cpu().state_dict().items()
+    }
+    payload = {"config": plain_data(asdict(net.config)), "state_dict": state}
+    return write_weights(payload, name, directory or WEIGHTS_DIR)
+
+
+def _tuples(fields: dict) -> dict:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}

@@ -1,0 +1,104 @@
+"""Fit the standard-codec SI-Net's residual scale per codec and quality on held-out real pairs.
+
+The SI-Net trains on crops; on full real frames its residual may hurt at some qualities while
+it helps at others (as dsin-s1's did, docs/models.md). For each codec c and each quality q of
+``--qualities`` this finds the scale s in [0, 1] of the residual r = SI-Net(X_dec, ...) - X_dec
+that minimises the squared error over the pairs, in closed form s = <r, X - X_dec> / <r, r>,
+with the right view coded by the same codec at the same quality (the evaluation's setting);
+qualities in between get the linear interpolation, qualities outside the nearest end's scale.
+
+    python -m pipeline.training.standard.calibrate runs/si-std/run/checkpoint.pt \\
+        runs/si-std/run/calibrated.pt --pairs ../shared/data/stereo/kitti_raw_0926_0001 ...
+
+Use pairs the SI-Net did not train on: by default the ``--holdout``-th pairs that
+:mod:`.prepare` left out. Writes a checkpoint with ``codec_scale`` set and prints the scales.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pipeline.codec.images import read_image, to_tensor
+from pipeline.codec.si_finder import find_with_confidence
+from pipeline.codec.si_standard import QUALITY_STEPS, StandardSIConfig, StandardSINet
+from pipeline.training.datasets import list_pairs
+from pipeline.training.standard.prepare import code
+
+QUALITIES = (5, 10, 20, 35, 50, 70, 85, 95)
+
+
+def held_out(folders: list[Path], holdout: int, per_folder: int) -> list[tuple[Path, Path]]:
+    """The pairs :mod:`.prepare` left out (every ``holdout``-th), ``per_folder`` of each."""
+    found = []
+    for folder in folders:
+        pairs = list_pairs([folder])
+        found += [p for i, p in enumerate(pairs) if i % holdout == holdout - 1][:per_folder]
+    return found
+
+
+def fit_scales(
+    net: StandardSINet, pairs: list[tuple[Path, Path]], qualities: tuple[int, ...]
+) -> torch.Tensor:
+    """(codecs, 101) scales: least squares at ``qualities``, interpolated in between."""
+    codecs = net.config.codecs
+    num = np.zeros((len(codecs), len(qualities)))
+    den = np.zeros_like(num)
+    with torch.no_grad():
+        for left_path, right_path in pairs:
+            left, right = read_image(left_path), read_image(right_path)
+            if right.ndim != left.ndim:
+                continue
+            x = to_tensor(left)[None]
+            for c, codec in enumerate(codecs):
+                for k, quality in enumerate(qualities):
+                    x_dec = to_tensor(code(codec, left, quality))
+                    y_dec = to_tensor(code(codec, right, quality))
+                    y_syn, confidence = find_with_confidence(x_dec, y_dec, net.config.si_finder)
+                    fused = net(
+                        x_dec[None], y_syn[None].clamp(0, 1), confidence[None],
+                        torch.tensor([c]), torch.tensor([quality]), scaled=False,
+                    )  # fmt: skip
+                    residual = (fused - x_dec[None]).double()
+                    num[c, k] += float((residual * (x - x_dec[None]).double()).sum())
+                    den[c, k] += float(residual.pow(2).sum())
+    at_grid = np.clip(num / np.maximum(den, 1e-12), 0.0, 1.0)
+    steps = np.arange(QUALITY_STEPS)
+    scales = np.stack([np.interp(steps, qualities, row) for row in at_grid])
+    return torch.tensor(scales, dtype=torch.float32)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line (module docstring)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline.training.standard.calibrate", description=__doc__
+    )
+    parser.add_argument("source", type=Path, help="a training checkpoint")
+    parser.add_argument("target", type=Path)
+    parser.add_argument("--pairs", nargs="+", type=Path, required=True, help="training folders")
+    parser.add_argument("--holdout", type=int, default=5, help="as given to prepare")
+    parser.add_argument("--per-folder", type=int, default=2)
+    parser.add_argument("--qualities", nargs="+", type=int, default=list(QUALITIES))
+    args = parser.parse_args(argv)
+    state = torch.load(args.source, map_location="cpu", weights_only=False)
+    config = StandardSIConfig(**{k: v for k, v in state["config"].items() if k == "width"})
+    net = StandardSINet(config)
+    net.load_state_dict(state["model"])
+    net.eval()
+    pairs = held_out(args.pairs, args.holdout, args.per_folder)
+    scales = fit_scales(net, pairs, tuple(sorted(args.qualities)))
+    state["model"] = {**state["model"], "codec_scale": scales}
+    args.target.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(state, args.target)
+    for name, row in zip(net.config.codecs, scales, strict=True):
+        shown = ", ".join(f"q{q} {float(row[q]):.3f}" for q in sorted(args.qualities))
+        print(f"{name}: {shown}")
+    print(f"{args.target}: {len(pairs)} pairs")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

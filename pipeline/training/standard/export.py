@@ -1,0 +1,37 @@
+"""Write a trained standard-codec SI-Net as the registry's weights file.
+
+    python -m pipeline.training.standard.export runs/si-std/run/calibrated.pt [--out-dir DIR]
+
+Writes ``<DIR>/si-std1-<hash>.pt`` (fp16 weights, exact scales; DIR defaults to the package's
+weights folder, replacing the shipped file) and prints its path.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from pipeline.codec.registry import STANDARD_MODELS
+from pipeline.codec.si_standard import StandardSIConfig, StandardSINet, export_standard_net
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line (module docstring)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline.training.standard.export", description=__doc__
+    )
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("--out-dir", type=Path, default=None, help="default: the package's")
+    args = parser.parse_args(argv)
+    state = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
+    net = StandardSINet(StandardSIConfig(width=state["config"]["width"]))
+    net.load_state_dict(state["model"])
+    (name,) = {spec.weights for spec in STANDARD_MODELS.values()}
+    print(export_standard_net(net, name, args.out_dir))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,163 @@
+"""Code training views with the standard codecs once, find their side information, store crops.
+
+For every source (a real stereo pair, or a synthetic pair rendered from a natural image) and
+every codec, ``--per-source`` qualities are drawn uniformly from the codec's training range;
+both views are coded at that quality and decoded (the evaluation's setting: right view, same
+codec and quality), the SI-Finder runs on the full decoded views exactly as the decoder runs
+it, and ``--crops`` random windows of X, X_dec, Y_syn and the match confidence are stored:
+
+    python -m pipeline.training.standard.prepare --out runs/si-std/data \\
+        --pairs ../shared/data/stereo/{kitti_raw_0926_0001,eth3d_two_view,...} \\
+        --images ../shared/data/natural/{kodak,...}
+
+One ``.npz`` per source (``x``, ``x_dec``, ``y_syn`` as uint8 (N, 3, h, w), ``confidence`` as
+uint8 of (c + 1) / 2, ``codec``, ``quality``); an existing file is kept, so an interrupted run
+resumes. Every ``--holdout``-th pair of each folder is left out (for calibration).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import multiprocessing
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pipeline.codec.images import read_image, to_tensor
+from pipeline.codec.si_finder import SIFinderConfig, find_with_confidence
+from pipeline.codec.si_standard import STANDARD_SI_FINDER
+from pipeline.codec.standard import CODEC_NAMES, STANDARD_CODECS
+from pipeline.training.datasets import list_images, list_pairs
+from pipeline.training.pack import shrink
+from pipeline.training.synthetic import make_stereo_pair
+
+#: Training quality range of each codec: the evaluation grid's span (docs/evaluation.md).
+QUALITY_RANGE = {"jpeg": (5, 95), "webp": (1, 95), "avif": (10, 90)}
+#: Natural images are shrunk to this longer side; real pairs keep their size (their
+#: disparities and noise are what the decoder will see).
+MAX_SIDE = 800
+
+
+@dataclass(frozen=True)
+class Source:
+    """One training source: a real pair (``right`` set) or a natural image to render from."""
+
+    name: str
+    left: Path
+    right: Path | None = None
+
+
+def sources(pairs: Sequence[Path], images: Sequence[Path], holdout: int) -> list[Source]:
+    """Every training pair (every ``holdout``-th of a folder left out) and natural image."""
+    found = []
+    for folder in pairs:
+        for index, (left, right) in enumerate(list_pairs([folder])):
+            if holdout and index % holdout == holdout - 1:
+                continue
+            found.append(Source(f"{folder.name}_{left.stem}", left, right))
+    found += [Source(f"{p.parent.name}_{p.stem}", p) for p in list_images(images)]
+    return found
+
+
+def views(source: Source, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The source's (left, right) uint8 views; a synthetic pair from a shrunk natural image."""
+    if source.right is not None:
+        left, right = read_image(source.left), read_image(source.right)
+        return left, right if right.ndim == left.ndim else right.mean(axis=2).astype(np.uint8)
+    image = shrink(read_image(source.left), MAX_SIDE)
+    pair = make_stereo_pair(image, rng, max_disparity=int(rng.integers(16, 64)))
+    return pair.left, pair.right
+
+
+def code(codec: str, image: np.ndarray, quality: int) -> np.ndarray:
+    """``image`` coded and decoded by ``codec`` at ``quality`` (same channels)."""
+    spec = STANDARD_CODECS[codec]
+    channels = 1 if image.ndim == 2 else 3
+    return spec.decode(spec.encode(image, quality), channels, image.shape[:2])
+
+
+def samples(
+    left: np.ndarray,
+    right: np.ndarray,
+    codec: str,
+    quality: int,
+    crops: int,
+    crop: int,
+    rng: np.random.Generator,
+    finder: SIFinderConfig = STANDARD_SI_FINDER,
+) -> dict[str, np.ndarray]:
+    """``crops`` windows of X, X_dec, Y_syn and confidence for one codec and quality."""
+    x = to_tensor(left)
+    x_dec = to_tensor(code(codec, left, quality))
+    y_dec = to_tensor(code(codec, right, quality))
+    with torch.no_grad():
+        y_syn, confidence = find_with_confidence(x_dec, y_dec, finder)
+    stacked = torch.cat([x, x_dec, y_syn.clamp(0, 1), (confidence + 1) / 2])
+    stacked = torch.round(stacked * 255).to(torch.uint8).numpy()
+    height, width = stacked.shape[-2:]
+    size = (min(crop, height), min(crop, width))
+    windows = []
+    for _ in range(crops):
+        top = int(rng.integers(0, height - size[0] + 1))
+        start = int(rng.integers(0, width - size[1] + 1))
+        windows.append(stacked[:, top : top + size[0], start : start + size[1]])
+    return {"stack": np.stack(windows)}
+
+
+def prepare_source(task: tuple[Source, Path, int, int, int]) -> str:
+    """All codecs and qualities of one source into ``OUT/<name>.npz`` (kept if it exists)."""
+    source, out, per_source, crops, crop = task
+    target = out / f"{source.name}.npz"
+    if target.exists():
+        return f"{source.name}: kept"
+    torch.set_num_threads(1)
+    seed = int.from_bytes(hashlib.sha256(source.name.encode()).digest()[:8], "little")
+    rng = np.random.default_rng(seed)
+    left, right = views(source, rng)
+    stacks, codecs, qualities = [], [], []
+    for index, codec in enumerate(CODEC_NAMES):
+        low, high = QUALITY_RANGE[codec]
+        for quality in rng.integers(low, high + 1, per_source):
+            found = samples(left, right, codec, int(quality), crops, crop, rng)
+            stacks.append(found["stack"])
+            codecs += [index] * crops
+            qualities += [int(quality)] * crops
+    shape = min(s.shape[-2] for s in stacks), min(s.shape[-1] for s in stacks)
+    stack = np.concatenate([s[..., : shape[0], : shape[1]] for s in stacks])
+    partial = target.with_suffix(".part.npz")
+    np.savez(partial, stack=stack, codec=np.array(codecs), quality=np.array(qualities))
+    partial.rename(target)
+    return f"{source.name}: {len(codecs)} crops"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line (module docstring)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline.training.standard.prepare", description=__doc__
+    )
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--pairs", nargs="*", type=Path, default=[], help="stereo folders")
+    parser.add_argument("--images", nargs="*", type=Path, default=[], help="natural images")
+    parser.add_argument("--per-source", type=int, default=2, help="qualities per codec")
+    parser.add_argument("--crops", type=int, default=2, help="crops per quality")
+    parser.add_argument("--crop", type=int, default=256)
+    parser.add_argument("--holdout", type=int, default=5, help="leave out every N-th pair")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    todo = [
+        (s, args.out, args.per_source, args.crops, args.crop)
+        for s in sources(args.pairs, args.images, args.holdout)
+    ]
+    with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
+        for done, line in enumerate(pool.imap_unordered(prepare_source, todo), 1):
+            print(f"[{done}/{len(todo)}] {line}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
