@@ -32,6 +32,10 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.encode_speed --out out/bench/encode_speed.json
 	$(BIN)/python -m benchmarks.cli_roundtrip --out out/bench/cli_roundtrip.json
 	$(BIN)/python -m benchmarks.decode_devices --ensembles 1 8 --out out/bench/decode_devices.json
+	$(BIN)/python -m benchmarks.decode_throughput --device cpu --batches 1 4 --ensembles 1 \
+		--pairs 8 --out out/bench/decode_throughput.json
+	$(BIN)/python -m benchmarks.pipeline_load --device cpu --rates 0.5 1 2 --rigs 1 \
+		--out out/bench/pipeline_load.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,11 +1,13 @@
 """Decode batches with the entropy decoding of the next batch overlapped with the model.
 
-Two threads share a one-slot hand-off queue: the *entropy* thread takes a batch from the
-:class:`~decoder_node.batching.DynamicBatcher` and runs ``StereoDecoder.entropy_decode`` (CPU);
-the *model* thread runs ``StereoDecoder.reconstruct`` (GPU when present) on the previous batch
-and writes the results to the sinks. If a batch raises (a ``BitstreamError`` or anything else),
-its items are decoded again one at a time, and a pair whose pair decode fails is split into its
-two views, so one bad frame loses nothing else (``docs/batching.md``).
+Three threads: the *entropy* thread takes a batch from the
+:class:`~decoder_node.batching.DynamicBatcher` and runs ``StereoDecoder.entropy_decode`` (CPU)
+into a one-slot hand-off queue; the *model* thread runs ``StereoDecoder.reconstruct`` (GPU when
+present) on the previous batch and hands the decoded pairs to the *sink* thread, which writes
+them (PNG encoding, publishing) while the model works on the next batch. If a batch raises (a
+``BitstreamError`` or anything else), its items are decoded again one at a time, and a pair
+whose pair decode fails is split into its two views, so one bad frame loses nothing else
+(``docs/batching.md``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from pipeline.codec.errors import BitstreamError, ModelMismatchError
 log = logging.getLogger(__name__)
 
 STAGES = ("entropy_decode", "synthesis", "si_finder", "si_net")
+OUTBOX = 64
+"""Decoded pairs waiting for the sink thread; the model thread waits when it is full."""
 
 
 class BatchDecoder(Protocol):
@@ -111,6 +115,7 @@ class DecodeWorkers:
         self._metrics = DecodeMetrics(registry)
         self._poll_s = poll_s
         self._handoff: queue.Queue[_Job | None] = queue.Queue(maxsize=1)
+        self._outbox: queue.Queue[DecodedItem | None] = queue.Queue(maxsize=OUTBOX)
         self._draining = threading.Event()
         self._abort = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -119,17 +124,18 @@ class DecodeWorkers:
         self.last_output_mono = time.monotonic()
 
     def start(self) -> None:
-        """Start both threads."""
+        """Start the three threads."""
         self._threads = [
             threading.Thread(target=self._entropy_loop, name="entropy-decode", daemon=True),
             threading.Thread(target=self._model_loop, name="model", daemon=True),
+            threading.Thread(target=self._sink_loop, name="sink", daemon=True),
         ]
         for thread in self._threads:
             thread.start()
 
     @property
     def alive(self) -> bool:
-        """True while both threads run."""
+        """True while all three threads run."""
         return bool(self._threads) and all(t.is_alive() for t in self._threads)
 
     def drain(self, timeout: float) -> bool:
@@ -192,6 +198,12 @@ class DecodeWorkers:
                     return
 
     def _model_loop(self) -> None:
+        try:
+            self._model_jobs()
+        finally:
+            self._outbox.put(None)  # the sink thread writes what it has, then stops
+
+    def _model_jobs(self) -> None:
         while True:
             try:
                 job = self._handoff.get(timeout=self._poll_s)
@@ -262,9 +274,18 @@ class DecodeWorkers:
             self._metrics.stage.labels(stage).observe(seconds.get(stage, 0.0))
         for item, pair in zip(batch, pairs, strict=True):
             timings = {"queue": max(0.0, taken - item.queued_mono), **seconds}
-            decoded = DecodedItem(item, pair.left, pair.left_alone, pair.right, timings)
-            self._sinks.write(decoded)
-            for frame in item.frames:
+            self._outbox.put(DecodedItem(item, pair.left, pair.left_alone, pair.right, timings))
+
+    def _sink_loop(self) -> None:
+        """Write decoded pairs until the model thread says it is done; count them."""
+        while (decoded := self._outbox.get()) is not None:
+            try:
+                self._sinks.write(decoded)
+            except Exception:  # a bug must not kill the worker; the pair is counted as lost
+                log.exception("writing seq %d failed", decoded.item.seq)
+                self._drop(decoded.item, RuntimeError("internal error"))
+                continue
+            for frame in decoded.item.frames:
                 self._metrics.decoded.labels(frame.rig, frame.side).inc()
                 self.frames_decoded += 1
-        self.last_output_mono = time.monotonic()
+            self.last_output_mono = time.monotonic()

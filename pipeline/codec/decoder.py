@@ -141,6 +141,10 @@ class StereoDecoder:
         self.si_finder = si_finder or self._loaded.spec.config.si_finder
         self._standard, self.standard_weights_hash = _standard_net(self.device)
         self._reader = ViewReader(self._loaded, self.standard_weights_hash, self.limits)
+        if not deterministic:  # oneDNN and cuDNN run NHWC convolutions faster (1.3-1.5x here)
+            for net in (self._model.g_s, self._model.si_net, self._standard):
+                if net is not None:
+                    net.to(memory_format=torch.channels_last)
 
     @property
     def model_id(self) -> str:
@@ -224,6 +228,8 @@ class StereoDecoder:
                 groups[tuple(view.y_hat.shape)].append(index)
         for indexes in groups.values():
             y = torch.stack([flat[i].y_hat for i in indexes]).to(self.device)
+            if not self.deterministic:
+                y = y.contiguous(memory_format=torch.channels_last)
             levels = torch.tensor([flat[i].level for i in indexes], device=self.device)
             with reduced(self.device, self.dtype):
                 images = self._model.synthesise(y, levels).float()

@@ -75,9 +75,8 @@ class SideInformation:
             y_syn = torch.stack([found[i][0] for i in indexes])
             confidence = torch.stack([found[i][1] for i in indexes])
             net = self._standard_net if standard else self._dsin_net
-            x_hat = timer(
-                "si_net", lambda n=net, ix=indexes, a=(x, y_syn, confidence): n(ix, *a, views)
-            )
+            inputs = (indexes, x, y_syn, confidence, views)
+            x_hat = timer("si_net", lambda n=net, a=inputs: self._reduced(n, a))
             for i, out in zip(indexes, x_hat, strict=True):
                 fused[i] = out
         return fused

@@ -41,7 +41,10 @@ REGISTRY: dict[str, ModelSpec] = {
     for spec in (
         ModelSpec(
             "dsin-s1",
-            CodecConfig(si_guided=True, si_finder=SIFinderConfig(patch=16, band=16, overlap=True)),
+            CodecConfig(
+                si_guided=True,
+                si_finder=SIFinderConfig(patch=16, band=16, overlap=True, coarse=True),
+            ),
             default_quality=8,
             summary="small variable-rate DSIN codec, 11 qualities, one autoencoder for both views",
         ),

@@ -22,6 +22,7 @@ that was copied there (averaged over the grids with ``overlap``): the guided SI-
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -32,6 +33,8 @@ _EPS = 1e-6
 #: Smallest side-window norm: a window flatter than this (luma spread under about a tenth of a
 #: grey level over the block) has no defined correlation and must not win on rounding noise.
 _FLAT = 1e-3
+#: Full-resolution pixels either side of the half-resolution match that ``coarse`` refines.
+REFINE = 1
 _LUMA = (0.299, 0.587, 0.114)
 
 
@@ -47,7 +50,9 @@ class SIFinderConfig:
     ``overlap``: average the Y_syn of four grids offset by half a block (module docstring);
     ``disparity``: ``(lo, hi)`` column offsets of the candidates relative to the block's own
     column (a rectified rig's right view shows a left block at ``x - d``, so ``(-d_max, slack)``;
-    None searches the whole row, as in the paper).
+    None searches the whole row, as in the paper); ``coarse``: search both views at half
+    resolution, then refine each block among the 3 x 3 positions around its match (a
+    sixteenth of the search's work).
     """
 
     patch: int = 16
@@ -56,6 +61,7 @@ class SIFinderConfig:
     align_mean: bool = True
     overlap: bool = False
     disparity: tuple[int, int] | None = None
+    coarse: bool = False
 
 
 def luma(image: Tensor) -> Tensor:
@@ -114,7 +120,10 @@ def _find_on_grid(x_dec: Tensor, side: Tensor, config: SIFinderConfig) -> tuple[
     side = _pad_to_multiple(side, p)
     x_pad = _pad_to_multiple(x_dec, p)
     blocks = _normalised_blocks(luma(x_pad), p)  # (rows, cols, p*p)
-    best, scores = _best_positions(blocks, luma(side)[0], config, (height, width))
+    if config.coarse:
+        best, scores = _coarse_to_fine(blocks, x_pad, luma(side)[0], config, (height, width))
+    else:
+        best, scores = _best_positions(blocks, luma(side)[0], config, (height, width))
     y_syn = _assemble(side, best, p)
     if config.align_mean:
         y_syn = _align_block_means(y_syn, x_pad, p)
@@ -162,6 +171,57 @@ def _best_positions(
         scores[row] = pearson.clamp(-1.0, 1.0)
         best[row] = torch.stack([y + lo, x], dim=1)
     return best, scores
+
+
+def _coarse_to_fine(
+    blocks: Tensor, x_pad: Tensor, side_luma: Tensor, config: SIFinderConfig, size: tuple[int, int]
+) -> tuple[Tensor, Tensor]:
+    """The search on both views at half resolution (a sixteenth of the work), then each
+    block's best position refined among the full-resolution positions around it."""
+    half = config.patch // 2
+    small = dataclasses.replace(
+        config,
+        patch=half,
+        band=None if config.band is None else config.band // 2,
+        disparity=None if config.disparity is None else tuple(d // 2 for d in config.disparity),
+    )
+    x_small = F.avg_pool2d(luma(x_pad)[None], 2)[0]
+    side_small = F.avg_pool2d(side_luma[None, None], 2)[0, 0]
+    coarse, _ = _best_positions(
+        _normalised_blocks(x_small, half), side_small, small, (size[0] // 2, size[1] // 2)
+    )
+    return _refine(blocks, side_luma, coarse * 2, config, size)
+
+
+def _refine(
+    blocks: Tensor, side_luma: Tensor, guess: Tensor, config: SIFinderConfig, size: tuple[int, int]
+) -> tuple[Tensor, Tensor]:
+    """Best of the (2 :data:`REFINE` + 1)² positions around each block's ``guess`` (rows, cols,
+    2), kept inside the side view, scored as the full search scores them (Pearson correlation
+    times the Gaussian prior; the disparity window already held for the guess, the pixels
+    around it are not checked again)."""
+    p, n = config.patch, 2 * REFINE + 1
+    rows, cols = blocks.shape[:2]
+    norm = _window_norm(side_luma, p)
+    y0 = (guess[..., 0] - REFINE).clamp(0, norm.shape[0] - n)  # (rows, cols): first candidate
+    x0 = (guess[..., 1] - REFINE).clamp(0, norm.shape[1] - n)
+    span = torch.arange(p + n - 1, device=blocks.device)
+    # one (p + n - 1)² region per block holds all its candidate windows (as views)
+    regions = side_luma[(y0[..., None] + span)[..., :, None], (x0[..., None] + span)[..., None, :]]
+    windows = regions.unfold(2, p, 1).unfold(3, p, 1)  # (rows, cols, n, n, p, p)
+    # blocks are zero-mean, so their dot product with a window is the Pearson numerator
+    numerator = torch.einsum("rcyxij,rcij->rcyx", windows, blocks.view(rows, cols, p, p))
+    steps = torch.arange(n, device=blocks.device)
+    ys, xs = y0[..., None, None] + steps[:, None], x0[..., None, None] + steps[None, :]
+    pearson = numerator / norm[ys, xs]  # (rows, cols, n, n)
+    sigma_y, sigma_x = (config.sigma_scale * s for s in size)
+    top = (torch.arange(rows, device=blocks.device) * p)[:, None, None, None]
+    left = (torch.arange(cols, device=blocks.device) * p)[None, :, None, None]
+    prior = torch.exp(-((ys - top) ** 2) / (2 * sigma_y**2) - (xs - left) ** 2 / (2 * sigma_x**2))
+    pick = (pearson * prior).flatten(2).argmax(dim=2)
+    best = torch.stack([y0 + pick // n, x0 + pick % n], dim=-1)
+    score = pearson.flatten(2).gather(2, pick[..., None])[..., 0].clamp(-1.0, 1.0)
+    return best, score
 
 
 def _column_prior(

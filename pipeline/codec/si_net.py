@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from pipeline.codec.layers import conv
@@ -80,17 +81,23 @@ class SINet(nn.Module):
         levels: int = 1,
         guided: bool = False,
         conditions: int = 0,
+        shuffle: int = 1,
     ) -> None:
         super().__init__()
         self.guided = guided
         self.conditions = conditions
+        self.shuffle = shuffle
         self.register_buffer("level_scale", torch.ones(levels))
-        inputs = (GUIDED_INPUTS if guided else PLAIN_INPUTS) + conditions
+        inputs = ((GUIDED_INPUTS if guided else PLAIN_INPUTS) + conditions) * shuffle**2
         layers: list[nn.Module] = [conv(inputs, width, 3, dilation=dilations[0]), nn.LeakyReLU(0.2)]
         for dilation in dilations[1:]:
             layers += [conv(width, width, 3, dilation=dilation), nn.LeakyReLU(0.2)]
-        layers.append(conv(width, 3, 3))
+        layers.append(conv(width, 3 * shuffle**2, 3))
         self.body = nn.Sequential(*layers)
+        for layer in self.body[:-1]:
+            if isinstance(layer, nn.Conv2d):  # He init, so a deep net starts with live signals
+                nn.init.kaiming_normal_(layer.weight, a=0.2, nonlinearity="leaky_relu")
+                nn.init.zeros_(layer.bias)
         nn.init.zeros_(self.body[-1].weight)
         nn.init.zeros_(self.body[-1].bias)
 
@@ -127,11 +134,26 @@ class SINet(nn.Module):
         if ensemble not in ENSEMBLE_SIZES:
             raise ValueError(f"ensemble must be one of {ENSEMBLE_SIZES}, not {ensemble!r}")
         if ensemble == 1:
-            return self.body(inputs)
+            return self._body(inputs)
         outputs = [
-            _apply(steps[::-1], self.body(_apply(steps, inputs))) for steps in SYMMETRIES[:ensemble]
+            _apply(steps[::-1], self._body(_apply(steps, inputs)))
+            for steps in SYMMETRIES[:ensemble]
         ]
         return torch.stack(outputs).mean(0)
+
+    def _body(self, inputs: Tensor) -> Tensor:
+        """The convolutions, at 1 / ``shuffle`` of the resolution when ``shuffle`` > 1: the
+        planes are pixel-unshuffled (lossless: every pixel becomes a channel), so the same
+        operations buy ``shuffle``² times the channels and ``shuffle`` times the reach."""
+        s = self.shuffle
+        if self.body[0].weight.is_contiguous(memory_format=torch.channels_last):
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+        if s == 1:
+            return self.body(inputs)
+        height, width = inputs.shape[-2:]
+        padded = F.pad(inputs, (0, -width % s, 0, -height % s), mode="replicate")
+        out = F.pixel_shuffle(self.body(F.pixel_unshuffle(padded, s)), s)
+        return out[..., :height, :width]
 
     def _inputs(
         self, x_dec: Tensor, y_syn: Tensor, level: Tensor | None, confidence: Tensor | None

@@ -26,8 +26,9 @@ from pipeline.codec.standard import CODEC_NAMES
 
 #: Quality settings 0..100 (a codec's own scale), one residual scale each.
 QUALITY_STEPS = 101
-STANDARD_SI_FINDER = SIFinderConfig(patch=16, band=16, overlap=True)
-"""The search the standard-codec SI-Net was trained on: dsin-s1's (docs/models.md)."""
+STANDARD_SI_FINDER = SIFinderConfig(patch=16, band=16, overlap=True, coarse=True)
+"""The standard-codec SI-Net's search: dsin-s1's (docs/models.md). A decode-time setting, not
+part of the weights (its training crops were found with the full-resolution search)."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,15 @@ class StandardSIConfig:
     dilations: tuple[int, ...] = DEFAULT_DILATIONS
     codecs: tuple[str, ...] = CODEC_NAMES
     si_finder: SIFinderConfig = field(default=STANDARD_SI_FINDER)
+    shuffle: int = 1
+
+    @classmethod
+    def from_stored(cls, stored: dict) -> StandardSIConfig:
+        """The config as a checkpoint or weights file stores it (lists for tuples); the
+        SI-Finder settings are this build's (:data:`STANDARD_SI_FINDER`), not the stored ones."""
+        fields = _tuples(dict(stored))
+        fields.pop("si_finder", None)
+        return cls(**fields)
 
 
 class StandardSINet(nn.Module):
@@ -52,6 +62,7 @@ class StandardSINet(nn.Module):
             levels=QUALITY_STEPS,
             guided=True,
             conditions=len(config.codecs),
+            shuffle=config.shuffle,
         )
         self.register_buffer("codec_scale", torch.ones(len(config.codecs), QUALITY_STEPS))
 
@@ -89,9 +100,7 @@ def load_standard_net(name: str, directory: Path | None = None) -> tuple[Standar
     from pipeline.codec.registry import WEIGHTS_DIR, float_state, read_weights
 
     payload, digest = read_weights(name, directory or WEIGHTS_DIR)
-    stored = dict(payload["config"])
-    stored["si_finder"] = SIFinderConfig(**_tuples(stored["si_finder"]))
-    net = StandardSINet(StandardSIConfig(**_tuples(stored)))
+    net = StandardSINet(StandardSIConfig.from_stored(payload["config"]))
     net.load_state_dict(float_state(payload["state_dict"]))
     return net.eval(), digest
 
@@ -104,7 +113,9 @@ def export_standard_net(net: StandardSINet, name: str, directory: Path | None = 
         k: v.half() if v.is_floating_point() and k != "codec_scale" else v
         for k, v in net.cpu().state_dict().items()
     }
-    payload = {"config": plain_data(asdict(net.config)), "state_dict": state}
+    config = asdict(net.config)
+    config.pop("si_finder")  # a decode-time setting, as for dsin-s1
+    payload = {"config": plain_data(config), "state_dict": state}
     return write_weights(payload, name, directory or WEIGHTS_DIR)
 
 

@@ -15,7 +15,13 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.codec.si_finder import SIFinderConfig, _best_positions, _normalised_blocks, luma
+from pipeline.codec.si_finder import (
+    SIFinderConfig,
+    _best_positions,
+    _coarse_to_fine,
+    _normalised_blocks,
+    luma,
+)
 from tests.conftest import natural_image
 
 
@@ -72,3 +78,21 @@ def test_vectorised_search_picks_the_definitions_positions(config):
     expected = _reference(luma(torch.from_numpy(left)[None].expand(3, -1, -1))[0].numpy(),
                           side.numpy(), config)  # fmt: skip
     np.testing.assert_array_equal(best.numpy(), expected)
+
+
+@pytest.mark.parametrize("shift", [12, 13])
+def test_coarse_search_lands_on_or_next_to_the_full_searchs_match(shift):
+    scene = natural_image(96, 160 + shift, 3, seed=31)
+    # the left view's pixel x shows in the right view at x - shift
+    x = torch.from_numpy(scene[:, :160]).permute(2, 0, 1).float() / 255
+    y = torch.from_numpy(scene[:, shift:]).permute(2, 0, 1).float() / 255
+    blocks = _normalised_blocks(luma(x), 16)
+    for band in (None, 4):
+        config = SIFinderConfig(patch=16, band=band, coarse=True)
+        best, score = _coarse_to_fine(blocks, x, luma(y)[0], config, (96, 160))
+        exact, _ = _best_positions(blocks, luma(y)[0], config, (96, 160))
+        # blocks whose content the right view has (all but the first column): the coarse
+        # search is an approximation, but a close one on a smooth scene
+        distance = (best[:, 1:] - exact[:, 1:]).abs().amax(dim=-1)
+        assert float((distance <= 1).float().mean()) >= 0.85, distance
+        assert float(score[:, 1:].mean()) > 0.98

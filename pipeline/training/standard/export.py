@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-dir", type=Path, default=None, help="default: the package's")
     args = parser.parse_args(argv)
     state = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
-    net = StandardSINet(StandardSIConfig(width=state["config"]["width"]))
+    net = StandardSINet(StandardSIConfig.from_stored(state["config"]))
     net.load_state_dict(state["model"])
     (name,) = {spec.weights for spec in STANDARD_MODELS.values()}
     print(export_standard_net(net, name, args.out_dir))

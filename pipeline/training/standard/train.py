@@ -93,6 +93,8 @@ def gain_db(x: Tensor, x_dec: Tensor, x_hat: Tensor) -> Tensor:
 
 def step(model: StandardSINet, optimizer: torch.optim.Optimizer, batch: dict) -> Tensor:
     """One optimisation step on the negative mean gain; returns the per-item gains."""
+    device = next(model.parameters()).device
+    batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
     x_hat = model(
         batch["x_dec"], batch["y_syn"], batch["confidence"], batch["codec"], batch["quality"],
         scaled=False,
@@ -130,18 +132,22 @@ def train(args: argparse.Namespace) -> None:
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
     bank = CropBank(args.data, args.crop)
-    model = StandardSINet(StandardSIConfig(width=args.width))
+    model = StandardSINet(StandardSIConfig(width=args.width, shuffle=args.shuffle))
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     checkpoint = args.out / "checkpoint.pt"
     steps, seconds = 0, 0.0
     if checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
+        model = StandardSINet(StandardSIConfig.from_stored(state["config"]))
+        optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         steps, seconds = state["step"], state["seconds"]
     elif args.init_from_dsin:
         from_dsin(model)
-    print(f"{len(bank)} crops; from step {steps}", file=sys.stderr)
+    model.to(args.device)
+    optimizer.load_state_dict(optimizer.state_dict())  # moves its state to the model's device
+    print(f"{len(bank)} crops; from step {steps} on {args.device}", file=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + 60 * args.minutes
     drop_at = deadline - 60 * args.minutes * args.lr_drop_last
@@ -153,7 +159,7 @@ def train(args: argparse.Namespace) -> None:
             for group in optimizer.param_groups:
                 group["lr"] = args.lr * (0.1 if start >= drop_at else 1.0)
             batch = bank.batch(args.batch, generator)
-            window.append(step(model, optimizer, batch))
+            window.append(step(model, optimizer, batch).cpu())
             codecs.append(batch["codec"])
             steps, seconds = steps + 1, seconds + time.monotonic() - start
             if steps % args.log_every == 0:
@@ -180,7 +186,7 @@ def _save(path: Path, model, optimizer, steps: int, seconds: float) -> None:
     tmp = path.with_suffix(".tmp")
     torch.save(
         {
-            "model": model.state_dict(),
+            "model": {k: v.cpu() for k, v in model.state_dict().items()},
             "optimizer": optimizer.state_dict(),
             "step": steps,
             "seconds": seconds,
@@ -204,7 +210,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--lr-drop-last", type=float, default=0.2)
     parser.add_argument("--width", type=int, default=32, help="SI-Net width (a new run only)")
+    parser.add_argument(
+        "--shuffle", type=int, default=1, help="work at 1/N resolution, N² more channels (new run)"
+    )
     parser.add_argument("--init-from-dsin", action="store_true", help="start from dsin-s1's")
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda on a GPU machine")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--log-every", type=int, default=25)
     parser.add_argument("--checkpoint-every", type=int, default=200)
