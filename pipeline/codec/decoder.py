@@ -25,7 +25,7 @@ from torch import Tensor
 
 from pipeline.codec.api import DecodedBatch, DecodedPair, DecodeRequest, StageSeconds
 from pipeline.codec.errors import WeightsError
-from pipeline.codec.fusion import SideInformation, reduced
+from pipeline.codec.fusion import SideInformation, chunked, reduced
 from pipeline.codec.images import check_image, to_image, to_tensor
 from pipeline.codec.limits import ImageLimits
 from pipeline.codec.registry import STANDARD_MODELS, LoadedModel, load
@@ -226,7 +226,12 @@ class StereoDecoder:
                 out[index] = view.image.to(self.device)
             else:
                 groups[tuple(view.y_hat.shape)].append(index)
-        for indexes in groups.values():
+        runs = [
+            part
+            for shape, indexes in groups.items()
+            for part in chunked(indexes, shape[-2] * shape[-1] * 256, self.device)
+        ]
+        for indexes in runs:
             y = torch.stack([flat[i].y_hat for i in indexes]).to(self.device)
             if not self.deterministic:
                 y = y.contiguous(memory_format=torch.channels_last)
