@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from camera_nodes.config import CameraConfig
+from camera_nodes.preflight import check_camera
 from pipeline.config import ConfigError, load_config
 
 log = logging.getLogger("camera_nodes")
@@ -78,8 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         config = load(args)
+        check_camera(config)
     except ConfigError as e:
-        print(f"invalid config: {e}", file=sys.stderr)
+        print(f"invalid config: {args.config}: {e}", file=sys.stderr)
         return 2
     if args.validate_config:
         print(f"{args.config}: OK ({config.rig_id}/{config.side}, source {config.source.type})")

@@ -22,10 +22,12 @@ from decoder_node.config import DecoderConfig
 from decoder_node.decoding import BatchDecoder, DecodeWorkers
 from decoder_node.frames import StereoItem
 from decoder_node.http import HttpServer
-from decoder_node.metrics import FrameDrops, publish_build_info
+from decoder_node.metrics import FrameDrops, final_counts, publish_build_info
 from decoder_node.pairing import Pairer
 from decoder_node.receiver import Receiver
 from decoder_node.sinks import SinkSet, build_sink
+from decoder_node.watchdog import Watchdog
+from pipeline.config import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ class DecoderApp:
         self._workers: DecodeWorkers | None = None
         self._http: HttpServer | None = None
         self._receive_thread: threading.Thread | None = None
+        self._watchdog = Watchdog(self.registry, cfg.max_thread_restarts)
 
     # -- start ---------------------------------------------------------------------------
 
@@ -79,6 +82,10 @@ class DecoderApp:
             log.info("start: %s", name)
             try:
                 step()
+            except ConfigError as e:  # the configuration or the host: one line, no traceback
+                log.error("start step %r failed: %s", name, e)
+                self.state, self.failure = "failed", str(e)
+                raise
             except Exception:
                 log.exception("start step %r failed", name)
                 self.state = "failed"
@@ -99,15 +106,19 @@ class DecoderApp:
             torch.set_num_threads(self.cfg.codec.torch_threads)
         if self._decoder is None:
             from pipeline.codec import StereoDecoder
+            from pipeline.codec.errors import WeightsError
 
             codec = self.cfg.codec
-            self._decoder = StereoDecoder(
-                codec.model or None,
-                codec.device,
-                self_ensemble=codec.self_ensemble,
-                limits=self.cfg.limits.image_limits(),
-                precision=codec.precision,
-            )
+            try:
+                self._decoder = StereoDecoder(
+                    codec.model or None,
+                    codec.device,
+                    self_ensemble=codec.self_ensemble,
+                    limits=self.cfg.limits.image_limits(),
+                    precision=codec.precision,
+                )
+            except WeightsError as e:
+                raise ConfigError("codec.model", str(e)) from e
         device = str(getattr(self._decoder, "device", "unknown"))
         model_id = str(getattr(self._decoder, "model_id", self.cfg.codec.model or "default"))
         publish_build_info(self.registry, pipeline.__version__, device, model_id)
@@ -123,7 +134,10 @@ class DecoderApp:
 
     def _init_sinks(self) -> None:
         self._sinks = SinkSet([build_sink(c, self._context) for c in self.cfg.sinks], self.registry)
-        self._sinks.open()
+        try:
+            self._sinks.open()
+        except (OSError, zmq.ZMQError) as e:
+            raise ConfigError("sinks", f"a sink cannot open: {e}") from e
 
     def _init_queues(self) -> None:
         assert self._drops is not None
@@ -136,13 +150,21 @@ class DecoderApp:
             self.cfg.receiver, self._pairer, self._batcher.put, self._drops, self.registry,
             self._context, self.cfg.limits.image_limits(),
         )  # fmt: skip
-        self._receiver.open()
+        try:
+            self._receiver.open()
+        except zmq.ZMQError as e:
+            raise ConfigError("receiver.bind", f"cannot bind {self.cfg.receiver.bind}: {e}") from e
 
     def _start_http(self) -> None:
         http = self.cfg.http
         if http.enabled:
             self._http = HttpServer(http.host, http.port, self.registry, self.health)
-            self._http.start()
+            try:
+                self._http.start()
+            except OSError as e:
+                raise ConfigError(
+                    "http.port", f"cannot serve on {http.host}:{http.port}: {e}"
+                ) from e
             log.info("http: /metrics and /healthz on %s:%d", http.host, self._http.port)
 
     def _start_workers(self) -> None:
@@ -162,21 +184,26 @@ class DecoderApp:
     # -- run and stop --------------------------------------------------------------------
 
     def run(self, stop_requested: threading.Event, check_interval: float = 0.5) -> int:
-        """Start, wait for ``stop_requested``, then stop; 0 on a requested stop, 1 on failure."""
+        """Start, wait for ``stop_requested``, then stop; 0 on a requested stop, 1 on failure,
+        2 when the configuration or the host stopped the start (logged in one line)."""
         code = 0
         try:
             self.start()
             while not stop_requested.wait(check_interval):
-                if not self.threads_alive():
-                    self.failure = "a worker thread died"
-                    log.error("a worker thread died; stopping")
-                    code = 1
+                if not self.threads_alive() and not self._revive():
+                    self.failure, code = self._watchdog.failure, 1
                     break
+        except ConfigError:
+            code = 2
         except Exception:
             code = 1
         finally:
             self.stop()
         return code
+
+    def _revive(self) -> bool:
+        assert self._workers is not None
+        return self._watchdog.revive(self._workers, self._receive_thread, self._start_receiving)
 
     def threads_alive(self) -> bool:
         """True while the receive loop and both decode workers run."""
@@ -207,7 +234,8 @@ class DecoderApp:
         if self._context is not None:
             self._context.destroy(linger=0)
         self.state = "stopped"
-        log.info("stopped")
+        counts = " ".join(f"{k}={v}" for k, v in final_counts(self.registry).items())
+        log.info("decoder stopped: %s", counts)
 
     def _release_waiting(self) -> None:
         if self._pairer is None or self._batcher is None:
@@ -218,7 +246,10 @@ class DecoderApp:
     def _drain_workers(self) -> None:
         if self._workers is None:
             return
-        if not self._workers.drain(self.cfg.drain_timeout_s):
+        if self._workers.started and not self._workers.alive:  # a dead thread cannot drain
+            log.warning("a decode thread is dead; dropping what is queued")
+            self._drop_all(self._workers.abort())
+        elif not self._workers.drain(self.cfg.drain_timeout_s):
             log.warning("drain timed out after %.1f s; dropping the rest", self.cfg.drain_timeout_s)
             self._drop_all(self._workers.abort())
         if self._batcher is not None and self._drops is not None:

@@ -2,7 +2,8 @@
 
 SIGTERM or SIGINT drains (queued pairs are decoded, sinks flushed) and exits 0; a second signal
 exits at once with 128 + the signal number. Exit codes: 0 stopped on request, 1 failed while
-running or starting, 2 invalid configuration.
+running, 2 invalid configuration or environment (a value start-up cannot use, a port in use, an
+output folder it may not write): one line naming the key and the reason, no traceback.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import threading
 from types import FrameType
 
 from decoder_node.config import DecoderConfig
+from decoder_node.preflight import check_decoder
 from pipeline.config import ConfigError, load_config
 
 log = logging.getLogger("decoder_node")
@@ -54,8 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         cfg = load_config(args.config, DecoderConfig)
+        check_decoder(cfg)
     except ConfigError as e:
-        print(f"invalid decoder config: {e}", file=sys.stderr)
+        print(f"invalid decoder config: {args.config}: {e}", file=sys.stderr)
         return 2
     if args.validate_config:
         print(f"{args.config}: OK\n{cfg}")

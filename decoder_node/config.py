@@ -27,6 +27,9 @@ class ReceiverConfig:
     max_rigs: int = setting(
         16, min=1, max=1024, doc="Distinct rig ids accepted; more are dropped (bounds labels)."
     )
+    rig_idle_s: float = setting(
+        60.0, min=0.1, doc="A rig silent this long gives its slot to a new rig when all are taken."
+    )
 
 
 @dataclass(frozen=True)
@@ -156,4 +159,7 @@ class DecoderConfig:
     http: HttpConfig = field(default_factory=HttpConfig)
     drain_timeout_s: float = setting(
         30.0, min=0, doc="On SIGTERM, longest time to finish queued pairs."
+    )
+    max_thread_restarts: int = setting(
+        3, min=0, max=1000, doc="Dead daemon threads started again before the daemon exits 1."
     )

@@ -16,84 +16,29 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry
 
 from decoder_node.batching import DynamicBatcher
+from decoder_node.decode_support import (
+    BatchDecoder,
+    DecodeMetrics,
+    Job,
+    drop_reason,
+    free_device_memory,
+    out_of_memory,
+    request_for,
+)
 from decoder_node.frames import DecodedItem, StereoItem
-from decoder_node.metrics import LATENCY_BUCKETS, FrameDrops, metric_name
+from decoder_node.metrics import FrameDrops
 from decoder_node.sinks import SinkSet
-from pipeline.codec import DecodeRequest
-from pipeline.codec.errors import BitstreamError, ModelMismatchError
 
 log = logging.getLogger(__name__)
 
 STAGES = ("entropy_decode", "synthesis", "si_finder", "si_net")
 OUTBOX = 64
 """Decoded pairs waiting for the sink thread; the model thread waits when it is full."""
-
-
-class BatchDecoder(Protocol):
-    """What the workers need of :class:`pipeline.codec.StereoDecoder`."""
-
-    def entropy_decode(self, requests: list[DecodeRequest]) -> Any: ...
-    def reconstruct(self, latents: Any) -> Any: ...
-    def decode_batch(self, requests: list[DecodeRequest]) -> Any: ...
-
-
-@dataclass
-class _Job:
-    """One batch on its way from the entropy thread to the model thread."""
-
-    batch: list[StereoItem]
-    requests: list[DecodeRequest]
-    taken_mono: float
-    latents: Any = None
-    entropy_s: float = 0.0
-    error: BaseException | None = None
-
-
-class DecodeMetrics:
-    """Decode metrics, created in the daemon's registry."""
-
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.decoded = Counter(
-            metric_name("frames_decoded_total"),
-            "Views decoded and handed to the sinks.",
-            ("rig", "side"),
-            registry=registry,
-        )
-        self.stage = Histogram(
-            metric_name("stage_seconds"),
-            "Seconds one decode batch spent in each stage.",
-            ("stage",),
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
-        )
-        self.retries = Counter(
-            metric_name("batch_retries_total"),
-            "Batches that failed and were decoded again one item at a time.",
-            registry=registry,
-        )
-
-
-def drop_reason(error: BaseException) -> str:
-    """The ``reason`` label for a frame lost to ``error``."""
-    if isinstance(error, ModelMismatchError):
-        return "model_mismatch"
-    if isinstance(error, BitstreamError):
-        return "bad_bitstream"
-    return "decode_error"
-
-
-def request_for(item: StereoItem) -> DecodeRequest:
-    """The codec request of one item: left is the primary view, right the side view."""
-    return DecodeRequest(
-        primary=item.left.payload if item.left is not None else None,
-        side=item.right.payload if item.right is not None else None,
-    )
 
 
 class DecodeWorkers:
@@ -114,24 +59,49 @@ class DecodeWorkers:
         self._drops = drops
         self._metrics = DecodeMetrics(registry)
         self._poll_s = poll_s
-        self._handoff: queue.Queue[_Job | None] = queue.Queue(maxsize=1)
+        self._handoff: queue.Queue[Job | None] = queue.Queue(maxsize=1)
         self._outbox: queue.Queue[DecodedItem | None] = queue.Queue(maxsize=OUTBOX)
         self._draining = threading.Event()
         self._abort = threading.Event()
         self._threads: list[threading.Thread] = []
         self._left_over: list[StereoItem] = []
+        self._busy: dict[str, list[StereoItem]] = {}  # thread name -> the items it holds
         self.frames_decoded = 0
         self.last_output_mono = time.monotonic()
 
     def start(self) -> None:
         """Start the three threads."""
-        self._threads = [
-            threading.Thread(target=self._entropy_loop, name="entropy-decode", daemon=True),
-            threading.Thread(target=self._model_loop, name="model", daemon=True),
-            threading.Thread(target=self._sink_loop, name="sink", daemon=True),
-        ]
+        self._threads = [self._thread(name) for name in self._targets()]
         for thread in self._threads:
             thread.start()
+
+    def _targets(self) -> dict[str, Any]:
+        return {"entropy-decode": self._entropy_loop, "model": self._model_loop,
+                "sink": self._sink_loop}  # fmt: skip
+
+    def _thread(self, name: str) -> threading.Thread:
+        return threading.Thread(target=self._targets()[name], name=name, daemon=True)
+
+    def revive(self) -> list[str]:
+        """Start again every thread that died (a bug escaped its loop); the items it held are
+        counted as dropped (``decode_error``). Returns the names of the threads started."""
+        revived = []
+        for index, thread in enumerate(self._threads):
+            if thread.is_alive():
+                continue
+            lost = self._busy.pop(thread.name, [])
+            log.error("thread %s died holding %d items; starting it again", thread.name, len(lost))
+            for item in lost:
+                self._drop(item, RuntimeError("worker thread died"))
+            self._threads[index] = self._thread(thread.name)
+            self._threads[index].start()
+            revived.append(thread.name)
+        return revived
+
+    @property
+    def started(self) -> bool:
+        """True once :meth:`start` has run."""
+        return bool(self._threads)
 
     @property
     def alive(self) -> bool:
@@ -155,8 +125,12 @@ class DecodeWorkers:
         Whatever is still in the batcher stays there.
         """
         self._abort.set()
+        if not any(t.name == "model" and t.is_alive() for t in self._threads):
+            self._outbox.put(None)  # no model thread will tell the sink thread to stop
         for thread in self._threads:
             thread.join(timeout)
+        self._left_over.extend(item for items in self._busy.values() for item in items)
+        self._busy.clear()
         while True:
             try:
                 job = self._handoff.get_nowait()
@@ -174,11 +148,13 @@ class DecodeWorkers:
                 if draining and len(self._batcher) == 0:
                     break
                 continue
+            self._busy["entropy-decode"] = batch
             self._hand_off(self._entropy_decode(batch))
+            self._busy.pop("entropy-decode", None)
         self._hand_off(None)
 
-    def _entropy_decode(self, batch: list[StereoItem]) -> _Job:
-        job = _Job(batch, [request_for(i) for i in batch], time.monotonic())
+    def _entropy_decode(self, batch: list[StereoItem]) -> Job:
+        job = Job(batch, [request_for(i) for i in batch], time.monotonic())
         try:
             job.latents = self._decoder.entropy_decode(job.requests)
         except Exception as e:  # any failure: the model thread retries item by item
@@ -186,7 +162,7 @@ class DecodeWorkers:
         job.entropy_s = time.monotonic() - job.taken_mono
         return job
 
-    def _hand_off(self, job: _Job | None) -> None:
+    def _hand_off(self, job: Job | None) -> None:
         while True:
             try:
                 self._handoff.put(job, timeout=self._poll_s)
@@ -198,10 +174,8 @@ class DecodeWorkers:
                     return
 
     def _model_loop(self) -> None:
-        try:
-            self._model_jobs()
-        finally:
-            self._outbox.put(None)  # the sink thread writes what it has, then stops
+        self._model_jobs()  # returns when drained or aborted; if it dies, the sink waits
+        self._outbox.put(None)  # the sink thread writes what it has, then stops
 
     def _model_jobs(self) -> None:
         while True:
@@ -216,19 +190,24 @@ class DecodeWorkers:
             if self._abort.is_set():
                 self._left_over.extend(job.batch)
                 continue
+            self._busy["model"] = job.batch
             try:
                 self._reconstruct(job)
             except Exception:  # a bug must not kill the worker; the batch is counted as lost
                 log.exception("decode batch of %d failed", len(job.batch))
                 for item in job.batch:
                     self._drop(item, RuntimeError("internal error"))
+            self._busy.pop("model", None)
 
-    def _reconstruct(self, job: _Job) -> None:
+    def _reconstruct(self, job: Job) -> None:
         if job.error is None:
             try:
                 result = self._decoder.reconstruct(job.latents)
             except Exception as e:  # any failure: retry item by item below
                 job.error = e
+        if job.error is not None and out_of_memory(job.error) and len(job.batch) > 1:
+            self._split(job.batch)
+            return
         if job.error is not None:
             log.warning("batch of %d failed (%s); retrying one by one", len(job.batch), job.error)
             self._metrics.retries.inc()
@@ -237,6 +216,27 @@ class DecodeWorkers:
             return
         seconds = {**result.seconds.as_dict(), "entropy_decode": job.entropy_s}
         self._emit(job.batch, result.pairs, seconds, job.taken_mono)
+
+    def _split(self, batch: list[StereoItem]) -> None:
+        """Decode a batch the device had no memory for as two halves (each split again if it
+        runs out too; a single item that does not fit is dropped as ``decode_error``)."""
+        self._metrics.oom_splits.inc()
+        free_device_memory()
+        half = len(batch) // 2
+        log.warning("out of memory on a batch of %d: decoding %d and %d", len(batch), half,
+                    len(batch) - half)  # fmt: skip
+        for part in (batch[:half], batch[half:]):
+            taken = time.monotonic()
+            try:
+                result = self._decoder.decode_batch([request_for(i) for i in part])
+            except Exception as e:  # halve again, or one by one for any other failure
+                if out_of_memory(e) and len(part) > 1:
+                    self._split(part)
+                else:
+                    for item in part:
+                        self._decode_alone(item)
+                continue
+            self._emit(part, result.pairs, result.seconds.as_dict(), taken)
 
     def _decode_alone(self, item: StereoItem) -> None:
         """Decode one item; if a pair fails, try each view by itself and drop only the bad one."""
@@ -279,12 +279,15 @@ class DecodeWorkers:
     def _sink_loop(self) -> None:
         """Write decoded pairs until the model thread says it is done; count them."""
         while (decoded := self._outbox.get()) is not None:
+            self._busy["sink"] = [decoded.item]
             try:
                 self._sinks.write(decoded)
             except Exception:  # a bug must not kill the worker; the pair is counted as lost
                 log.exception("writing seq %d failed", decoded.item.seq)
                 self._drop(decoded.item, RuntimeError("internal error"))
                 continue
+            finally:
+                self._busy.pop("sink", None)
             for frame in decoded.item.frames:
                 self._metrics.decoded.labels(frame.rig, frame.side).inc()
                 self.frames_decoded += 1

@@ -63,3 +63,21 @@ def publish_build_info(
         registry=registry,
     )
     gauge.labels(version, device, model_id).set(1)
+
+
+def final_counts(registry: CollectorRegistry) -> dict[str, int]:
+    """Frames received, decoded and dropped (by reason) and messages refused (by reason),
+    summed over rigs: what the daemon logs as it stops (``docs/metrics.md``)."""
+    counts = {"received": 0, "decoded": 0}
+    names = {metric_name("frames_received_total"): "received",
+             metric_name("frames_decoded_total"): "decoded"}  # fmt: skip
+    prefixed = {metric_name("frames_dropped_total"): "dropped_",
+                metric_name("malformed_messages_total"): "refused_"}  # fmt: skip
+    for family in registry.collect():
+        for sample in family.samples:
+            if sample.name in names:
+                counts[names[sample.name]] += int(sample.value)
+            elif sample.name in prefixed:
+                key = prefixed[sample.name] + sample.labels["reason"]
+                counts[key] = counts.get(key, 0) + int(sample.value)
+    return counts

@@ -77,6 +77,13 @@ class PairingMetrics:
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
+        self.clock_steps = Counter(
+            metric_name("clock_steps_back_total"),
+            "Frames captured more than slop_ms before their camera's newest (its clock stepped "
+            "back), timestamp mode.",
+            ("rig", "side"),
+            registry=registry,
+        )
         self.unmatched = Gauge(
             metric_name("unmatched_frames"),
             "Frames waiting for their partner.",
@@ -115,6 +122,18 @@ class Pairer:
         if len(own) > self._cfg.queue_size:
             released.append(self._alone(state, own.popleft(), now, "queue_full"))
         self._update_gauges(frame.rig, state)
+        return released
+
+    def forget(self, rig: str, now: float) -> list[StereoItem]:
+        """Drop a silent rig's state; its waiting frames (if any) are released alone
+        (unpaired reason ``rig_idle``)."""
+        state = self._rigs.pop(rig, None)
+        if state is None:
+            return []
+        frames = sorted((f for q in state.waiting.values() for f in q), key=lambda f: f.recv_mono)
+        released = [self._alone(state, f, now, "rig_idle") for f in frames]
+        for side in ("left", "right"):
+            self._metrics.unmatched.labels(rig, side).set(0)
         return released
 
     def expire(self, now: float) -> list[StereoItem]:
@@ -166,6 +185,12 @@ class Pairer:
 
     def _add_by_timestamp(self, state: _RigState, frame: ReceivedFrame, now: float) -> list:
         newest = state.newest_ns[frame.side]
+        if newest is not None and frame.capture_ns < newest - self._slop_ns:
+            # A camera's frames arrive in capture order, so an earlier capture time means its
+            # clock stepped back (after a step forward, say): its newest time is this one again,
+            # or every later frame would be decided against a time that has not come yet.
+            self._metrics.clock_steps.labels(frame.rig, frame.side).inc()
+            newest = None
         state.newest_ns[frame.side] = max(frame.capture_ns, newest or frame.capture_ns)
         state.waiting[frame.side].append(frame)
         return self._match_timestamps(state, now)

@@ -69,6 +69,11 @@ class ReceiverMetrics:
             buckets=BPP_BUCKETS,
             registry=registry,
         )
+        self.rigs_released = Counter(
+            metric_name("rig_slots_released_total"),
+            "Rig slots given to a new rig after their rig was silent rig_idle_s.",
+            registry=registry,
+        )
         self.network = Histogram(
             metric_name("network_latency_seconds"),
             "Camera send time (camera clock) to receive time (decoder clock).",
@@ -99,7 +104,7 @@ class Receiver:
         self._metrics = ReceiverMetrics(registry)
         self._context = context
         self._socket: zmq.Socket | None = None
-        self._rigs: set[str] = set()
+        self._rigs: dict[str, float] = {}  # rig -> when its last frame came (monotonic)
 
     @property
     def endpoint(self) -> str:
@@ -166,7 +171,7 @@ class Receiver:
             log.debug("malformed message: %s", e)
             self._metrics.malformed.labels("malformed").inc()
             return None
-        if not self._rig_allowed(header.rig_id):
+        if not self._rig_allowed(header.rig_id, now):
             self._metrics.malformed.labels("too_many_rigs").inc()
             return None
         frame = ReceivedFrame(header, payload, recv_ns, now)
@@ -177,12 +182,20 @@ class Receiver:
             return None
         return frame
 
-    def _rig_allowed(self, rig: str) -> bool:
-        if rig in self._rigs:
-            return True
-        if len(self._rigs) >= self._cfg.max_rigs:
-            return False
-        self._rigs.add(rig)
+    def _rig_allowed(self, rig: str, now: float) -> bool:
+        """A slot for ``rig``: its own, a free one, or the slot of the rig silent the longest
+        once that one has been silent ``rig_idle_s`` (made-up rig ids cannot hold every slot
+        for ever)."""
+        if rig not in self._rigs and len(self._rigs) >= self._cfg.max_rigs:
+            idle = min(self._rigs, key=self._rigs.__getitem__)
+            if now - self._rigs[idle] < self._cfg.rig_idle_s:
+                return False
+            for item in self._pairer.forget(idle, now):
+                self._emit(item)
+            silent = now - self._rigs.pop(idle)
+            self._metrics.rigs_released.inc()
+            log.info("rig %s silent for %.0f s: its slot goes to rig %s", idle, silent, rig)
+        self._rigs[rig] = now
         return True
 
     def _count_received(self, frame: ReceivedFrame) -> None:

@@ -124,8 +124,9 @@ class StereoDecoder:
         largest image decoded (:class:`ImageLimits` defaults); a bitstream that declares a
         larger one raises ``ImageTooLargeError`` before anything is allocated. ``precision``:
         the synthesis' and SI-Net's dtype (:func:`resolve_precision`; bfloat16 runs them 2-4
-        times faster on a CPU with AVX512-BF16 and moves PSNR by 0.03 dB at most, measured). ``entropy_workers``:
-        threads that entropy-decode the views of a batch (0: one per CPU core)."""
+        times faster on a CPU with AVX512-BF16 and moves PSNR by 0.03 dB at most, measured).
+        ``entropy_workers``: threads that entropy-decode the views of a batch (0: one per
+        CPU core)."""
         self.entropy_workers = entropy_workers or os.cpu_count() or 1
         self._executor: ThreadPoolExecutor | None = None
         self.limits = limits or ImageLimits()

@@ -26,6 +26,7 @@ from decoder_node.config import (
     ReceiverConfig,
 )
 from decoder_node.http import HttpServer
+from decoder_node.metrics import final_counts
 from pipeline.wire import encode_frame
 
 pytestmark = pytest.mark.timeout(60)
@@ -58,17 +59,22 @@ def wait_for(predicate, timeout=10.0) -> bool:
     return False
 
 
-def test_daemon_pairs_decodes_writes_and_drains(tmp_path, make_frame, fake_decoder_cls):
-    registry = CollectorRegistry()
-    app = DecoderApp(config(tmp_path), registry, decoder=fake_decoder_cls())
-    stop = threading.Event()
-    codes = []
+def start_running(app: DecoderApp):
+    """Run ``app`` on a thread until ready; (stop event, exit codes, runner, context, PUSH)."""
+    stop, codes = threading.Event(), []
     runner = threading.Thread(target=lambda: codes.append(app.run(stop, 0.05)))
     runner.start()
     assert wait_for(lambda: app.state == "ok")
     ctx = zmq.Context()
     push = ctx.socket(zmq.PUSH)
     push.connect(app.endpoint)
+    return stop, codes, runner, ctx, push
+
+
+def test_daemon_pairs_decodes_writes_and_drains(tmp_path, make_frame, fake_decoder_cls):
+    registry = CollectorRegistry()
+    app = DecoderApp(config(tmp_path), registry, decoder=fake_decoder_cls())
+    stop, codes, runner, ctx, push = start_running(app)
     try:
         for seq in range(6):
             push.send_multipart(encode_frame(make_frame("left", seq).header,
@@ -130,7 +136,7 @@ def test_shutdown_releases_unmatched_frames_and_decodes_them(
     )
 
 
-def test_a_failed_start_stops_cleanly_and_returns_1(tmp_path, fake_decoder_cls):
+def test_a_port_in_use_stops_the_start_cleanly_and_returns_2(tmp_path, fake_decoder_cls):
     ctx = zmq.Context()
     taken = ctx.socket(zmq.PULL)
     port = taken.bind_to_random_port("tcp://127.0.0.1")
@@ -139,8 +145,8 @@ def test_a_failed_start_stops_cleanly_and_returns_1(tmp_path, fake_decoder_cls):
         cfg = DecoderConfig(**{**cfg.__dict__, "receiver": ReceiverConfig(
             bind=f"tcp://127.0.0.1:{port}")})  # fmt: skip
         app = DecoderApp(cfg, CollectorRegistry(), decoder=fake_decoder_cls())
-        assert app.run(threading.Event()) == 1
-        assert app.state == "stopped"
+        assert app.run(threading.Event()) == 2  # the host's problem: no restart loop
+        assert app.state == "stopped" and app.failure.startswith("receiver.bind: cannot bind")
     finally:
         taken.close(linger=0)
         ctx.term()
@@ -201,3 +207,64 @@ def test_healthz_is_503_unless_ok():
         assert get(server.port, "/healthz")[0] == 200
     finally:
         server.stop()
+
+
+class _Escaped(BaseException):
+    """A bug that gets past a worker's ``except Exception``."""
+
+
+def _run_with_a_dying_model(tmp_path, make_frame, fake_decoder_cls, restarts, deaths):
+    class Dying(fake_decoder_cls):
+        died = 0
+
+        def reconstruct(self, requests):
+            if Dying.died < deaths:
+                Dying.died += 1
+                raise _Escaped("the model thread dies")
+            return super().reconstruct(requests)
+
+    registry = CollectorRegistry()
+    cfg = DecoderConfig(**{**config(tmp_path).__dict__, "max_thread_restarts": restarts})
+    app = DecoderApp(cfg, registry, decoder=Dying())
+    stop, codes, runner, ctx, push = start_running(app)
+    try:
+        for seq in range(6):
+            for side in ("left", "right"):
+                frame = make_frame(side, seq)
+                push.send_multipart(encode_frame(frame.header, frame.payload))
+            time.sleep(0.15)  # one pair a batch
+        wait_for(lambda: not runner.is_alive() or sum(final_counts(registry).values()) >= 24, 15)
+    finally:
+        stop.set()
+        runner.join(15.0)
+        push.close(linger=0)
+        ctx.term()
+    return codes, final_counts(registry), registry
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_dead_worker_thread_is_started_again_and_its_pair_counted(
+    tmp_path, make_frame, fake_decoder_cls
+):
+    codes, counts, registry = _run_with_a_dying_model(
+        tmp_path, make_frame, fake_decoder_cls, restarts=3, deaths=1
+    )
+    assert codes == [0]
+    assert counts["received"] == 12 and counts["decoded"] == 10
+    assert counts["dropped_decode_error"] == 2  # the pair the dead thread held
+    assert (
+        registry.get_sample_value("stereo_decoder_thread_restarts_total", {"thread": "model"}) == 1
+    )
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_the_daemon_stops_with_1_once_its_restarts_are_spent(
+    tmp_path, make_frame, fake_decoder_cls
+):
+    codes, counts, _ = _run_with_a_dying_model(
+        tmp_path, make_frame, fake_decoder_cls, restarts=0, deaths=1
+    )
+    assert codes == [1]
+    assert counts["received"] == counts["decoded"] + sum(
+        v for k, v in counts.items() if k.startswith("dropped_")
+    )

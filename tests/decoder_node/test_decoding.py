@@ -77,12 +77,32 @@ def test_a_reconstruct_failure_is_retried_item_by_item(
     class FlakyModel(fake_decoder_cls):
         def reconstruct(self, requests):
             if len(requests) > 1:
-                raise RuntimeError("CUDA out of memory")
+                raise RuntimeError("cuDNN error: an execution failed")
             return super().reconstruct(requests)
 
     out = run_workers(registry, drops, FlakyModel(), [pair(make_frame, s) for s in range(3)])
     assert sorted(d.item.seq for d in out) == [0, 1, 2]
     assert metric("stereo_decoder_batch_retries_total") >= 1
+
+
+def test_out_of_memory_halves_the_batch_until_it_fits(
+    registry, drops, make_frame, fake_decoder_cls, metric
+):
+    import torch
+
+    class SmallDevice(fake_decoder_cls):
+        def reconstruct(self, requests):
+            if len(requests) > 2:
+                raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB")
+            return super().reconstruct(requests)
+
+    decoder = SmallDevice()
+    items = [pair(make_frame, s) for s in range(8)]
+    out = run_workers(registry, drops, decoder, items, max_batch=8)
+    assert sorted(d.item.seq for d in out) == list(range(8))  # nothing lost
+    assert metric("stereo_decoder_batch_oom_splits_total") == 3  # 8 -> 4 + 4, each -> 2 + 2
+    assert metric("stereo_decoder_batch_retries_total") == 0
+    assert ("decode_batch", 4) in decoder.calls and ("reconstruct", 2) in decoder.calls
 
 
 def test_entropy_decode_of_the_next_batch_overlaps_the_model(

@@ -71,6 +71,20 @@ def test_rigs_beyond_max_rigs_are_refused(registry, drops, make_frame, metric):
     assert metric("stereo_decoder_frames_received_total", rig="c", side="left") == 0
 
 
+def test_a_silent_rig_gives_its_slot_to_a_new_one(registry, drops, make_frame, metric):
+    rx, _ = make_receiver(registry, drops, zmq.Context.instance(), max_rigs=2, rig_idle_s=60.0)
+    rx.handle(parts(make_frame("left", 1, rig="a")), 0, 0.0)
+    rx.handle(parts(make_frame("left", 1, rig="b")), 0, 50.0)
+    rx.handle(parts(make_frame("left", 1, rig="c")), 0, 59.0)  # a silent 59 s: refused
+    assert metric("stereo_decoder_malformed_messages_total", reason="too_many_rigs") == 1
+    rx.handle(parts(make_frame("left", 2, rig="c")), 0, 61.0)  # a silent 61 s: c takes its slot
+    assert metric("stereo_decoder_frames_received_total", rig="c", side="left") == 1
+    assert metric("stereo_decoder_rig_slots_released_total") == 1
+    rx.handle(parts(make_frame("left", 2, rig="b")), 0, 62.0)  # b keeps its own slot
+    rx.handle(parts(make_frame("left", 3, rig="a")), 0, 63.0)  # a comes back: all taken again
+    assert metric("stereo_decoder_malformed_messages_total", reason="too_many_rigs") == 2
+
+
 def test_receive_loop_over_a_real_socket_survives_garbage(registry, drops, make_frame, metric):
     ctx = zmq.Context()
     rx, items = make_receiver(registry, drops, ctx, poll_ms=5.0)

@@ -22,6 +22,7 @@ from pipeline.codec.container import Bitstream, parse
 from pipeline.demo.processes import health, scrape, spawn, stop, total, wait_until
 from pipeline.demo.setup import pick_ports
 from pipeline.wire import PROTOCOL_VERSION, FrameHeader, encode_frame
+from tests.integration.configs import cpu_decoder_toml
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -33,20 +34,7 @@ MAX_PEAK_RSS_MB = 1500
 
 
 def _config(frames: int, http: int) -> str:
-    return f"""
-[receiver]
-bind = "tcp://127.0.0.1:{frames}"
-[pairing]
-mode = "sequence"
-max_age_ms = 2000.0
-[codec]
-device = "cpu"
-torch_threads = 1
-self_ensemble = 1
-[http]
-host = "127.0.0.1"
-port = {http}
-"""
+    return cpu_decoder_toml(frames, http, pairing='mode = "sequence"\nmax_age_ms = 2000.0')
 
 
 def _image(seed: int) -> np.ndarray:

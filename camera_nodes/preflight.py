@@ -1,0 +1,50 @@
+"""A camera node's start-up checks (:mod:`pipeline.preflight`), run by ``--validate-config`` and
+before every start."""
+
+from __future__ import annotations
+
+from camera_nodes.config import CameraConfig, FolderSourceConfig
+from pipeline.config import ConfigError
+from pipeline.preflight import check_dsin_model, check_endpoint
+
+
+def check_camera(cfg: CameraConfig) -> None:
+    """Raise :class:`~pipeline.config.ConfigError` for the first value start-up would fail on:
+    the endpoint, the codec's model and quality, a folder source that is not there."""
+    check_endpoint("endpoint", cfg.endpoint)
+    if cfg.codec == "dsin":
+        check_dsin_model("model", cfg.model)
+    else:
+        _check_standard_model(cfg)
+    if cfg.quality is not None:
+        _check_quality(cfg)
+    if isinstance(cfg.source, FolderSourceConfig):
+        from pathlib import Path
+
+        if not (Path(cfg.source.path) / cfg.side).is_dir():
+            raise ConfigError("source.path", f"{cfg.source.path}/{cfg.side} is not a folder")
+
+
+def _check_standard_model(cfg: CameraConfig) -> None:
+    from pipeline.codec.errors import WeightsError
+    from pipeline.codec.registry import STANDARD_MODELS, file_hash, standard_model_id
+
+    model = cfg.model or standard_model_id(cfg.codec)
+    spec = STANDARD_MODELS.get(model)
+    if spec is None or spec.codec != cfg.codec:
+        raise ConfigError("model", f"{model!r} is not a registered model of codec {cfg.codec}")
+    try:
+        file_hash(spec.weights)
+    except WeightsError as e:
+        raise ConfigError("model", str(e)) from e
+
+
+def _check_quality(cfg: CameraConfig) -> None:
+    if cfg.codec == "dsin":
+        from pipeline.codec.registry import get_spec
+
+        top = get_spec(cfg.model or None).config.levels
+    else:
+        top = 100
+    if not 1 <= cfg.quality <= top:
+        raise ConfigError("quality", f"{cfg.quality} is not a {cfg.codec} quality (1..{top})")

@@ -1,0 +1,27 @@
+"""The decoder daemon's start-up checks (:mod:`pipeline.preflight`), run by ``--validate-config``
+and before every start."""
+
+from __future__ import annotations
+
+from decoder_node.config import DecoderConfig, PngSinkConfig, TimingSinkConfig, ZmqSinkConfig
+from pipeline.preflight import (
+    check_device,
+    check_dsin_model,
+    check_endpoint,
+    check_writable_dir,
+)
+
+
+def check_decoder(cfg: DecoderConfig) -> None:
+    """Raise :class:`~pipeline.config.ConfigError` for the first value start-up would fail on."""
+    check_endpoint("receiver.bind", cfg.receiver.bind)
+    check_device("codec.device", cfg.codec.device)
+    check_dsin_model("codec.model", cfg.codec.model)
+    for index, sink in enumerate(cfg.sinks):
+        key = f"sinks[{index}]"
+        if isinstance(sink, PngSinkConfig):
+            check_writable_dir(f"{key}.dir", sink.dir)
+        elif isinstance(sink, TimingSinkConfig):
+            check_writable_dir(f"{key}.path", sink.path.parent)
+        elif isinstance(sink, ZmqSinkConfig):
+            check_endpoint(f"{key}.bind", sink.bind)
