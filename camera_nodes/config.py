@@ -9,6 +9,7 @@ index, a video file, or an RTSP/HTTP URL).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from pipeline.codec.standard import DEFAULT_CAMERA_CODEC
@@ -77,8 +78,17 @@ class CameraConfig:
     metrics_addr: str = setting("0.0.0.0", doc="address the /metrics server binds")
     clock_offset_ns: int = setting(0, doc="added to capture times (clock-skew testing)")
     capture_jitter_ms: float = setting(0.0, min=0.0, max=10000.0, doc="random delay (testing)")
+    secret_key: Path | None = field(
+        default=None,
+        metadata={"doc": "this camera's certificate with its secret key: CURVE (security.md)"},
+    )
+    server_key: Path | None = field(
+        default=None, metadata={"doc": "the decoder's public certificate (with secret_key)"}
+    )
     source: SourceConfig = field(default_factory=SyntheticSourceConfig)
 
     def __post_init__(self) -> None:
+        if (self.secret_key is None) != (self.server_key is None):
+            raise ValueError("secret_key and server_key go together (CURVE needs both)")
         if not ID_PATTERN.fullmatch(self.rig_id):
             raise ValueError(f"rig_id must be 1-64 chars of [A-Za-z0-9_.:+-]: {self.rig_id!r}")

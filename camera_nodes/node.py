@@ -30,6 +30,7 @@ from camera_nodes.send_queue import DropOldestQueue
 from camera_nodes.sources import EndOfStream, FrameSource, SourceError, make_source
 from pipeline.codec import ImageEncoder, Role
 from pipeline.codec.encoder import StandardEncoder, make_encoder
+from pipeline.security import load_keypair, load_public
 from pipeline.wire import PROTOCOL_VERSION, FrameHeader, encode_frame
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,10 @@ class CameraNode:
         sock = ctx.socket(zmq.PUSH)
         sock.setsockopt(zmq.SNDHWM, self.config.sndhwm)
         sock.setsockopt(zmq.LINGER, self.config.linger_ms)
+        if self.config.secret_key is not None and self.config.server_key is not None:
+            public, secret = load_keypair("secret_key", self.config.secret_key)
+            sock.curve_publickey, sock.curve_secretkey = public, secret
+            sock.curve_serverkey = load_public("server_key", self.config.server_key)
         sock.connect(self.config.endpoint)
         log.info("%s/%s pushing to %s", self.config.rig_id, self.config.side, self.config.endpoint)
         return sock

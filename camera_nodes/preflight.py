@@ -6,6 +6,7 @@ from __future__ import annotations
 from camera_nodes.config import CameraConfig, FolderSourceConfig
 from pipeline.config import ConfigError
 from pipeline.preflight import check_dsin_model, check_endpoint
+from pipeline.security import load_keypair, load_public
 
 
 def check_camera(cfg: CameraConfig) -> None:
@@ -18,6 +19,9 @@ def check_camera(cfg: CameraConfig) -> None:
         _check_standard_model(cfg)
     if cfg.quality is not None:
         _check_quality(cfg)
+    if cfg.secret_key is not None and cfg.server_key is not None:
+        load_keypair("secret_key", cfg.secret_key)
+        load_public("server_key", cfg.server_key)
     if isinstance(cfg.source, FolderSourceConfig):
         from pathlib import Path
 

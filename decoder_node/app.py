@@ -17,10 +17,12 @@ import zmq
 from prometheus_client import CollectorRegistry
 
 import pipeline
+from decoder_node.auth import CAMERAS, SINK, Curve, refused_counter
 from decoder_node.batching import DynamicBatcher
 from decoder_node.config import DecoderConfig
 from decoder_node.decoding import BatchDecoder, DecodeWorkers
 from decoder_node.frames import StereoItem
+from decoder_node.health import health_document
 from decoder_node.http import HttpServer
 from decoder_node.metrics import FrameDrops, final_counts, publish_build_info
 from decoder_node.pairing import Pairer
@@ -51,7 +53,7 @@ class DecoderApp:
         self.failure: str | None = None
         self._decoder = decoder
         self._stop_receiving = threading.Event()
-        self._started_mono = time.monotonic()
+        self.started_mono = time.monotonic()
         self._context: zmq.Context | None = None
         self._drops: FrameDrops | None = None
         self._sinks: SinkSet | None = None
@@ -62,6 +64,7 @@ class DecoderApp:
         self._http: HttpServer | None = None
         self._receive_thread: threading.Thread | None = None
         self._watchdog = Watchdog(self.registry, cfg.max_thread_restarts)
+        self._curve: Curve | None = None
 
     # -- start ---------------------------------------------------------------------------
 
@@ -98,6 +101,11 @@ class DecoderApp:
 
     def _init_context(self) -> None:
         self._context = zmq.Context()
+        security, refused = self.cfg.security, refused_counter(self.registry)
+        if security.enabled:
+            self._curve = Curve(security.secret_key, security.cameras, refused)
+            self._curve.start(self._context)
+            log.info("security: CURVE on, %s", security.cameras)
 
     def _init_codec(self) -> None:
         if self.cfg.codec.torch_threads:
@@ -133,7 +141,9 @@ class DecoderApp:
         )
 
     def _init_sinks(self) -> None:
-        self._sinks = SinkSet([build_sink(c, self._context) for c in self.cfg.sinks], self.registry)
+        secure = None if self._curve is None else (lambda s: self._curve.secure(s, SINK))
+        sinks = [build_sink(c, self._context, secure) for c in self.cfg.sinks]
+        self._sinks = SinkSet(sinks, self.registry)
         try:
             self._sinks.open()
         except (OSError, zmq.ZMQError) as e:
@@ -149,6 +159,7 @@ class DecoderApp:
         self._receiver = Receiver(
             self.cfg.receiver, self._pairer, self._batcher.put, self._drops, self.registry,
             self._context, self.cfg.limits.image_limits(),
+            None if self._curve is None else (lambda s: self._curve.secure(s, CAMERAS)),
         )  # fmt: skip
         try:
             self._receiver.open()
@@ -231,6 +242,8 @@ class DecoderApp:
             self._receiver.close()
         if self._http is not None:
             self._http.stop()
+        if self._curve is not None:
+            self._curve.stop()
         if self._context is not None:
             self._context.destroy(linger=0)
         self.state = "stopped"
@@ -275,23 +288,4 @@ class DecoderApp:
 
     def health(self) -> dict[str, Any]:
         """The ``/healthz`` document; ``status`` is ``ok`` only when all is well."""
-        pending = len(self._batcher) if self._batcher else 0
-        workers = self._workers
-        idle = time.monotonic() - workers.last_output_mono if workers else 0.0
-        status = self.state
-        if status == "ok" and not self.threads_alive():
-            status = "failed"
-        elif status == "ok" and pending and idle > self.cfg.http.stall_s:
-            status = "stalled"
-        return {
-            "status": status,
-            "version": pipeline.__version__,
-            "device": str(getattr(self._decoder, "device", "unknown")),
-            "model_id": str(getattr(self._decoder, "model_id", "")),
-            "self_ensemble": getattr(self._decoder, "self_ensemble", None),
-            "uptime_s": round(time.monotonic() - self._started_mono, 3),
-            "pending_pairs": pending,
-            "frames_decoded": workers.frames_decoded if workers else 0,
-            "seconds_since_output": round(idle, 3),
-            "failure": self.failure,
-        }
+        return health_document(self, self._batcher, self._workers, self._decoder)

@@ -145,6 +145,21 @@ class HttpConfig:
 
 
 @dataclass(frozen=True)
+class SecurityConfig:
+    """CURVE encryption and camera authentication (``docs/security.md``); off by default."""
+
+    enabled: bool = setting(False, doc="Encrypt and authenticate the receive and PUB sockets.")
+    secret_key: Path = field(
+        default=Path("keys/decoder.key_secret"),
+        metadata={"doc": "The decoder's certificate with its secret key (keys generate)."},
+    )
+    cameras: Path = field(
+        default=Path("keys/cameras"),
+        metadata={"doc": "Folder of allowed camera certificates (*.key, each naming its rig)."},
+    )
+
+
+@dataclass(frozen=True)
 class DecoderConfig:
     """The whole decoder daemon configuration."""
 
@@ -157,6 +172,7 @@ class DecoderConfig:
         (NullSinkConfig(type="none"),), doc="Where decoded frames go."
     )
     http: HttpConfig = field(default_factory=HttpConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
     drain_timeout_s: float = setting(
         30.0, min=0, doc="On SIGTERM, longest time to finish queued pairs."
     )

@@ -10,6 +10,7 @@ from pipeline.preflight import (
     check_endpoint,
     check_writable_dir,
 )
+from pipeline.security import camera_allowlist, load_keypair
 
 
 def check_decoder(cfg: DecoderConfig) -> None:
@@ -25,3 +26,6 @@ def check_decoder(cfg: DecoderConfig) -> None:
             check_writable_dir(f"{key}.path", sink.path.parent)
         elif isinstance(sink, ZmqSinkConfig):
             check_endpoint(f"{key}.bind", sink.bind)
+    if cfg.security.enabled:
+        load_keypair("security.secret_key", cfg.security.secret_key)
+        camera_allowlist("security.cameras", cfg.security.cameras)

@@ -95,9 +95,13 @@ class Receiver:
         registry: CollectorRegistry,
         context: zmq.Context,
         limits: ImageLimits | None = None,
+        secure: Callable[[zmq.Socket], None] | None = None,
     ) -> None:
+        """``secure``: makes the socket a CURVE server (ZAP domain ``cameras``) before it binds;
+        then every frame's ``rig_id`` must be its connection's authenticated rig."""
         self._cfg = cfg
         self._limits = limits or ImageLimits()
+        self._secure = secure
         self._pairer = pairer
         self._emit = emit
         self._drops = drops
@@ -119,6 +123,8 @@ class Receiver:
         sock.setsockopt(zmq.RCVHWM, self._cfg.rcvhwm)
         sock.setsockopt(zmq.MAXMSGSIZE, MAX_PAYLOAD_BYTES + MAX_HEADER_BYTES)  # hostile peers
         sock.setsockopt(zmq.LINGER, 0)
+        if self._secure is not None:
+            self._secure(sock)
         try:
             sock.bind(self._cfg.bind)
         except zmq.ZMQError:
@@ -170,6 +176,9 @@ class Receiver:
         except ProtocolError as e:
             log.debug("malformed message: %s", e)
             self._metrics.malformed.labels("malformed").inc()
+            return None
+        if self._secure is not None and _user_id(frames) != header.rig_id:
+            self._metrics.malformed.labels("wrong_rig").inc()
             return None
         if not self._rig_allowed(header.rig_id, now):
             self._metrics.malformed.labels("too_many_rigs").inc()
@@ -230,4 +239,12 @@ class Receiver:
         )
         if not same or bits.role != ROLE_OF_SIDE[frame.side]:
             return "header_mismatch"
+        return None
+
+
+def _user_id(frames: Sequence[Any]) -> str | None:
+    """The authenticated rig of the connection a message came on (CURVE ZAP ``User-Id``)."""
+    try:
+        return frames[0].get("User-Id")
+    except (AttributeError, zmq.ZMQError):
         return None

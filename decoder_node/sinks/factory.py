@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import zmq
 
 from decoder_node.config import (
@@ -27,12 +29,16 @@ class NullSink(Sink):
         """Do nothing."""
 
 
-def build_sink(cfg: SinkConfig, context: zmq.Context | None = None) -> Sink:
-    """The sink for one ``[[sinks]]`` table."""
+def build_sink(
+    cfg: SinkConfig,
+    context: zmq.Context | None = None,
+    secure: Callable[[zmq.Socket], None] | None = None,
+) -> Sink:
+    """The sink for one ``[[sinks]]`` table; ``secure`` CURVE-secures a socket it binds."""
     if isinstance(cfg, PngSinkConfig):
         return PngSink(cfg)
     if isinstance(cfg, ZmqSinkConfig):
-        return ZmqPubSink(cfg, context)
+        return ZmqPubSink(cfg, context, secure)
     if isinstance(cfg, TimingSinkConfig):
         return TimingSink(cfg)
     if isinstance(cfg, NullSinkConfig):

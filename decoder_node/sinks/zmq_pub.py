@@ -9,6 +9,8 @@ The topic is the header part, so subscribers subscribe to ``b""``. PUB never blo
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import msgpack
 import numpy as np
 import zmq
@@ -25,9 +27,16 @@ class ZmqPubSink(Sink):
 
     name = "zmq"
 
-    def __init__(self, cfg: ZmqSinkConfig, context: zmq.Context | None = None) -> None:
+    def __init__(
+        self,
+        cfg: ZmqSinkConfig,
+        context: zmq.Context | None = None,
+        secure: Callable[[zmq.Socket], None] | None = None,
+    ) -> None:
+        """``secure``: makes the socket a CURVE server before it binds (docs/security.md)."""
         self._cfg = cfg
         self._context = context or zmq.Context.instance()
+        self._secure = secure
         self._socket: zmq.Socket | None = None
 
     def open(self) -> None:
@@ -35,6 +44,8 @@ class ZmqPubSink(Sink):
         sock = self._context.socket(zmq.PUB)
         sock.setsockopt(zmq.SNDHWM, self._cfg.sndhwm)
         sock.setsockopt(zmq.LINGER, 0)
+        if self._secure is not None:
+            self._secure(sock)
         try:
             sock.bind(self._cfg.bind)
         except zmq.ZMQError:
