@@ -75,9 +75,14 @@ def load_config(path: str | Path, cls: type[T], overrides: Mapping[str, Any] | N
         data = tomllib.loads(text)
     except OSError as e:
         raise ConfigError("", f"cannot read config: {e.strerror or e}", source=str(path)) from e
-    except tomllib.TOMLDecodeError as e:
+    except UnicodeDecodeError as e:
+        raise ConfigError("", f"not UTF-8 text: {e}", source=str(path)) from e
+    except (ValueError, RecursionError) as e:
+        # TOMLDecodeError, and what tomllib lets through: int()'s refusal of a decimal
+        # integer over 4300 digits, the recursion limit of deeply nested arrays and tables.
         raise ConfigError("", f"invalid TOML: {e}", source=str(path)) from e
     try:
+        _check_integers(data)
         return parse_config(_apply_overrides(data, overrides or {}), cls)
     except ConfigError as e:
         line = _find_line(text, e.key)
@@ -89,6 +94,22 @@ def parse_config(data: Mapping[str, Any], cls: type[T], key: str = "") -> T:
     if not dataclasses.is_dataclass(cls):
         raise TypeError(f"{cls!r} is not a dataclass")
     return _build(cls, data, key)
+
+
+_INT64 = range(-(2**63), 2**63)
+
+
+def _check_integers(value: Any, key: str = "") -> None:
+    """Refuse integers outside TOML's 64-bit range (toml.io: a parser must), which tomllib
+    reads: no field takes one, and Python will not even print one over 4300 digits."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            _check_integers(item, _join(key, name))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_integers(item, f"{key}[{index}]")
+    elif type(value) is int and value not in _INT64:
+        raise ConfigError(key, "integer out of TOML's 64-bit range")
 
 
 def _apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -134,9 +155,9 @@ def _field_value(f: dataclasses.Field, tp: Any, value: Any, key: str) -> Any:
     converted = _convert(value, tp, key)
     lo, hi = f.metadata.get("min"), f.metadata.get("max")
     if isinstance(converted, int | float) and not isinstance(converted, bool):
-        if lo is not None and converted < lo:
+        if lo is not None and not converted >= lo:  # `not >=`: NaN is out of every range
             raise ConfigError(key, f"must be >= {lo}, got {converted}")
-        if hi is not None and converted > hi:
+        if hi is not None and not converted <= hi:
             raise ConfigError(key, f"must be <= {hi}, got {converted}")
     return converted
 
@@ -197,7 +218,7 @@ def _convert_tagged(value: Any, variants: list[Any], key: str) -> Any:
     tag = value.get("type", _NO_VALUE)
     if tag is _NO_VALUE:
         raise ConfigError(_join(key, "type"), f"missing required key (one of {choices})")
-    if tag not in by_tag:
+    if not isinstance(tag, str) or tag not in by_tag:
         raise ConfigError(_join(key, "type"), f"unknown type {tag!r} (expected one of {choices})")
     return _build(by_tag[tag], value, key)
 

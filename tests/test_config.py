@@ -172,3 +172,30 @@ def test_decoder_self_ensemble_names_key_and_choices(value: object) -> None:
     assert info.value.key == "codec.self_ensemble"
     assert "'auto', 1, 2, 4, 8" in info.value.reason
     assert parse_config({"codec": {"self_ensemble": 4}}, DecoderConfig).codec.self_ensemble == 4
+
+
+# Found by the config fuzz target (tests/fuzz/config.py): each of these files raised something
+# other than a ConfigError (UnicodeDecodeError, RecursionError, ValueError, OverflowError,
+# TypeError), or loaded a NaN past its range.
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (b'name = "x"\n# \xff\n', "not UTF-8 text"),
+        (b"name = " + b"[" * 2000 + b"]" * 2000 + b"\n", "invalid TOML"),
+        (b"name = " + b"{a=" * 2000 + b"1" + b"}" * 2000 + b"\n", "invalid TOML"),
+        (b'name = "x"\ncount = ' + b"9" * 5000 + b"\n", "invalid TOML"),
+        (b'name = "x"\n[inner]\nratio = 0x' + b"f" * 400 + b"\n", "64-bit range"),
+        (b'name = "x"\nlimit = 0x' + b"f" * 4000 + b"\n", "64-bit range"),
+        (b'name = "x"\nmode = [0x' + b"f" * 4000 + b"]\n", "64-bit range"),
+        (b'name = "x"\nunknown = 0x' + b"f" * 17 + b"\n", "64-bit range"),
+        (b'name = "x"\n[inner]\nratio = nan\n', "must be >= 0.0, got nan"),
+        (b'name = "x"\n[backend]\ntype = ["alpha"]\n', "unknown type ['alpha']"),
+        (b'name = "x"\n[backend]\ntype = {a = 1}\n', "unknown type {'a': 1}"),
+    ],
+)
+def test_hostile_files_raise_config_error(tmp_path: Path, text: bytes, reason: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_bytes(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, Root)
+    assert reason in info.value.reason

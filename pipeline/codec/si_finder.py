@@ -120,7 +120,9 @@ def _find_on_grid(x_dec: Tensor, side: Tensor, config: SIFinderConfig) -> tuple[
     side = _pad_to_multiple(side, p)
     x_pad = _pad_to_multiple(x_dec, p)
     blocks = _normalised_blocks(luma(x_pad), p)  # (rows, cols, p*p)
-    if config.coarse:
+    # The refinement needs (2 REFINE + 1)² window positions; a side view one block tall or
+    # wide has a single row or column of them, and the full search costs nothing there.
+    if config.coarse and min(side.shape[-2:]) >= p + 2 * REFINE:
         best, scores = _coarse_to_fine(blocks, x_pad, luma(side)[0], config, (height, width))
     else:
         best, scores = _best_positions(blocks, luma(side)[0], config, (height, width))

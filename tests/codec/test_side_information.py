@@ -103,3 +103,18 @@ def test_si_finder_makes_every_tensor_on_its_inputs_device():
     for band, overlap in ((None, False), (4, False), (4, True)):
         y_syn = find_side_information(x, y, SIFinderConfig(patch=16, band=band, overlap=overlap))
         assert y_syn.device.type == "meta" and y_syn.shape == x.shape
+
+
+def test_coarse_search_takes_a_side_view_one_block_tall_or_wide(encoder, decoder):
+    # Found by the decode fuzz target (tests/fuzz/decode.py): the coarse search's refinement
+    # indexed outside a side view of one block (16 pixels) in height or width (IndexError).
+    config = SIFinderConfig(patch=16, band=16, overlap=True, coarse=True)
+    for height, width in ((16, 16), (16, 80), (80, 16), (16, 17)):
+        x = to_tensor(natural_image(height, width, 3, 40))
+        y = to_tensor(natural_image(height, width, 3, 41))
+        y_syn, confidence = find_with_confidence(x, y, config)
+        assert y_syn.shape == x.shape and confidence.shape == (1, height, width)
+    left, right = natural_image(16, 16, 3, 42), natural_image(16, 16, 3, 43)
+    request = DecodeRequest(encoder.encode(left), encoder.encode(right, role=Role.SIDE))
+    pair = decoder.decode_batch([request]).pairs[0]
+    assert pair.left.shape == pair.right.shape == (16, 16, 3)

@@ -1,0 +1,162 @@
+"""Fuzz target ``wire``: :func:`pipeline.wire.decode_frame` on hostile multipart messages.
+
+Contract (``docs/protocol.md``): every message either parses into a header and payload that
+re-encode to the same message, or raises a :class:`~pipeline.wire.ProtocolError` subclass.
+Inputs: well-formed headers with fields replaced by any msgpack value (wrong types, edge
+integers, nested maps, extension types), keys removed or added; the packed header
+byte-mutated; arbitrary bytes; wrong part counts, empty and oversize payloads, and parts
+that are not buffers at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+from functools import cache
+from typing import Any
+
+import msgpack
+from hypothesis import strategies as st
+
+from pipeline.wire import (
+    MAX_HEADER_BYTES,
+    MAX_PAYLOAD_BYTES,
+    FrameHeader,
+    ProtocolError,
+    decode_frame,
+    encode_frame,
+)
+from tests.fuzz.mutate import mutated
+from tests.fuzz.target import Target
+
+FIELD_NAMES = tuple(f.name for f in fields(FrameHeader))
+VALID = FrameHeader(
+    version=1,
+    rig_id="rig0",
+    side="left",
+    seq=42,
+    capture_ns=1_700_000_000_000_000_000,
+    send_ns=1_700_000_000_001_000_000,
+    model_id="avif-si1",
+    quality=50,
+    height=48,
+    width=64,
+    channels=3,
+)
+EDGE_INTS = (-1, 0, 1, 2, 3, 255, 256, 65535, 65536, 2**31, 2**63 - 1, 2**63, 2**64 - 1, -(2**63))
+
+
+@cache
+def _scalars() -> st.SearchStrategy[Any]:
+    return st.one_of(
+        st.none(),
+        st.booleans(),
+        st.sampled_from(EDGE_INTS),
+        st.integers(-(2**63), 2**64 - 1),
+        st.floats(),
+        st.text(max_size=80),
+        st.binary(max_size=80),
+        st.sampled_from(("left", "right", "rig0", "dsin-s1", "", "a" * 65, "é")),
+        st.builds(msgpack.ExtType, st.integers(0, 127), st.binary(max_size=16)),
+        st.builds(msgpack.Timestamp, st.integers(-(2**40), 2**40), st.integers(0, 999_999_999)),
+    )
+
+
+@cache
+def msgpack_values() -> st.SearchStrategy[Any]:
+    """Any value msgpack packs: scalars, arrays and maps (string or byte keys), nested."""
+    return st.recursive(
+        _scalars(),
+        lambda inner: (
+            st.lists(inner, max_size=4)
+            | st.dictionaries(st.text(max_size=8) | st.binary(max_size=8), inner, max_size=4)
+        ),
+        max_leaves=12,
+    )
+
+
+@st.composite
+def header_maps(draw) -> dict[Any, Any]:
+    """A valid header with some fields replaced, removed, or joined by unknown keys."""
+    header: dict[Any, Any] = asdict(VALID)
+    for name in draw(st.lists(st.sampled_from(FIELD_NAMES), max_size=4, unique=True)):
+        header[name] = draw(msgpack_values())
+    for name in draw(st.lists(st.sampled_from(FIELD_NAMES), max_size=2, unique=True)):
+        header.pop(name)
+    header.update(draw(_extra_keys()))
+    return header
+
+
+#: msgpack type bytes the mutator inserts: extension types (timestamp -1 with wrong sizes),
+#: containers that declare far more items than follow, the never-used byte 0xc1.
+MSGPACK_TOKENS = (
+    b"\xd4\xff\x00", b"\xd6\xff", b"\xc7\x05\xff", b"\xc7\xff\x01",
+    b"\xdc\xff\xff", b"\xdd\xff\xff\xff\xff", b"\xdf\x7f\xff\xff\xff", b"\xde\x00\x10",
+    b"\x91", b"\x81", b"\xc1", b"\xcf\xff\xff\xff\xff\xff\xff\xff\xff", b"\xa7version",
+)  # fmt: skip
+
+
+@cache
+def _extra_keys() -> st.SearchStrategy[dict[Any, Any]]:
+    names = st.text(max_size=12) | st.binary(max_size=4)
+    return st.dictionaries(names, msgpack_values(), max_size=2)
+
+
+def _pack(value: Any) -> bytes:
+    return msgpack.packb(value, use_bin_type=True)
+
+
+def header_parts() -> st.SearchStrategy[bytes]:
+    """The header part: a packed header map, mutated or not, any packed value, or noise."""
+    packed = header_maps().map(_pack)
+    return st.one_of(
+        packed,
+        mutated(packed, MSGPACK_TOKENS),
+        msgpack_values().map(_pack),
+        st.binary(max_size=MAX_HEADER_BYTES + 8),
+        st.just(_pack(asdict(VALID)) + b"\x00" * MAX_HEADER_BYTES),
+    )
+
+
+@cache
+def _oversize_payload() -> memoryview:
+    return memoryview(bytes(MAX_PAYLOAD_BYTES + 1))
+
+
+def payload_parts() -> st.SearchStrategy[Any]:
+    """The payload part: bytes-likes of any size, an oversize one, or a non-buffer."""
+    return st.one_of(
+        st.binary(min_size=1, max_size=64),
+        st.binary(max_size=64).map(bytearray),
+        st.binary(max_size=64).map(memoryview),
+        st.just(b""),
+        st.builds(_oversize_payload),
+        st.sampled_from((None, 7, "text", 1.5)),
+    )
+
+
+@st.composite
+def messages(draw) -> list[Any]:
+    """One multipart message: usually two parts, sometimes fewer or more."""
+    parts = [draw(header_parts()), draw(payload_parts())]
+    count = draw(st.sampled_from((2, 2, 2, 2, 0, 1, 3)))
+    return [*parts, draw(st.binary(max_size=8))][:count]
+
+
+def check(parts: list[Any]) -> None:
+    """Parse one message; a parsed one must re-encode and parse to itself."""
+    try:
+        header, payload = decode_frame(parts)
+    except ProtocolError:
+        return
+    assert isinstance(header, FrameHeader) and isinstance(payload, bytes)
+    assert decode_frame(encode_frame(header, payload)) == (header, payload)
+
+
+TARGET = Target(
+    name="wire",
+    inputs=messages,
+    check=check,
+    setup=lambda: check([_pack(asdict(VALID)), b"x"]),
+    memory_mib=1024,
+    timeout_s=10.0,
+)
