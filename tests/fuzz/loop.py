@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import resource
 import signal
+import sys
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from tests.fuzz.target import MIB, Target
 
 #: Inputs per hypothesis run; each run has its own seed, so the whole loop is reproducible.
 CHUNK = 500
+#: Seconds between two progress lines on stderr.
+REPORT_EVERY = 60.0
 PRODUCT_DIRS = ("pipeline", "camera_nodes", "decoder_node")
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,11 +51,21 @@ class Progress:
     done_inputs: int = 0
     hung: bool = False
     failures: dict[str, Failure] = field(default_factory=dict)
+    reported: float = field(default_factory=time.monotonic)
 
     def finished(self) -> bool:
         """True once the input count or the time budget is spent, or an input hung."""
         spent = time.monotonic() - self.started >= self.seconds
         return self.hung or self.done_inputs >= self.inputs or spent
+
+    def tick(self, name: str) -> None:
+        """Count one input; every :data:`REPORT_EVERY` seconds, say how far the run is."""
+        self.done_inputs += 1
+        now = time.monotonic()
+        if now - self.reported >= REPORT_EVERY:
+            self.reported = now
+            print(f"{name}: {self.done_inputs} inputs, {len(self.failures)} kinds of failure, "
+                  f"{now - self.started:.0f} s", file=sys.stderr, flush=True)  # fmt: skip
 
     def record(self, error: BaseException, example: Any) -> None:
         """Count one contract violation under its signature."""
@@ -123,7 +136,7 @@ def fuzz(target: Target, progress: Progress, base_seed: int) -> None:
     def body(example: Any) -> None:
         if progress.finished():
             return
-        progress.done_inputs += 1
+        progress.tick(target.name)
         try:
             signal.setitimer(signal.ITIMER_REAL, target.timeout_s)
             target.check(example)
