@@ -51,6 +51,9 @@ class OpenCVSourceConfig:
     )
 
 
+DEFAULT_HTTP_PORTS = {"left": 8471, "right": 8472}
+"""Default /metrics and /healthz ports by side (the decoder's is 8470)."""
+
 SourceConfig = SyntheticSourceConfig | FolderSourceConfig | OpenCVSourceConfig
 
 
@@ -74,8 +77,16 @@ class CameraConfig:
     sndhwm: int = setting(4, min=1, max=100000, doc="ZeroMQ send high-water mark (messages)")
     linger_ms: int = setting(500, min=0, max=60000, doc="ZeroMQ linger when closing")
     flush_s: float = setting(1.0, min=0.0, max=60.0, doc="time to drain the queue on stop")
-    metrics_port: int = setting(0, min=0, max=65535, doc="Prometheus /metrics port; 0 = off")
-    metrics_addr: str = setting("0.0.0.0", doc="address the /metrics server binds")
+    metrics_port: int | None = setting(
+        None,
+        min=0,
+        max=65535,
+        doc="/metrics and /healthz port; unset = 8471 left, 8472 right; 0 = off",
+    )
+    metrics_addr: str = setting("0.0.0.0", doc="address the /metrics and /healthz server binds")
+    stall_s: float = setting(
+        10.0, min=0.1, max=86400.0, doc="/healthz says stalled after this long without a send"
+    )
     clock_offset_ns: int = setting(0, doc="added to capture times (clock-skew testing)")
     capture_jitter_ms: float = setting(0.0, min=0.0, max=10000.0, doc="random delay (testing)")
     secret_key: Path | None = field(
@@ -86,6 +97,13 @@ class CameraConfig:
         default=None, metadata={"doc": "the decoder's public certificate (with secret_key)"}
     )
     source: SourceConfig = field(default_factory=SyntheticSourceConfig)
+
+    @property
+    def http_port(self) -> int:
+        """The port of /metrics and /healthz: ``metrics_port``, or the side's default."""
+        if self.metrics_port is not None:
+            return self.metrics_port
+        return DEFAULT_HTTP_PORTS[self.side]
 
     def __post_init__(self) -> None:
         if (self.secret_key is None) != (self.server_key is None):

@@ -1,13 +1,16 @@
 """Prometheus metrics of one camera node (``docs/metrics.md``, section "Camera node").
 
 Every name starts with ``stereo_camera_``; labels are ``rig``, ``side`` and, on drops,
-``reason`` (one of :data:`DROP_REASONS`). Each node has its own registry, so several nodes can
-live in one process (tests) and ``/metrics`` shows only this node.
+``reason`` (one of :data:`DROP_REASONS`, each series there from the start). Each node has its
+own registry (with ``process_*`` and ``python_info``), so several nodes can live in one process
+(tests) and ``/metrics`` shows only this node.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from pipeline.monitoring import add_process_collectors
 
 DROP_REASONS = ("queue_full", "capture_error", "encode_error", "shutdown")
 _SECONDS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -17,7 +20,10 @@ class CameraMetrics:
     """The metric objects of one node, created where the values are produced."""
 
     def __init__(self, rig: str, side: str, registry: CollectorRegistry | None = None) -> None:
-        self.registry = registry or CollectorRegistry()
+        if registry is None:
+            registry = CollectorRegistry()
+            add_process_collectors(registry)
+        self.registry = registry
         self._labels = labels = {"rig": rig, "side": side}
         names = list(labels)
 
@@ -73,10 +79,3 @@ class CameraMetrics:
         for reason in DROP_REASONS:
             counts[f"dropped_{reason}"] = value("stereo_camera_frames_dropped_total", reason=reason)
         return counts
-
-    def serve(self, port: int, addr: str = "0.0.0.0") -> object | None:
-        """Start the /metrics HTTP server on ``port`` (0 = off); returns the server or None."""
-        if port == 0:
-            return None
-        server, _thread = start_http_server(port, addr=addr, registry=self.registry)
-        return server

@@ -23,6 +23,7 @@ import torch
 import zmq
 
 from camera_nodes.config import CameraConfig
+from camera_nodes.health import Activity, camera_health
 from camera_nodes.metrics import CameraMetrics
 from camera_nodes.pacing import Pacer
 from camera_nodes.rate_control import QualityController
@@ -30,6 +31,7 @@ from camera_nodes.send_queue import DropOldestQueue
 from camera_nodes.sources import EndOfStream, FrameSource, SourceError, make_source
 from pipeline.codec import ImageEncoder, Role
 from pipeline.codec.encoder import StandardEncoder, make_encoder
+from pipeline.monitoring import MonitoringServer
 from pipeline.security import load_keypair, load_public
 from pipeline.wire import PROTOCOL_VERSION, FrameHeader, encode_frame
 
@@ -76,6 +78,7 @@ class CameraNode:
         self._capture_done = threading.Event()
         self._controller: QualityController | None = None
         self._deadline: float | None = None
+        self.activity = Activity()
 
     def stop(self) -> None:
         """Ask the node to stop capturing; :meth:`run` then flushes and returns."""
@@ -85,20 +88,37 @@ class CameraNode:
         """Capture and send until ``frames`` are done, the source ends, or :meth:`stop`.
 
         Returns the number of frames captured. Raises :class:`SourceError` if the source cannot
-        be opened and ``ValueError`` for a quality the codec does not have.
+        be opened, ``ValueError`` for a quality the codec does not have and ``OSError`` when the
+        /metrics and /healthz port is taken.
         """
         encoder = self._encoder or self._load_encoder()
         quality = self._check_quality(encoder)
+        server = self._serve_http()
         ctx = zmq.Context()
         sock = self._open_socket(ctx)
-        server = self.metrics.serve(self.config.metrics_port, self.config.metrics_addr)
         sender = threading.Thread(target=self._send_loop, args=(sock,), name="camera-sender")
         try:
             with self._source:
                 sender.start()
+                self.activity.state = "ok"
                 return self._capture_loop(encoder, quality)
         finally:
             self._shutdown(sender, sock, ctx, server)
+
+    def health(self) -> dict:
+        """The ``/healthz`` document (:mod:`camera_nodes.health`)."""
+        return camera_health(self.config, self.metrics, self.activity, self._model_id())
+
+    def _serve_http(self) -> MonitoringServer | None:
+        """Start /metrics and /healthz (``OSError`` when the port is taken); None when off."""
+        if self.config.http_port == 0:
+            return None
+        server = MonitoringServer(
+            self.config.metrics_addr, self.config.http_port, self.metrics.registry, self.health
+        )
+        server.start()
+        log.info("http: /metrics and /healthz on %s:%d", self.config.metrics_addr, server.port)
+        return server
 
     def _load_encoder(self) -> ImageEncoder | StandardEncoder:
         torch.set_num_threads(self.config.encode_threads)
@@ -153,7 +173,8 @@ class CameraNode:
         started = time.monotonic()
         frame = self._source.read()
         capture_ns = time.time_ns() + self.config.clock_offset_ns
-        self.metrics.capture_seconds.observe(time.monotonic() - started)
+        self.activity.last_capture = done = time.monotonic()
+        self.metrics.capture_seconds.observe(done - started)
         self.metrics.captured.inc()
         return frame, capture_ns
 
@@ -236,9 +257,11 @@ class CameraNode:
         sock.send_multipart(encode_frame(header, item.bitstream), copy=False)
         self.metrics.sent.inc()
         self.metrics.sent_bytes.inc(len(item.bitstream))
+        self.activity.last_send = time.monotonic()
         return True
 
     def _shutdown(self, sender: threading.Thread, sock, ctx, server) -> None:
+        self.activity.state = "stopping"
         self._stop.set()
         self._capture_done.set()
         if sender.is_alive():
@@ -248,8 +271,8 @@ class CameraNode:
         self.metrics.queue_depth.set(0)
         sock.close(linger=self.config.linger_ms)
         ctx.term()
+        self.activity.state = "stopped"
         if server is not None:
-            server.shutdown()
-            server.server_close()
+            server.stop()
         counts = " ".join(f"{k}={v}" for k, v in self.metrics.totals().items())
         log.info("%s/%s stopped: %s", self.config.rig_id, self.config.side, counts)

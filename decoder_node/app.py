@@ -23,13 +23,13 @@ from decoder_node.config import DecoderConfig
 from decoder_node.decoding import BatchDecoder, DecodeWorkers
 from decoder_node.frames import StereoItem
 from decoder_node.health import health_document
-from decoder_node.http import HttpServer
 from decoder_node.metrics import FrameDrops, final_counts, publish_build_info
 from decoder_node.pairing import Pairer
 from decoder_node.receiver import Receiver
 from decoder_node.sinks import SinkSet, build_sink
 from decoder_node.watchdog import Watchdog
 from pipeline.config import ConfigError
+from pipeline.monitoring import MonitoringServer, add_process_collectors
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class DecoderApp:
         self._batcher: DynamicBatcher | None = None
         self._receiver: Receiver | None = None
         self._workers: DecodeWorkers | None = None
-        self._http: HttpServer | None = None
+        self._http: MonitoringServer | None = None
         self._receive_thread: threading.Thread | None = None
         self._watchdog = Watchdog(self.registry, cfg.max_thread_restarts)
         self._curve: Curve | None = None
@@ -97,6 +97,7 @@ class DecoderApp:
         log.info("decoder ready: receiving on %s", self.endpoint)
 
     def _init_metrics(self) -> None:
+        add_process_collectors(self.registry)
         self._drops = FrameDrops(self.registry)
 
     def _init_context(self) -> None:
@@ -169,13 +170,13 @@ class DecoderApp:
     def _start_http(self) -> None:
         http = self.cfg.http
         if http.enabled:
-            self._http = HttpServer(http.host, http.port, self.registry, self.health)
             try:
-                self._http.start()
+                self._http = MonitoringServer(http.host, http.port, self.registry, self.health)
             except OSError as e:
                 raise ConfigError(
                     "http.port", f"cannot serve on {http.host}:{http.port}: {e}"
                 ) from e
+            self._http.start()
             log.info("http: /metrics and /healthz on %s:%d", http.host, self._http.port)
 
     def _start_workers(self) -> None:

@@ -138,7 +138,7 @@ class HttpConfig:
 
     enabled: bool = setting(True, doc="Serve /metrics and /healthz.")
     host: str = setting("0.0.0.0", doc="Address to listen on.")
-    port: int = setting(9100, min=0, max=65535, doc="Port; 0 = any free port (logged).")
+    port: int = setting(8470, min=0, max=65535, doc="Port; 0 = any free port (logged).")
     stall_s: float = setting(
         30.0, min=0.1, doc="/healthz reports 'stalled' when pairs wait longer than this."
     )

@@ -9,9 +9,12 @@ from typing import Any, Protocol
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from decoder_node.frames import StereoItem
-from decoder_node.metrics import LATENCY_BUCKETS, metric_name
+from decoder_node.metrics import LATENCY_BUCKETS, SIDES, metric_name
 from pipeline.codec import DecodeRequest
 from pipeline.codec.errors import BitstreamError, ModelMismatchError
+
+STAGES = ("entropy_decode", "synthesis", "si_finder", "si_net")
+"""The ``stage`` label values of ``stage_seconds``."""
 
 
 class DecodeMetrics:
@@ -41,6 +44,13 @@ class DecodeMetrics:
             "Batches the device had no memory for, decoded again as two halves.",
             registry=registry,
         )
+        for stage in STAGES:
+            self.stage.labels(stage)
+
+    def init_rig(self, rig: str) -> None:
+        """Create ``rig``'s series at zero."""
+        for side in SIDES:
+            self.decoded.labels(rig, side)
 
 
 def drop_reason(error: BaseException) -> str:

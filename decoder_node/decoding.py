@@ -22,6 +22,7 @@ from prometheus_client import CollectorRegistry
 
 from decoder_node.batching import DynamicBatcher
 from decoder_node.decode_support import (
+    STAGES,
     BatchDecoder,
     DecodeMetrics,
     Job,
@@ -36,7 +37,6 @@ from decoder_node.sinks import SinkSet
 
 log = logging.getLogger(__name__)
 
-STAGES = ("entropy_decode", "synthesis", "si_finder", "si_net")
 OUTBOX = 64
 """Decoded pairs waiting for the sink thread; the model thread waits when it is full."""
 
@@ -58,6 +58,7 @@ class DecodeWorkers:
         self._sinks = sinks
         self._drops = drops
         self._metrics = DecodeMetrics(registry)
+        drops.on_new_rig(self._metrics.init_rig)
         self._poll_s = poll_s
         self._handoff: queue.Queue[Job | None] = queue.Queue(maxsize=1)
         self._outbox: queue.Queue[DecodedItem | None] = queue.Queue(maxsize=OUTBOX)

@@ -7,9 +7,18 @@ Every daemon instance has its own :class:`CollectorRegistry`, so tests can run s
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 PREFIX = "stereo_decoder"
+
+SIDES = ("left", "right")
+DROP_REASONS = (
+    "bad_bitstream", "header_mismatch", "model_mismatch", "decode_error", "duplicate",
+    "backlog_full", "shutdown",
+)  # fmt: skip
+"""Every ``reason`` of ``frames_dropped_total`` (``docs/metrics.md``)."""
 
 LATENCY_BUCKETS = (
     0.001, 0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75,
@@ -36,7 +45,9 @@ class FrameDrops:
     """``stereo_decoder_frames_dropped_total{rig, side, reason}``: frames that will not be decoded.
 
     Shared by the receiver, the pairer, the batcher and the decode workers; every drop of a
-    frame with a known rig and side goes through :meth:`drop`.
+    frame with a known rig and side goes through :meth:`drop`. It also tells them of each new
+    rig (:meth:`on_new_rig`), so that every part creates that rig's labelled series at zero
+    (every side and reason) from its first frame, not at its first event.
     """
 
     def __init__(self, registry: CollectorRegistry) -> None:
@@ -46,6 +57,21 @@ class FrameDrops:
             ("rig", "side", "reason"),
             registry=registry,
         )
+        self._rig_hooks: list[Callable[[str], None]] = [self._init_rig]
+
+    def on_new_rig(self, hook: Callable[[str], None]) -> None:
+        """Call ``hook(rig)`` when a rig sends its first accepted frame."""
+        self._rig_hooks.append(hook)
+
+    def new_rig(self, rig: str) -> None:
+        """A rig was accepted for the first time (or again after its slot was released)."""
+        for hook in self._rig_hooks:
+            hook(rig)
+
+    def _init_rig(self, rig: str) -> None:
+        for side in SIDES:
+            for reason in DROP_REASONS:
+                self._counter.labels(rig, side, reason)
 
     def drop(self, rig: str, side: str, reason: str, count: int = 1) -> None:
         """Count ``count`` dropped frames of ``rig``/``side`` for ``reason``."""

@@ -28,6 +28,10 @@ from decoder_node.frames import ReceivedFrame, StereoItem
 from decoder_node.metrics import LATENCY_BUCKETS, SKEW_BUCKETS, FrameDrops, metric_name
 
 OTHER_SIDE = {"left": "right", "right": "left"}
+FORCED_REASONS = ("partner_timeout", "shutdown")
+UNPAIRED_REASONS = (
+    "partner_timeout", "no_partner", "partner_expired", "queue_full", "shutdown", "rig_idle"
+)  # fmt: skip
 WAIT = "wait"
 
 
@@ -91,6 +95,18 @@ class PairingMetrics:
             registry=registry,
         )
 
+    def init_rig(self, rig: str) -> None:
+        """Create ``rig``'s series at zero: every side and reason."""
+        self.pairs.labels(rig)
+        self.skew.labels(rig)
+        for reason in FORCED_REASONS:
+            self.forced.labels(rig, reason)
+        for side in OTHER_SIDE:
+            self.clock_steps.labels(rig, side)
+            self.unmatched.labels(rig, side)
+            for reason in UNPAIRED_REASONS:
+                self.unpaired.labels(rig, side, reason)
+
 
 class Pairer:
     """Match left and right frames per rig; see the module docstring for the rules."""
@@ -101,6 +117,7 @@ class Pairer:
         self._max_age_s = cfg.max_age_ms / 1000.0
         self._drops = drops
         self._metrics = PairingMetrics(registry)
+        drops.on_new_rig(self._metrics.init_rig)
         self._rigs: dict[str, _RigState] = {}
 
     @property

@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from decoder_node.config import ReceiverConfig
 from decoder_node.frames import ReceivedFrame, StereoItem
-from decoder_node.metrics import BPP_BUCKETS, LATENCY_BUCKETS, FrameDrops, metric_name
+from decoder_node.metrics import BPP_BUCKETS, LATENCY_BUCKETS, SIDES, FrameDrops, metric_name
 from decoder_node.pairing import Pairer
 from pipeline.codec import Role, read_header
 from pipeline.codec.errors import BitstreamError
@@ -37,6 +37,8 @@ from pipeline.wire import (
 log = logging.getLogger(__name__)
 
 ROLE_OF_SIDE = {"left": Role.PRIMARY, "right": Role.SIDE}
+REFUSAL_REASONS = ("malformed", "unsupported_version", "too_many_rigs", "wrong_rig")
+"""Every ``reason`` of ``malformed_messages_total`` (``docs/metrics.md``)."""
 BURST = 256
 
 
@@ -62,6 +64,8 @@ class ReceiverMetrics:
             ("reason",),
             registry=registry,
         )
+        for reason in REFUSAL_REASONS:
+            self.malformed.labels(reason)
         self.bpp = Histogram(
             metric_name("bits_per_pixel"),
             "Coded bits per pixel of received frames (payload bytes * 8 / pixels).",
@@ -81,6 +85,12 @@ class ReceiverMetrics:
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
+
+    def init_rig(self, rig: str) -> None:
+        """Create ``rig``'s series at zero."""
+        for side in SIDES:
+            self.received.labels(rig, side)
+            self.received_bytes.labels(rig, side)
 
 
 class Receiver:
@@ -106,6 +116,7 @@ class Receiver:
         self._emit = emit
         self._drops = drops
         self._metrics = ReceiverMetrics(registry)
+        drops.on_new_rig(self._metrics.init_rig)
         self._context = context
         self._socket: zmq.Socket | None = None
         self._rigs: dict[str, float] = {}  # rig -> when its last frame came (monotonic)
@@ -204,6 +215,8 @@ class Receiver:
             silent = now - self._rigs.pop(idle)
             self._metrics.rigs_released.inc()
             log.info("rig %s silent for %.0f s: its slot goes to rig %s", idle, silent, rig)
+        if rig not in self._rigs:
+            self._drops.new_rig(rig)
         self._rigs[rig] = now
         return True
 

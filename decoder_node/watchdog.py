@@ -19,6 +19,9 @@ from decoder_node.metrics import metric_name
 
 log = logging.getLogger(__name__)
 
+THREADS = ("receive", "entropy-decode", "model", "sink")
+"""The ``thread`` label values of ``thread_restarts_total``."""
+
 
 class Watchdog:
     """Restarts the decode workers' and the receive loop's dead threads, ``limit`` times."""
@@ -33,6 +36,8 @@ class Watchdog:
             ("thread",),
             registry=registry,
         )
+        for thread in THREADS:
+            self._counter.labels(thread)
 
     def revive(
         self,

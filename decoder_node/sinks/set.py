@@ -48,6 +48,9 @@ class SinkSet:
         self._outputs = [s for s in sinks if not s.wants_output_time]
         self._recorders = [s for s in sinks if s.wants_output_time]
         self._metrics = SinkMetrics(registry)
+        for sink in sinks:
+            self._metrics.errors.labels(sink.name)
+            self._metrics.write_seconds.labels(sink.name)
 
     def open(self) -> None:
         """Open every sink (raises if one cannot: a bad bind or folder is a startup error)."""

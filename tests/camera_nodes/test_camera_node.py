@@ -73,6 +73,7 @@ def config(endpoint: str, **changes) -> CameraConfig:
         fps=50.0,
         frames=6,
         flush_s=5.0,
+        metrics_port=0,
         source=SyntheticSourceConfig(width=32, height=24, seed=1),
     )
     values.update(changes)
@@ -249,7 +250,7 @@ def _write_config(tmp_path: Path, endpoint: str, frames: int, side: str = "left"
     path = tmp_path / f"{side}.toml"
     path.write_text(
         f'side = "{side}"\nrig_id = "rigT"\nendpoint = "{endpoint}"\nfps = 20.0\n'
-        f"frames = {frames}\nflush_s = 5.0\n"
+        f"frames = {frames}\nflush_s = 5.0\nmetrics_port = 0\n"
         '[source]\ntype = "synthetic"\nwidth = 64\nheight = 48\nseed = 7\n'
     )
     return path

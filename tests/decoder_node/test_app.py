@@ -25,8 +25,8 @@ from decoder_node.config import (
     PngSinkConfig,
     ReceiverConfig,
 )
-from decoder_node.http import HttpServer
 from decoder_node.metrics import final_counts
+from pipeline.monitoring import MonitoringServer
 from pipeline.wire import encode_frame
 
 pytestmark = pytest.mark.timeout(60)
@@ -198,7 +198,7 @@ def test_first_signal_drains_second_exits_at_once():
 
 def test_healthz_is_503_unless_ok():
     state = {"status": "draining"}
-    server = HttpServer("127.0.0.1", 0, CollectorRegistry(), lambda: dict(state))
+    server = MonitoringServer("127.0.0.1", 0, CollectorRegistry(), lambda: dict(state))
     server.start()
     try:
         status, body = get(server.port, "/healthz")

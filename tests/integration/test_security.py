@@ -46,6 +46,7 @@ fps = 8.0
 frames = {frames}
 send_queue = 100
 flush_s = 10.0
+metrics_port = 0
 secret_key = "{keys / f"r-{side}.key_secret"}"
 server_key = "{keys / "decoder.key"}"
 [source]
