@@ -36,7 +36,7 @@ def stall_after(config: CameraConfig) -> float:
 
 
 def _since(now: float, then: float | None) -> float | None:
-    return None if then is None else round(now - then, 3)
+    return None if then is None else round(max(0.0, now - then), 3)  # ``then`` may be newer
 
 
 def camera_health(

@@ -1,0 +1,75 @@
+"""Labelled decoder series exist at zero before their first event: every refusal reason and
+thread from the start, every side and reason of a rig from its first frame; the lists of known
+label values agree with docs/metrics.md."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry
+
+from decoder_node.app import DecoderApp
+from decoder_node.metrics import DROP_REASONS, SIDES
+from decoder_node.pairing import UNPAIRED_REASONS
+from decoder_node.receiver import REFUSAL_REASONS
+from decoder_node.watchdog import THREADS
+from pipeline.wire import encode_frame
+from tests.decoder_node.test_app import config, start_running, wait_for
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
+
+
+def has(registry: CollectorRegistry, name: str, **labels: str) -> bool:
+    return registry.get_sample_value(name, labels) == 0.0
+
+
+def test_series_exist_at_zero_before_their_first_event(tmp_path, make_frame, fake_decoder_cls):
+    registry = CollectorRegistry()
+    app = DecoderApp(config(tmp_path), registry, decoder=fake_decoder_cls())
+    stop, codes, runner, ctx, push = start_running(app)
+    try:
+        for reason in REFUSAL_REASONS:
+            assert has(registry, "stereo_decoder_malformed_messages_total", reason=reason)
+        for thread in THREADS:
+            assert has(registry, "stereo_decoder_thread_restarts_total", thread=thread)
+        assert has(registry, "stereo_decoder_sink_errors_total", sink="png")
+        assert registry.get_sample_value("process_resident_memory_bytes") > 1e6
+        assert registry.get_sample_value("stereo_decoder_frames_dropped_total") is None
+        left = make_frame("left", 0)
+        push.send_multipart(encode_frame(left.header, left.payload))
+        received = "stereo_decoder_frames_received_total"
+        assert wait_for(
+            lambda: registry.get_sample_value(received, {"rig": "rig0", "side": "left"})
+        )
+        rig = {"rig": "rig0"}
+        assert has(registry, received, **rig, side="right")
+        assert has(registry, "stereo_decoder_pairs_total", **rig)
+        for side in SIDES:
+            assert has(registry, "stereo_decoder_clock_steps_back_total", **rig, side=side)
+            for reason in DROP_REASONS:
+                assert has(registry, "stereo_decoder_frames_dropped_total", **rig, side=side,
+                           reason=reason)  # fmt: skip
+            for reason in set(UNPAIRED_REASONS) - {"partner_timeout"}:
+                assert has(registry, "stereo_decoder_unpaired_frames_total", **rig, side=side,
+                           reason=reason)  # fmt: skip
+    finally:
+        stop.set()
+        runner.join(15.0)
+        push.close(linger=0)
+        ctx.term()
+    assert codes == [0]
+
+
+def documented_reasons(table_heading: str) -> set[str]:
+    section = DOCS.read_text().split(table_heading, 1)[1].split("\n\n", 2)[1]
+    return set(re.findall(r"^\| `(\w+)` \|", section, re.M))
+
+
+def test_known_label_values_match_the_docs() -> None:
+    assert documented_reasons("Frame drop reasons") == set(DROP_REASONS)
+    text = DOCS.read_text()
+    refusals = text.split("Malformed-message reasons:", 1)[1].split("\n\n", 1)[0]
+    assert set(re.findall(r"`(\w+)` \(", refusals)) == set(REFUSAL_REASONS)
+    unpaired = text.split("Unpaired reasons", 1)[1].split("\n\n", 1)[0]
+    assert set(re.findall(r"`(\w+)` \(", unpaired)) == set(UNPAIRED_REASONS)
