@@ -4,7 +4,7 @@
     stereo-pipeline camera --config configs/camera-left.toml --validate-config
 
 Exit codes: 0 done or stopped by SIGTERM/SIGINT, 1 the source or codec failed to start,
-2 a bad configuration or argument.
+2 a bad configuration or argument, or a port in use.
 """
 
 from __future__ import annotations
@@ -103,6 +103,9 @@ def run(config: CameraConfig) -> int:
     try:
         with stop_on_signals(node.stop):
             node.run()  # logs its frame counts when it stops
+    except ConfigError as e:  # the host refused what the config asks (a port in use)
+        log.error("camera node cannot start: %s", e)
+        return 2
     except (SourceError, CodecError, ValueError, OSError, zmq.ZMQError) as e:
         log.error("camera node failed: %s", e)
         return 1

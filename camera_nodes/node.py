@@ -31,6 +31,7 @@ from camera_nodes.send_queue import DropOldestQueue
 from camera_nodes.sources import EndOfStream, FrameSource, SourceError, make_source
 from pipeline.codec import ImageEncoder, Role
 from pipeline.codec.encoder import StandardEncoder, make_encoder
+from pipeline.config import ConfigError
 from pipeline.monitoring import MonitoringServer
 from pipeline.security import load_keypair, load_public
 from pipeline.wire import PROTOCOL_VERSION, FrameHeader, encode_frame
@@ -88,8 +89,8 @@ class CameraNode:
         """Capture and send until ``frames`` are done, the source ends, or :meth:`stop`.
 
         Returns the number of frames captured. Raises :class:`SourceError` if the source cannot
-        be opened, ``ValueError`` for a quality the codec does not have and ``OSError`` when the
-        /metrics and /healthz port is taken.
+        be opened, ``ValueError`` for a quality the codec does not have and
+        :class:`~pipeline.config.ConfigError` when the /metrics and /healthz port is taken.
         """
         encoder = self._encoder or self._load_encoder()
         quality = self._check_quality(encoder)
@@ -110,12 +111,18 @@ class CameraNode:
         return camera_health(self.config, self.metrics, self.activity, self._model_id())
 
     def _serve_http(self) -> MonitoringServer | None:
-        """Start /metrics and /healthz (``OSError`` when the port is taken); None when off."""
+        """Start /metrics and /healthz (``ConfigError`` when the port is taken); None when off."""
         if self.config.http_port == 0:
             return None
-        server = MonitoringServer(
-            self.config.metrics_addr, self.config.http_port, self.metrics.registry, self.health
-        )
+        cfg = self.config
+        try:
+            server = MonitoringServer(
+                cfg.metrics_addr, cfg.http_port, self.metrics.registry, self.health
+            )
+        except OSError as e:
+            raise ConfigError(
+                "metrics_port", f"cannot serve on {cfg.metrics_addr}:{cfg.http_port}: {e}"
+            ) from e
         server.start()
         log.info("http: /metrics and /healthz on %s:%d", self.config.metrics_addr, server.port)
         return server

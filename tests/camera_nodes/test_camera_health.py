@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import socket
 import urllib.error
 import urllib.request
 
+from camera_nodes.cli import run
 from camera_nodes.config import CameraConfig
 from camera_nodes.node import CameraNode
 from tests.camera_nodes.test_camera_node import (
@@ -74,3 +76,13 @@ def test_default_ports_by_side() -> None:
     left, right = CameraConfig(side="left"), CameraConfig(side="right")
     assert (left.http_port, right.http_port) == (8471, 8472)
     assert CameraConfig(side="right", metrics_port=0).http_port == 0
+
+
+def test_a_metrics_port_in_use_exits_2_naming_the_key(caplog) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        cfg = config("tcp://127.0.0.1:1", codec="jpeg", metrics_port=port, metrics_addr="127.0.0.1")
+        assert run(cfg) == 2
+    assert f"metrics_port: cannot serve on 127.0.0.1:{port}" in caplog.text
