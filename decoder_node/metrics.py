@@ -7,9 +7,11 @@ Every daemon instance has its own :class:`CollectorRegistry`, so tests can run s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client.metrics import MetricWrapperBase
 
 PREFIX = "stereo_decoder"
 
@@ -19,6 +21,12 @@ DROP_REASONS = (
     "backlog_full", "shutdown",
 )  # fmt: skip
 """Every ``reason`` of ``frames_dropped_total`` (``docs/metrics.md``)."""
+FORCED_REASONS = ("partner_timeout", "shutdown")
+"""Every ``reason`` of ``pairs_forced_total``."""
+UNPAIRED_REASONS = (
+    "partner_timeout", "no_partner", "partner_expired", "queue_full", "shutdown", "rig_idle"
+)  # fmt: skip
+"""Every ``reason`` of ``unpaired_frames_total``."""
 
 LATENCY_BUCKETS = (
     0.001, 0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75,
@@ -39,6 +47,15 @@ BATCH_SIZE_BUCKETS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64)
 def metric_name(suffix: str) -> str:
     """The full metric name for ``suffix`` (``frames_dropped_total`` -> with the prefix)."""
     return f"{PREFIX}_{suffix}"
+
+
+def zero_series(metrics: Sequence[MetricWrapperBase], *label_values: Sequence[str]) -> None:
+    """Create, at zero, the series of every combination of ``label_values`` (one sequence per
+    label, in the metrics' label order) in each of ``metrics``: a rate or a ratio then exists
+    before the first event."""
+    for values in itertools.product(*label_values):
+        for metric in metrics:
+            metric.labels(*values)
 
 
 class FrameDrops:
@@ -69,9 +86,7 @@ class FrameDrops:
             hook(rig)
 
     def _init_rig(self, rig: str) -> None:
-        for side in SIDES:
-            for reason in DROP_REASONS:
-                self._counter.labels(rig, side, reason)
+        zero_series((self._counter,), (rig,), SIDES, DROP_REASONS)
 
     def drop(self, rig: str, side: str, reason: str, count: int = 1) -> None:
         """Count ``count`` dropped frames of ``rig``/``side`` for ``reason``."""

@@ -21,17 +21,14 @@ from __future__ import annotations
 
 from collections import deque
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry
 
 from decoder_node.config import PairingConfig
 from decoder_node.frames import ReceivedFrame, StereoItem
-from decoder_node.metrics import LATENCY_BUCKETS, SKEW_BUCKETS, FrameDrops, metric_name
+from decoder_node.metrics import FrameDrops
+from decoder_node.pairing_metrics import PairingMetrics
 
 OTHER_SIDE = {"left": "right", "right": "left"}
-FORCED_REASONS = ("partner_timeout", "shutdown")
-UNPAIRED_REASONS = (
-    "partner_timeout", "no_partner", "partner_expired", "queue_full", "shutdown", "rig_idle"
-)  # fmt: skip
 WAIT = "wait"
 
 
@@ -45,67 +42,6 @@ class _RigState:
             "left": deque(maxlen=queue_size),
             "right": deque(maxlen=queue_size),
         }
-
-
-class PairingMetrics:
-    """The pairer's metrics, created in the daemon's registry."""
-
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.pairs = Counter(
-            metric_name("pairs_total"), "Left/right pairs formed.", ("rig",), registry=registry
-        )
-        self.forced = Counter(
-            metric_name("pairs_forced_total"),
-            "Pairs decided with the frames at hand, before the rule could be sure: at max_age_ms"
-            " (reason partner_timeout) or at the shutdown drain (reason shutdown).",
-            ("rig", "reason"),
-            registry=registry,
-        )
-        self.unpaired = Counter(
-            metric_name("unpaired_frames_total"),
-            "Frames released without a partner (decoded alone), by reason.",
-            ("rig", "side", "reason"),
-            registry=registry,
-        )
-        self.skew = Histogram(
-            metric_name("pairing_skew_seconds"),
-            "Absolute capture-time difference between the two views of a pair.",
-            ("rig",),
-            buckets=SKEW_BUCKETS,
-            registry=registry,
-        )
-        self.wait = Histogram(
-            metric_name("pairing_wait_seconds"),
-            "Time a frame waited in the pairer, from arrival to release.",
-            ("side",),
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
-        )
-        self.clock_steps = Counter(
-            metric_name("clock_steps_back_total"),
-            "Frames captured more than slop_ms before their camera's newest (its clock stepped "
-            "back), timestamp mode.",
-            ("rig", "side"),
-            registry=registry,
-        )
-        self.unmatched = Gauge(
-            metric_name("unmatched_frames"),
-            "Frames waiting for their partner.",
-            ("rig", "side"),
-            registry=registry,
-        )
-
-    def init_rig(self, rig: str) -> None:
-        """Create ``rig``'s series at zero: every side and reason."""
-        self.pairs.labels(rig)
-        self.skew.labels(rig)
-        for reason in FORCED_REASONS:
-            self.forced.labels(rig, reason)
-        for side in OTHER_SIDE:
-            self.clock_steps.labels(rig, side)
-            self.unmatched.labels(rig, side)
-            for reason in UNPAIRED_REASONS:
-                self.unpaired.labels(rig, side, reason)
 
 
 class Pairer:

@@ -10,8 +10,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 
 from decoder_node.app import DecoderApp
-from decoder_node.metrics import DROP_REASONS, SIDES
-from decoder_node.pairing import UNPAIRED_REASONS
+from decoder_node.metrics import DROP_REASONS, SIDES, UNPAIRED_REASONS
 from decoder_node.receiver import REFUSAL_REASONS
 from decoder_node.watchdog import THREADS
 from pipeline.wire import encode_frame
