@@ -66,9 +66,12 @@ def documented_reasons(table_heading: str) -> set[str]:
 
 
 def test_known_label_values_match_the_docs() -> None:
-    assert documented_reasons("Frame drop reasons") == set(DROP_REASONS)
+    drops = documented_reasons("Frame drop reasons")
+    assert drops == set(DROP_REASONS), "decoder_node/metrics.py DROP_REASONS"
     text = DOCS.read_text()
     refusals = text.split("Malformed-message reasons:", 1)[1].split("\n\n", 1)[0]
-    assert set(re.findall(r"`(\w+)` \(", refusals)) == set(REFUSAL_REASONS)
+    documented = set(re.findall(r"`(\w+)` \(", refusals))
+    assert documented == set(REFUSAL_REASONS), "decoder_node/receiver.py REFUSAL_REASONS"
     unpaired = text.split("Unpaired reasons", 1)[1].split("\n\n", 1)[0]
-    assert set(re.findall(r"`(\w+)` \(", unpaired)) == set(UNPAIRED_REASONS)
+    documented = set(re.findall(r"`(\w+)` \(", unpaired))
+    assert documented == set(UNPAIRED_REASONS), "decoder_node/metrics.py UNPAIRED_REASONS"
