@@ -64,6 +64,7 @@ class PairingMetrics:
             ("rig", "side"),
             registry=registry,
         )
+        zero_series((self.wait,), SIDES)
 
     def init_rig(self, rig: str) -> None:
         """Create ``rig``'s series at zero: every side and reason."""

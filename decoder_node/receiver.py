@@ -21,7 +21,14 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from decoder_node.config import ReceiverConfig
 from decoder_node.frames import ReceivedFrame, StereoItem
-from decoder_node.metrics import BPP_BUCKETS, LATENCY_BUCKETS, SIDES, FrameDrops, metric_name
+from decoder_node.metrics import (
+    BPP_BUCKETS,
+    LATENCY_BUCKETS,
+    SIDES,
+    FrameDrops,
+    metric_name,
+    zero_series,
+)
 from decoder_node.pairing import Pairer
 from pipeline.codec import Role, read_header
 from pipeline.codec.errors import BitstreamError
@@ -64,8 +71,6 @@ class ReceiverMetrics:
             ("reason",),
             registry=registry,
         )
-        for reason in REFUSAL_REASONS:
-            self.malformed.labels(reason)
         self.bpp = Histogram(
             metric_name("bits_per_pixel"),
             "Coded bits per pixel of received frames (payload bytes * 8 / pixels).",
@@ -85,6 +90,8 @@ class ReceiverMetrics:
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
+        zero_series((self.malformed,), REFUSAL_REASONS)
+        zero_series((self.bpp, self.network), SIDES)
 
     def init_rig(self, rig: str) -> None:
         """Create ``rig``'s series at zero."""

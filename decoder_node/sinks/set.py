@@ -9,7 +9,7 @@ import zmq
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from decoder_node.frames import DecodedItem
-from decoder_node.metrics import LATENCY_BUCKETS, metric_name
+from decoder_node.metrics import LATENCY_BUCKETS, SIDES, metric_name, zero_series
 from decoder_node.sinks.base import Sink
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ class SinkMetrics:
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
+        zero_series((self.end_to_end,), SIDES)
 
 
 class SinkSet:

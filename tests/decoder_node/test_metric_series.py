@@ -34,6 +34,10 @@ def test_series_exist_at_zero_before_their_first_event(tmp_path, make_frame, fak
             assert has(registry, "stereo_decoder_thread_restarts_total", thread=thread)
         assert has(registry, "stereo_decoder_sink_errors_total", sink="png")
         assert registry.get_sample_value("process_resident_memory_bytes") > 1e6
+        for side in SIDES:  # histograms by side: a zero count from the start
+            for name in ("bits_per_pixel", "network_latency_seconds", "pairing_wait_seconds",
+                         "end_to_end_latency_seconds"):  # fmt: skip
+                assert has(registry, f"stereo_decoder_{name}_count", side=side), name
         assert registry.get_sample_value("stereo_decoder_frames_dropped_total") is None
         left = make_frame("left", 0)
         push.send_multipart(encode_frame(left.header, left.payload))

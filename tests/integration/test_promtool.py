@@ -29,7 +29,7 @@ def test_rules_pass_promtool_check() -> None:
     result = promtool("check", "rules", ALERTS)
     assert result.returncode == 0, result.stdout + result.stderr
     count = len(alert_blocks(ALERTS.read_text()))
-    assert count >= 16 and f"SUCCESS: {count} rules found" in result.stdout
+    assert count >= 17 and f"SUCCESS: {count} rules found" in result.stdout
 
 
 def test_host_config_passes_promtool_check_config() -> None:
