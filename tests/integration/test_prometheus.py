@@ -122,6 +122,8 @@ def received(prometheus: PrometheusServer, side: str) -> float:
 def test_both_targets_are_up(stack: Stack) -> None:
     up = {r["metric"]["job"]: r["value"][1] for r in stack.prometheus.query("up")}
     assert up == {"stereo-decoder": "1", "stereo-camera": "1"}
+    camera = health(stack.camera_port) or {}  # the real process's /healthz
+    assert (camera.get("status"), camera.get("codec"), camera.get("rig")) == ("ok", "jpeg", "prom")
 
 
 def test_frames_by_side_and_process_metrics_are_scraped(stack: Stack) -> None:
