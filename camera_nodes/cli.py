@@ -94,9 +94,9 @@ def run(config: CameraConfig) -> int:
     import zmq
     from prometheus_client import disable_created_metrics
 
-    from camera_nodes.node import CameraNode  # imports torch via the codec
+    from camera_nodes.node import CameraNode  # torch only for the dsin codec
     from camera_nodes.sources import SourceError
-    from pipeline.codec import CodecError
+    from pipeline.codec.errors import CodecError
 
     disable_created_metrics()  # no *_created series, as on the decoder
     node = CameraNode(config)

@@ -18,8 +18,8 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
 import zmq
 
 from camera_nodes.config import CameraConfig
@@ -28,10 +28,13 @@ from camera_nodes.pacing import Pacer
 from camera_nodes.rate_control import QualityController
 from camera_nodes.send_queue import DropOldestQueue
 from camera_nodes.sources import EndOfStream, FrameSource, SourceError, make_source
-from pipeline.codec import ImageEncoder, Role
-from pipeline.codec.encoder import StandardEncoder, make_encoder
+from pipeline.codec.api import Role
+from pipeline.codec.camera_encoders import StandardEncoder, make_encoder
 from pipeline.security import load_keypair, load_public
 from pipeline.wire import PROTOCOL_VERSION, FrameHeader, encode_frame
+
+if TYPE_CHECKING:
+    from pipeline.codec.encoder import ImageEncoder
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +104,10 @@ class CameraNode:
             self._shutdown(sender, sock, ctx, server)
 
     def _load_encoder(self) -> ImageEncoder | StandardEncoder:
-        torch.set_num_threads(self.config.encode_threads)
+        if self.config.codec == "dsin":  # only the learned codec needs torch (docs/install.md)
+            import torch
+
+            torch.set_num_threads(self.config.encode_threads)
         self._encoder = make_encoder(self.config.codec, self.config.model)
         return self._encoder
 

@@ -31,7 +31,8 @@ def check_camera(cfg: CameraConfig) -> None:
 
 def _check_standard_model(cfg: CameraConfig) -> None:
     from pipeline.codec.errors import WeightsError
-    from pipeline.codec.registry import STANDARD_MODELS, file_hash, standard_model_id
+    from pipeline.codec.standard_models import STANDARD_MODELS, standard_model_id
+    from pipeline.codec.weights_files import file_hash
 
     model = cfg.model or standard_model_id(cfg.codec)
     spec = STANDARD_MODELS.get(model)

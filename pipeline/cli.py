@@ -7,6 +7,10 @@ import sys
 from collections.abc import Callable
 
 from pipeline.codec.errors import CodecError
+from pipeline.preflight import LEARNED_HINT
+
+#: Packages of the ``learned`` extra (pyproject.toml); a command that needs one names the extra.
+LEARNED_PACKAGES = frozenset({"torch", "torchvision", "compressai", "numba", "pytorch_msssim"})
 
 #: sub-command -> (module, function, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -50,6 +54,14 @@ def main(argv: list[str] | None = None) -> int:
         return _resolve(argv[0])(argv[1:])
     except (CodecError, ValueError, OSError) as e:
         print(f"stereo-pipeline {argv[0]}: error: {e}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as e:
+        if (e.name or "").split(".")[0] not in LEARNED_PACKAGES:
+            raise
+        print(
+            f"stereo-pipeline {argv[0]}: error: {e.name} is missing; install {LEARNED_HINT}",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         return 130

@@ -10,18 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-
-def check_image(image: np.ndarray) -> np.ndarray:
-    """Accept uint8 (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); return (H, W) or (H, W, 3)."""
-    if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
-        raise ValueError("image must be a numpy uint8 array")
-    if image.ndim == 3 and image.shape[2] in (1, 4):
-        image = image[:, :, 0] if image.shape[2] == 1 else image[:, :, :3]
-    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
-        raise ValueError(f"image must be (H, W) grey or (H, W, 3) RGB, got shape {image.shape}")
-    if min(image.shape[:2]) < 1 or max(image.shape[:2]) > 65535:
-        raise ValueError(f"image size {image.shape[:2]} out of range 1..65535")
-    return image
+from pipeline.codec.inputs import check_image  # noqa: F401 (re-exported)
 
 
 def to_tensor(image: np.ndarray) -> Tensor:

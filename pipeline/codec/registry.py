@@ -20,9 +20,18 @@ import torch
 from pipeline.codec.errors import WeightsError
 from pipeline.codec.model import CodecConfig, DsinCodec
 from pipeline.codec.si_finder import SIFinderConfig
+from pipeline.codec.standard_models import (  # noqa: F401 (re-exported)
+    STANDARD_MODELS,
+    StandardModelSpec,
+    standard_model_id,
+)
+from pipeline.codec.weights_files import (  # noqa: F401 (file_hash re-exported)
+    HASH_HEX,
+    WEIGHTS_DIR,
+    file_hash,
+    weights_path,
+)
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-HASH_HEX = 16
 _EXACT_PREFIXES = ("entropy_bottleneck.", "gaussian_conditional.", "h_s.")
 
 
@@ -53,40 +62,6 @@ REGISTRY: dict[str, ModelSpec] = {
 DEFAULT_MODEL = "dsin-s1"
 
 
-@dataclass(frozen=True)
-class StandardModelSpec:
-    """A registry entry for a standard camera codec: the model id its containers carry, the
-    codec, and the weights file (``<weights>-<hash>.pt``) of the SI-Net that decodes it."""
-
-    model_id: str
-    codec: str
-    weights: str
-    summary: str
-
-
-STANDARD_MODELS: dict[str, StandardModelSpec] = {
-    spec.model_id: spec
-    for spec in (
-        StandardModelSpec(f"{codec}-si1", codec, "si-std1", f"{codec} with the si-std1 SI-Net")
-        for codec in ("jpeg", "webp", "avif")
-    )
-}
-"""Standard-codec models; one SI-Net (``si-std1``, told the codec) serves all three."""
-
-
-def standard_model_id(codec: str) -> str:
-    """The registry model id of a standard camera codec (``jpeg`` -> ``jpeg-si1``)."""
-    for spec in STANDARD_MODELS.values():
-        if spec.codec == codec:
-            return spec.model_id
-    raise WeightsError(f"no registered model for codec {codec!r}")
-
-
-def file_hash(name: str, directory: Path = WEIGHTS_DIR) -> str:
-    """The hash of weights file ``name`` as its file name gives it (checked when loaded)."""
-    return weights_path(name, directory).stem.rsplit("-", 1)[1]
-
-
 #: Architecture fields that training tools may change (``pipeline.training.widen*``).
 WIDTHS = ("n_a", "m")
 
@@ -106,16 +81,6 @@ def get_spec(model_id: str | None) -> ModelSpec:
     if model_id not in REGISTRY:
         raise WeightsError(f"unknown model {model_id!r}; known: {', '.join(sorted(REGISTRY))}")
     return REGISTRY[model_id]
-
-
-def weights_path(model_id: str, directory: Path = WEIGHTS_DIR) -> Path:
-    """The one weights file of ``model_id`` in ``directory``."""
-    found = sorted(directory.glob(f"{model_id}-*.pt"))
-    if len(found) != 1:
-        raise WeightsError(
-            f"expected one weights file {model_id}-<hash>.pt in {directory}, found {len(found)}"
-        )
-    return found[0]
 
 
 def load(
