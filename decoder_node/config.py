@@ -100,6 +100,12 @@ class PngSinkConfig:
     dir: Path = field(default=Path("out/decoded"), metadata={"doc": "Output folder."})
     left_alone: bool = setting(False, doc="Also write the left view decoded without SI.")
     compression: int = setting(1, min=0, max=9, doc="PNG compression level (0 = fastest).")
+    max_files: int = setting(
+        0, min=0, doc="Keep at most this many PNGs under dir, deleting the oldest; 0 = all."
+    )
+    max_age_s: float = setting(
+        0.0, min=0, doc="Delete PNGs older than this many seconds as new ones come; 0 = never."
+    )
 
 
 @dataclass(frozen=True)

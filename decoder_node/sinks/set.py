@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from decoder_node.frames import DecodedItem
 from decoder_node.metrics import LATENCY_BUCKETS, metric_name
 from decoder_node.sinks.base import Sink
+from decoder_node.sinks.retention import files_deleted_counter
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class SinkMetrics:
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
+        self.files_deleted = files_deleted_counter(registry)
 
 
 class SinkSet:
@@ -48,6 +50,8 @@ class SinkSet:
         self._outputs = [s for s in sinks if not s.wants_output_time]
         self._recorders = [s for s in sinks if s.wants_output_time]
         self._metrics = SinkMetrics(registry)
+        for sink in sinks:
+            sink.attach_metrics(self._metrics)
 
     def open(self) -> None:
         """Open every sink (raises if one cannot: a bad bind or folder is a startup error)."""
