@@ -23,7 +23,7 @@ class Sink(ABC):
     """True for sinks that record timings: they run after the others, once output is done."""
 
     def attach_metrics(self, metrics: SinkMetrics) -> None:  # noqa: B027 - optional hook
-        """Take the daemon's sink metrics (called once by :class:`SinkSet`, before ``open``)."""
+        """Take the daemon's sink metrics (:meth:`SinkSet.open` calls it just before ``open``)."""
 
     def open(self) -> None:  # noqa: B027 - optional hook
         """Acquire resources (bind sockets, create folders). Called once before any write."""

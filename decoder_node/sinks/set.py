@@ -50,12 +50,11 @@ class SinkSet:
         self._outputs = [s for s in sinks if not s.wants_output_time]
         self._recorders = [s for s in sinks if s.wants_output_time]
         self._metrics = SinkMetrics(registry)
-        for sink in sinks:
-            sink.attach_metrics(self._metrics)
 
     def open(self) -> None:
         """Open every sink (raises if one cannot: a bad bind or folder is a startup error)."""
         for sink in self._outputs + self._recorders:
+            sink.attach_metrics(self._metrics)
             sink.open()
 
     def write(self, decoded: DecodedItem) -> None:
