@@ -11,7 +11,9 @@ import numpy as np
 from pipeline.codec.api import Role
 from pipeline.codec.container import FORMAT_VERSION, Bitstream, BitstreamHeader
 from pipeline.codec.inputs import check_image, checked_quality
-from pipeline.codec.standard import CAMERA_CODECS
+from pipeline.codec.standard import CAMERA_CODECS, STANDARD_CODECS
+from pipeline.codec.standard_models import STANDARD_MODELS, standard_model_id
+from pipeline.codec.weights_files import file_hash
 
 if TYPE_CHECKING:
     from pipeline.codec.encoder import ImageEncoder
@@ -30,10 +32,6 @@ class StandardEncoder:
     def __init__(self, codec: str, model: str | None = None) -> None:
         """``codec``: ``jpeg``, ``webp`` or ``avif``; ``model``: the registry id (default the
         codec's registered one)."""
-        from pipeline.codec.standard import STANDARD_CODECS
-        from pipeline.codec.standard_models import STANDARD_MODELS, standard_model_id
-        from pipeline.codec.weights_files import file_hash
-
         if codec not in STANDARD_CODECS:
             raise ValueError(f"unknown codec {codec!r}; standard codecs: {sorted(STANDARD_CODECS)}")
         self._spec = STANDARD_MODELS[model or standard_model_id(codec)]
