@@ -12,12 +12,13 @@ import sys
 import time
 from pathlib import Path
 
+from tqdm import tqdm
+
 from pipeline.evaluation.classic import CLASSIC_CODECS, ClassicCodec
 from pipeline.evaluation.images import PairFiles, find_pairs, pixel_count
 from pipeline.evaluation.metadata import run_metadata
 from pipeline.evaluation.ours import OursCodec
 from pipeline.evaluation.plot import plot_rd
-from pipeline.evaluation.progress import ProgressBar
 from pipeline.evaluation.runner import EvaluationPlan, EvaluationResult, count_steps, evaluate
 from pipeline.evaluation.standard_si import StandardSI
 from pipeline.evaluation.summary import comparisons, curves
@@ -114,10 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         pairs, classic, ours, ours_qualities, standard=standard, standard_si=with_si
     )
     started = time.monotonic()
-    progress = None if args.no_progress else ProgressBar(count_steps(plan))
-    result = evaluate(plan, progress)
-    if progress is not None:
-        progress.close()
+    with tqdm(total=count_steps(plan), disable=args.no_progress, unit="code") as progress:
+        result = evaluate(plan, progress)
     if not result.rows:
         print("stereo-pipeline eval: nothing could be evaluated", file=sys.stderr)
         _print_failures(result.failures)
