@@ -19,7 +19,7 @@ from pipeline.wire.protocol import ID_PATTERN
 
 @dataclass(frozen=True)
 class SyntheticSourceConfig:
-    """The built-in stereo scene (:mod:`camera_nodes.sources.synthetic`); both nodes share it."""
+    """The built-in stereo scene (:mod:`pipeline.scene`); both nodes share it."""
 
     type: Literal["synthetic"] = "synthetic"
     width: int = setting(640, min=16, max=8192, doc="image width in pixels")

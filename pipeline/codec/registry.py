@@ -87,7 +87,7 @@ def file_hash(name: str, directory: Path = WEIGHTS_DIR) -> str:
     return weights_path(name, directory).stem.rsplit("-", 1)[1]
 
 
-#: Architecture fields that training tools may change (``pipeline.training.widen*``).
+#: Architecture fields that training tools may change (``pipeline.training.surgery.widen*``).
 WIDTHS = ("n_a", "m")
 
 

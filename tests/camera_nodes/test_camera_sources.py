@@ -9,15 +9,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from camera_nodes.config import FolderSourceConfig, OpenCVSourceConfig
+from camera_nodes.config import FolderSourceConfig, OpenCVSourceConfig, SyntheticSourceConfig
 from camera_nodes.sources import (
     EndOfStream,
     FolderSource,
     OpenCVSource,
     SourceError,
+    SyntheticSource,
     make_source,
 )
 from camera_nodes.sources import opencv as opencv_module
+from pipeline.scene import render_view
 
 
 def _image(value: int, h: int = 12, w: int = 16) -> np.ndarray:
@@ -138,3 +140,11 @@ def test_opencv_live_read_failure_and_open_failure(fake_capture) -> None:
     fake_capture.opened = False
     with pytest.raises(SourceError, match="cannot open"):
         OpenCVSource(OpenCVSourceConfig(device=3), "left").connect()
+
+
+def test_synthetic_source_reads_frame_indices_as_seq() -> None:
+    cfg = SyntheticSourceConfig(width=40, height=30, seed=2)
+    with SyntheticSource(cfg, "right") as src:
+        frames = [src.read() for _ in range(3)]
+    assert [f.seq for f in frames] == [0, 1, 2]
+    np.testing.assert_array_equal(frames[2].image, render_view(2, 40, 30, 2, "right"))

@@ -25,7 +25,7 @@ import torch
 from pipeline.codec.images import read_image, to_tensor
 from pipeline.codec.si_finder import find_with_confidence
 from pipeline.codec.si_standard import QUALITY_STEPS, StandardSIConfig, StandardSINet
-from pipeline.training.datasets import list_pairs
+from pipeline.training.data.datasets import list_pairs
 from pipeline.training.standard.prepare import code
 
 QUALITIES = (5, 10, 20, 35, 50, 70, 85, 95)

@@ -31,9 +31,9 @@ from pipeline.codec.images import read_image, to_tensor
 from pipeline.codec.si_finder import SIFinderConfig, find_with_confidence
 from pipeline.codec.si_standard import STANDARD_SI_FINDER
 from pipeline.codec.standard import CODEC_NAMES, STANDARD_CODECS
-from pipeline.training.datasets import list_images, list_pairs
-from pipeline.training.pack import shrink
-from pipeline.training.synthetic import make_stereo_pair
+from pipeline.training.data.datasets import list_images, list_pairs
+from pipeline.training.data.pack import shrink
+from pipeline.training.data.rendered_stereo import make_stereo_pair
 
 #: Training quality range of each codec: the evaluation grid's span (docs/evaluation.md).
 QUALITY_RANGE = {"jpeg": (5, 95), "webp": (1, 95), "avif": (10, 90)}

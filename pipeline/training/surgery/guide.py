@@ -1,11 +1,11 @@
 """Turn a checkpoint's SI-Net into a guided one (match confidence and level as inputs).
 
-    python -m pipeline.training.guide runs/a/checkpoint.pt runs/b/checkpoint.pt
+    python -m pipeline.training.surgery.guide runs/a/checkpoint.pt runs/b/checkpoint.pt
 
 The first convolution of the SI-Net gets two more input planes (:mod:`pipeline.codec.si_net`)
 with zero weights, so the guided net computes exactly what the plain one did until training
 moves them; the per-level residual scales go back to 1, to be calibrated again after training
-(:mod:`pipeline.training.calibrate`). ``source`` may also be a shipped weights file
+(:mod:`pipeline.training.surgery.calibrate`). ``source`` may also be a shipped weights file
 (``pipeline/weights/*.pt``), whose fp16 tensors are read as float32.
 """
 
@@ -19,8 +19,8 @@ from torch import Tensor
 
 from pipeline.codec.registry import float_state
 from pipeline.codec.si_net import GUIDED_INPUTS, PLAIN_INPUTS
-from pipeline.training.derive import save_derived
-from pipeline.training.graft import LEVEL_SCALE
+from pipeline.training.surgery.derive import save_derived
+from pipeline.training.surgery.graft import LEVEL_SCALE
 
 FIRST = "si_net.body.0.weight"
 
@@ -53,7 +53,9 @@ def guide_checkpoint(source: Path, target: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: make a checkpoint's SI-Net a guided one."""
-    parser = argparse.ArgumentParser(prog="python -m pipeline.training.guide", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline.training.surgery.guide", description=__doc__
+    )
     parser.add_argument("source", type=Path)
     parser.add_argument("target", type=Path)
     args = parser.parse_args(argv)

@@ -6,7 +6,7 @@ high-quality JPEG in the same layout the trainer reads: ``OUT/natural/<set>/*.jp
 filter: shrinking also removes sensor noise, as codec training sets usually do), and photos
 with a short side of at least ``2 * --min-side`` also travel at half size, as extra samples.
 
-    python -m pipeline.training.pack --natural D/natural/kodak ... --stereo D/stereo/vase ... \
+    python -m pipeline.training.data.pack --natural D/natural/kodak ... --stereo D/stereo/vase ... \
         --out .gpu/data
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.training.datasets import list_images, list_pairs, read_8bit
+from pipeline.training.data.datasets import list_images, list_pairs, read_8bit
 
 
 def shrink(image: np.ndarray, max_side: int) -> np.ndarray:

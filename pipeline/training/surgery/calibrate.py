@@ -6,7 +6,7 @@ q this finds the scale s_q in [0, 1] of the residual r = SI-Net output - X_dec t
 the squared error over the given pairs, in closed form: s_q = <r, X - X_dec> / <r, r>, clipped,
 with the side view coded at the same level (the evaluation's setting).
 
-    python -m pipeline.training.calibrate runs/a/checkpoint.pt runs/b/checkpoint.pt \\
+    python -m pipeline.training.surgery.calibrate runs/a/checkpoint.pt runs/b/checkpoint.pt \\
         --pairs ../shared/data/stereo/euroc_v1_01 ../shared/data/stereo/vase --limit 6
 
 Use pairs that are not evaluation pairs. Writes a checkpoint with ``si_net.level_scale`` set.
@@ -57,7 +57,7 @@ def _read(path: Path) -> Tensor:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: calibrate a checkpoint's SI-Net scales and write a new checkpoint."""
-    prog = "python -m pipeline.training.calibrate"
+    prog = "python -m pipeline.training.surgery.calibrate"
     parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     parser.add_argument("source", type=Path)
     parser.add_argument("target", type=Path)

@@ -5,7 +5,7 @@ one per lambda. Across levels a trained model's ``log |gain|`` is close to linea
 ``log lambda`` channel by channel, so gains for new lambdas are interpolated (or extended
 from the two outermost levels) on that line; training then refines them.
 
-    python -m pipeline.training.levels runs/a/checkpoint.pt runs/b/checkpoint.pt \\
+    python -m pipeline.training.surgery.levels runs/a/checkpoint.pt runs/b/checkpoint.pt \\
         --old-lambdas 0.0018 0.0035 0.0067 0.013 0.025 0.0483
 
 writes a checkpoint with the levels of the registered model (``--model``), the other weights
@@ -24,8 +24,8 @@ import torch
 from torch import Tensor
 
 from pipeline.codec.registry import get_spec
-from pipeline.training.derive import save_derived
-from pipeline.training.graft import LEVEL_SCALE
+from pipeline.training.surgery.derive import save_derived
+from pipeline.training.surgery.graft import LEVEL_SCALE
 
 _GAIN_KEYS = ("gain.gain", "gain.inverse")
 
@@ -66,7 +66,9 @@ def relevel_checkpoint(
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: relevel a checkpoint to a registered model's lambdas."""
-    parser = argparse.ArgumentParser(prog="python -m pipeline.training.levels", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline.training.surgery.levels", description=__doc__
+    )
     parser.add_argument("source", type=Path)
     parser.add_argument("target", type=Path)
     parser.add_argument("--old-lambdas", type=float, nargs="+", required=True)

@@ -1,0 +1,57 @@
+"""Every ``stereo-pipeline`` command's help: each option described, plain text, and --version."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import re
+
+import pytest
+
+from pipeline.cli import COMMANDS, main
+
+#: reStructuredText that should never reach a terminal: double backquotes and roles.
+RST = re.compile(r"``|:(mod|class|func|meth|data|attr):`")
+
+
+def _parsers_of(command: str, monkeypatch: pytest.MonkeyPatch) -> list[argparse.ArgumentParser]:
+    """The parser ``stereo-pipeline COMMAND --help`` prints, and its sub-command parsers."""
+    shown: list[argparse.ArgumentParser] = []
+    original = argparse.ArgumentParser.print_help
+
+    def record(self: argparse.ArgumentParser, file=None) -> None:
+        shown.append(self)
+        original(self, file)
+
+    monkeypatch.setattr(argparse.ArgumentParser, "print_help", record)
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0 and len(shown) == 1
+    parsers = list(shown)
+    for parser in parsers:  # grows as sub-commands are found
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                parsers += list(action.choices.values())
+    return parsers
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_option_has_help_and_the_help_is_plain_text(command, monkeypatch, capsys):
+    for parser in _parsers_of(command, monkeypatch):
+        undocumented = [
+            action.option_strings[-1] if action.option_strings else action.dest
+            for action in parser._actions
+            if not isinstance(action, argparse._HelpAction)
+            and not (action.help and action.help.strip())
+        ]
+        assert not undocumented, f"{parser.prog}: options without help: {undocumented}"
+        text = parser.format_help()
+        assert not RST.search(text), f"{parser.prog}: reStructuredText in the help:\n{text}"
+    assert capsys.readouterr().out.startswith(f"usage: stereo-pipeline {command}")
+
+
+def test_version_is_the_installed_package_version(capsys):
+    for flag in ("--version", "-V"):
+        assert main([flag]) == 0
+        expected = importlib.metadata.version("stereo-pipeline")
+        assert capsys.readouterr().out == f"stereo-pipeline {expected}\n"
