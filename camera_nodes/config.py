@@ -49,6 +49,11 @@ class OpenCVSourceConfig:
     layout: Literal["mono", "side_by_side"] = setting(
         "mono", doc="side_by_side: the device delivers both views in one frame; take our half"
     )
+    grey: bool = setting(
+        False,
+        doc="stream one channel: a monochrome camera delivered as BGR (one-channel frames "
+        "stay grey either way)",
+    )
 
 
 SourceConfig = SyntheticSourceConfig | FolderSourceConfig | OpenCVSourceConfig
