@@ -1,10 +1,13 @@
-"""Every ``stereo-pipeline`` command's help: each option described, plain text, and --version."""
+"""Every command's help (``stereo-pipeline`` and the ``python -m`` training tools): each option
+described, plain text; and ``stereo-pipeline --version``."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.metadata
 import re
+from collections.abc import Callable
 
 import pytest
 
@@ -13,9 +16,20 @@ from pipeline.cli import COMMANDS, main
 #: reStructuredText that should never reach a terminal: double backquotes and roles.
 RST = re.compile(r"``|:(mod|class|func|meth|data|attr):`")
 
+#: The ``python -m`` tools that docs/models.md and deploy/gpu/*.sh run.
+TOOLS = [
+    f"pipeline.training.{name}"
+    for name in (
+        "surgery.widen", "surgery.graft", "surgery.guide", "surgery.levels", "surgery.calibrate",
+        "data.pack", "standard.prepare", "standard.train", "standard.calibrate", "standard.export",
+    )
+]  # fmt: skip
 
-def _parsers_of(command: str, monkeypatch: pytest.MonkeyPatch) -> list[argparse.ArgumentParser]:
-    """The parser ``stereo-pipeline COMMAND --help`` prints, and its sub-command parsers."""
+
+def _parsers_of(
+    run_help: Callable[[], object], monkeypatch: pytest.MonkeyPatch
+) -> list[argparse.ArgumentParser]:
+    """The parser ``run_help()`` prints the help of, and its sub-command parsers."""
     shown: list[argparse.ArgumentParser] = []
     original = argparse.ArgumentParser.print_help
 
@@ -25,7 +39,7 @@ def _parsers_of(command: str, monkeypatch: pytest.MonkeyPatch) -> list[argparse.
 
     monkeypatch.setattr(argparse.ArgumentParser, "print_help", record)
     with pytest.raises(SystemExit) as exited:
-        main([command, "--help"])
+        run_help()
     assert exited.value.code == 0 and len(shown) == 1
     parsers = list(shown)
     for parser in parsers:  # grows as sub-commands are found
@@ -35,9 +49,8 @@ def _parsers_of(command: str, monkeypatch: pytest.MonkeyPatch) -> list[argparse.
     return parsers
 
 
-@pytest.mark.parametrize("command", sorted(COMMANDS))
-def test_every_option_has_help_and_the_help_is_plain_text(command, monkeypatch, capsys):
-    for parser in _parsers_of(command, monkeypatch):
+def _check(parsers: list[argparse.ArgumentParser]) -> None:
+    for parser in parsers:
         undocumented = [
             action.option_strings[-1] if action.option_strings else action.dest
             for action in parser._actions
@@ -47,7 +60,19 @@ def test_every_option_has_help_and_the_help_is_plain_text(command, monkeypatch, 
         assert not undocumented, f"{parser.prog}: options without help: {undocumented}"
         text = parser.format_help()
         assert not RST.search(text), f"{parser.prog}: reStructuredText in the help:\n{text}"
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_option_has_help_and_the_help_is_plain_text(command, monkeypatch, capsys):
+    _check(_parsers_of(lambda: main([command, "--help"]), monkeypatch))
     assert capsys.readouterr().out.startswith(f"usage: stereo-pipeline {command}")
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_every_tool_option_has_help_and_the_help_is_plain_text(tool, monkeypatch, capsys):
+    module = importlib.import_module(tool)
+    _check(_parsers_of(lambda: module.main(["--help"]), monkeypatch))
+    assert capsys.readouterr().out.startswith(f"usage: python -m {tool}")
 
 
 def test_version_is_the_installed_package_version(capsys):

@@ -12,13 +12,13 @@ with a short side of at least ``2 * --min-side`` also travel at half size, as ex
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from pipeline.help_text import command_parser
 from pipeline.training.data.datasets import list_images, list_pairs, read_8bit
 
 
@@ -65,12 +65,14 @@ def pack_stereo(folder: Path, out: Path, quality: int, limit: int | None = None)
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Pack the given folders and print the size of each."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = command_parser("python -m pipeline.training.data.pack", __doc__)
     parser.add_argument("--natural", nargs="*", default=[], help="single-image folders")
     parser.add_argument("--stereo", nargs="*", default=[], help="stereo folders (left/, right/)")
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--out", required=True, help="folder to write natural/ and stereo/ into")
     parser.add_argument("--quality", type=int, default=95, help="JPEG quality")
-    parser.add_argument("--max-side", type=int, default=1024)
+    parser.add_argument(
+        "--max-side", type=int, default=1024, help="longer side of a photo after shrinking"
+    )
     parser.add_argument("--min-side", type=int, default=256, help="the training crop")
     parser.add_argument("--limit", type=int, default=None, help="pairs per stereo folder")
     args = parser.parse_args(argv)

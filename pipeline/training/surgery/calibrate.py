@@ -14,7 +14,6 @@ Use pairs that are not evaluation pairs. Writes a checkpoint with ``si_net.level
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import torch
@@ -25,6 +24,7 @@ from pipeline.codec.model import PAD_MULTIPLE, DsinCodec
 from pipeline.codec.registry import get_spec
 from pipeline.codec.si_net import ENSEMBLE_SIZES
 from pipeline.evaluation.images import find_pairs
+from pipeline.help_text import command_parser
 
 
 def residual_scales(
@@ -58,12 +58,12 @@ def _read(path: Path) -> Tensor:
 def main(argv: list[str] | None = None) -> int:
     """Command line: calibrate a checkpoint's SI-Net scales and write a new checkpoint."""
     prog = "python -m pipeline.training.surgery.calibrate"
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
-    parser.add_argument("source", type=Path)
-    parser.add_argument("target", type=Path)
+    parser = command_parser(prog, __doc__)
+    parser.add_argument("source", type=Path, help="training checkpoint whose SI-Net scales to fit")
+    parser.add_argument("target", type=Path, help="checkpoint to write")
     parser.add_argument("--pairs", nargs="+", required=True, help="stereo folders (not eval ones)")
     parser.add_argument("--limit", type=int, default=6, help="pairs per folder")
-    parser.add_argument("--model", default=None)
+    parser.add_argument("--model", default=None, help="registry id (default: the default model)")
     parser.add_argument(
         "--self-ensemble", type=int, default=1, choices=ENSEMBLE_SIZES, help="SI-Net passes"
     )

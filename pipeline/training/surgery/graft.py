@@ -13,11 +13,11 @@ run starts its optimisers afresh, as after :mod:`pipeline.training.surgery.level
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import torch
 
+from pipeline.help_text import command_parser
 from pipeline.training.surgery.derive import save_derived
 
 SI_PREFIX = "si_net."
@@ -59,12 +59,10 @@ def graft_checkpoint(codec: Path, si: Path, target: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: graft an SI-Net onto a codec checkpoint."""
-    parser = argparse.ArgumentParser(
-        prog="python -m pipeline.training.surgery.graft", description=__doc__
-    )
+    parser = command_parser("python -m pipeline.training.surgery.graft", __doc__)
     parser.add_argument("codec", type=Path, help="checkpoint whose codec to keep")
     parser.add_argument("si", type=Path, help="checkpoint whose SI-Net to take")
-    parser.add_argument("target", type=Path)
+    parser.add_argument("target", type=Path, help="checkpoint to write")
     args = parser.parse_args(argv)
     graft_checkpoint(args.codec, args.si, args.target)
     print(f"{args.target}: codec of {args.codec}, SI-Net of {args.si}")

@@ -11,7 +11,6 @@ moves them; the per-level residual scales go back to 1, to be calibrated again a
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import torch
@@ -19,6 +18,7 @@ from torch import Tensor
 
 from pipeline.codec.registry import float_state
 from pipeline.codec.si_net import GUIDED_INPUTS, PLAIN_INPUTS
+from pipeline.help_text import command_parser
 from pipeline.training.surgery.derive import save_derived
 from pipeline.training.surgery.graft import LEVEL_SCALE
 
@@ -53,11 +53,11 @@ def guide_checkpoint(source: Path, target: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: make a checkpoint's SI-Net a guided one."""
-    parser = argparse.ArgumentParser(
-        prog="python -m pipeline.training.surgery.guide", description=__doc__
+    parser = command_parser("python -m pipeline.training.surgery.guide", __doc__)
+    parser.add_argument(
+        "source", type=Path, help="checkpoint (or shipped weights file) whose SI-Net to guide"
     )
-    parser.add_argument("source", type=Path)
-    parser.add_argument("target", type=Path)
+    parser.add_argument("target", type=Path, help="checkpoint to write")
     args = parser.parse_args(argv)
     guide_checkpoint(args.source, args.target)
     print(f"{args.target}: SI-Net guided (confidence and level inputs, scales reset to 1)")

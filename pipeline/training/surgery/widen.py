@@ -25,12 +25,12 @@ run starts its optimisers afresh, as after :mod:`pipeline.training.surgery.level
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
+from pipeline.help_text import command_parser
 from pipeline.training.surgery.derive import save_derived
 from pipeline.training.surgery.widen_analysis import widen_analysis_state
 
@@ -142,14 +142,12 @@ def widen_checkpoint(
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: widen a checkpoint's latent and/or its camera-side analysis transform."""
-    parser = argparse.ArgumentParser(
-        prog="python -m pipeline.training.surgery.widen", description=__doc__
-    )
-    parser.add_argument("source", type=Path)
-    parser.add_argument("target", type=Path)
+    parser = command_parser("python -m pipeline.training.surgery.widen", __doc__)
+    parser.add_argument("source", type=Path, help="training checkpoint to widen")
+    parser.add_argument("target", type=Path, help="checkpoint to write")
     parser.add_argument("--m", type=int, default=None, help="latent channels wanted")
     parser.add_argument("--n-a", type=int, default=None, help="g_a hidden channels wanted")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the new weights' draw")
     args = parser.parse_args(argv)
     if args.m is None and args.n_a is None:
         parser.error("give --m and/or --n-a")
