@@ -20,14 +20,13 @@ from contextlib import contextmanager
 from camera_nodes.config import CameraConfig
 from camera_nodes.preflight import check_camera
 from pipeline.config import ConfigError, load_config
+from pipeline.help_text import command_parser
 
 log = logging.getLogger("camera_nodes")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="stereo-pipeline camera", description="Capture, encode and send one stereo view."
-    )
+    parser = command_parser("stereo-pipeline camera", "Capture, encode and send one stereo view.")
     parser.add_argument("--config", required=True, help="camera node TOML file")
     parser.add_argument("--fps", type=float, help="override the capture rate")
     parser.add_argument("--frames", type=int, help="override the frame count (0 = forever)")

@@ -19,7 +19,7 @@ from pipeline.wire.protocol import ID_PATTERN
 
 @dataclass(frozen=True)
 class SyntheticSourceConfig:
-    """The built-in stereo scene (:mod:`camera_nodes.sources.synthetic`); both nodes share it."""
+    """The built-in stereo scene (:mod:`pipeline.scene`); both nodes share it."""
 
     type: Literal["synthetic"] = "synthetic"
     width: int = setting(640, min=16, max=8192, doc="image width in pixels")
@@ -48,6 +48,11 @@ class OpenCVSourceConfig:
     loop: bool = setting(False, doc="rewind a video file at its end instead of stopping")
     layout: Literal["mono", "side_by_side"] = setting(
         "mono", doc="side_by_side: the device delivers both views in one frame; take our half"
+    )
+    grey: bool = setting(
+        False,
+        doc="stream one channel: a monochrome camera delivered as BGR (one-channel frames "
+        "stay grey either way)",
     )
 
 

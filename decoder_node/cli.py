@@ -19,13 +19,14 @@ from types import FrameType
 from decoder_node.config import DecoderConfig
 from decoder_node.preflight import check_decoder
 from pipeline.config import ConfigError, load_config
+from pipeline.help_text import command_parser
 
 log = logging.getLogger("decoder_node")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The decoder's argument parser."""
-    parser = argparse.ArgumentParser(prog="stereo-pipeline decoder", description=__doc__)
+    parser = command_parser("stereo-pipeline decoder", __doc__)
     parser.add_argument("--config", required=True, help="decoder TOML file")
     parser.add_argument(
         "--validate-config", action="store_true", help="check the config, print it, and exit"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from pipeline.codec.encoder import make_encoder
 from pipeline.codec.images import read_image
 from pipeline.codec.registry import STANDARD_MODELS
 from pipeline.codec.standard import CAMERA_CODECS
+from pipeline.help_text import command_parser
 
 
 def write_image(path: str, image: np.ndarray) -> None:
@@ -27,7 +27,7 @@ def write_image(path: str, image: np.ndarray) -> None:
 
 def encode_main(argv: list[str]) -> int:
     """Encode IMAGE into a bitstream file."""
-    parser = argparse.ArgumentParser(prog="stereo-pipeline encode", description=encode_main.__doc__)
+    parser = command_parser("stereo-pipeline encode", encode_main.__doc__)
     parser.add_argument("image", help="image file to encode (grey stays grey)")
     parser.add_argument("-o", "--output", required=True, help="bitstream file to write (.sic)")
     parser.add_argument(
@@ -58,9 +58,11 @@ def encode_main(argv: list[str]) -> int:
 
 def decode_main(argv: list[str]) -> int:
     """Decode a bitstream file into an image, optionally with the right view as side information."""
-    parser = argparse.ArgumentParser(prog="stereo-pipeline decode", description=decode_main.__doc__)
-    parser.add_argument("bitstream")
-    parser.add_argument("-o", "--output", required=True)
+    parser = command_parser("stereo-pipeline decode", decode_main.__doc__)
+    parser.add_argument("bitstream", help="bitstream file to decode (.sic)")
+    parser.add_argument(
+        "-o", "--output", required=True, help="image file to write (format from the extension)"
+    )
     parser.add_argument(
         "--side-info", default=None, help="right view: a .sic bitstream or an image"
     )
@@ -71,7 +73,9 @@ def decode_main(argv: list[str]) -> int:
         help="SI-Finder: rows searched either side of each block (0: whole image; "
         "default: the model's setting, an epipolar band for rectified rigs)",
     )
-    parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--device", default="auto", help="auto (a GPU if there is one), cpu, cuda or cuda:N"
+    )
     args = parser.parse_args(argv)
     data = Path(args.bitstream).read_bytes()
     model_id = read_header(data).model_id

@@ -62,7 +62,7 @@ REGISTRY: dict[str, ModelSpec] = {
 DEFAULT_MODEL = "dsin-s1"
 
 
-#: Architecture fields that training tools may change (``pipeline.training.widen*``).
+#: Architecture fields that training tools may change (``pipeline.training.surgery.widen*``).
 WIDTHS = ("n_a", "m")
 
 

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 import zmq
 
-from camera_nodes.sources.synthetic import render_view
 from pipeline.codec.container import parse
 from pipeline.codec.standard import STANDARD_CODECS
 from pipeline.demo.setup import pick_ports
+from pipeline.scene.render import render_view
 from pipeline.wire import decode_frame
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]

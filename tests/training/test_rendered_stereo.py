@@ -1,10 +1,10 @@
-"""The synthetic stereo generator: disparity convention, occlusions, determinism, options."""
+"""Stereo pairs rendered from single images: disparity, occlusions, determinism, options."""
 
 import cv2
 import numpy as np
 import pytest
 
-from pipeline.training.synthetic import make_stereo_pair
+from pipeline.training.data.rendered_stereo import make_stereo_pair
 
 
 def _smooth_image(height=120, width=200, seed=0):

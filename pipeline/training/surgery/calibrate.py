@@ -6,7 +6,7 @@ q this finds the scale s_q in [0, 1] of the residual r = SI-Net output - X_dec t
 the squared error over the given pairs, in closed form: s_q = <r, X - X_dec> / <r, r>, clipped,
 with the side view coded at the same level (the evaluation's setting).
 
-    python -m pipeline.training.calibrate runs/a/checkpoint.pt runs/b/checkpoint.pt \\
+    python -m pipeline.training.surgery.calibrate runs/a/checkpoint.pt runs/b/checkpoint.pt \\
         --pairs ../shared/data/stereo/euroc_v1_01 ../shared/data/stereo/vase --limit 6
 
 Use pairs that are not evaluation pairs. Writes a checkpoint with ``si_net.level_scale`` set.
@@ -14,7 +14,6 @@ Use pairs that are not evaluation pairs. Writes a checkpoint with ``si_net.level
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import torch
@@ -25,6 +24,7 @@ from pipeline.codec.model import PAD_MULTIPLE, DsinCodec
 from pipeline.codec.registry import get_spec
 from pipeline.codec.si_net import ENSEMBLE_SIZES
 from pipeline.evaluation.images import find_pairs
+from pipeline.help_text import command_parser
 
 
 def residual_scales(
@@ -57,13 +57,13 @@ def _read(path: Path) -> Tensor:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: calibrate a checkpoint's SI-Net scales and write a new checkpoint."""
-    prog = "python -m pipeline.training.calibrate"
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
-    parser.add_argument("source", type=Path)
-    parser.add_argument("target", type=Path)
+    prog = "python -m pipeline.training.surgery.calibrate"
+    parser = command_parser(prog, __doc__)
+    parser.add_argument("source", type=Path, help="training checkpoint whose SI-Net scales to fit")
+    parser.add_argument("target", type=Path, help="checkpoint to write")
     parser.add_argument("--pairs", nargs="+", required=True, help="stereo folders (not eval ones)")
     parser.add_argument("--limit", type=int, default=6, help="pairs per folder")
-    parser.add_argument("--model", default=None)
+    parser.add_argument("--model", default=None, help="registry id (default: the default model)")
     parser.add_argument(
         "--self-ensemble", type=int, default=1, choices=ENSEMBLE_SIZES, help="SI-Net passes"
     )

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from pipeline.training.datasets import (
+from pipeline.training.data.datasets import (
     ImageFolderCrops,
     StereoPairFolder,
     SyntheticStereo,

@@ -2,7 +2,7 @@
 
 A derived checkpoint keeps its source's step, seconds and training config, carries the new
 model state and a note of where it came from, and has no optimiser state: the next run starts
-its optimisers afresh (:meth:`pipeline.training.trainer.Trainer.resume` allows for that).
+its optimisers afresh (:meth:`pipeline.training.loop.trainer.Trainer.resume` allows for that).
 """
 
 from __future__ import annotations

@@ -6,20 +6,20 @@ high-quality JPEG in the same layout the trainer reads: ``OUT/natural/<set>/*.jp
 filter: shrinking also removes sensor noise, as codec training sets usually do), and photos
 with a short side of at least ``2 * --min-side`` also travel at half size, as extra samples.
 
-    python -m pipeline.training.pack --natural D/natural/kodak ... --stereo D/stereo/vase ... \
+    python -m pipeline.training.data.pack --natural D/natural/kodak ... --stereo D/stereo/vase ... \
         --out .gpu/data
 """
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from pipeline.training.datasets import list_images, list_pairs, read_8bit
+from pipeline.help_text import command_parser
+from pipeline.training.data.datasets import list_images, list_pairs, read_8bit
 
 
 def shrink(image: np.ndarray, max_side: int) -> np.ndarray:
@@ -65,12 +65,14 @@ def pack_stereo(folder: Path, out: Path, quality: int, limit: int | None = None)
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Pack the given folders and print the size of each."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = command_parser("python -m pipeline.training.data.pack", __doc__)
     parser.add_argument("--natural", nargs="*", default=[], help="single-image folders")
     parser.add_argument("--stereo", nargs="*", default=[], help="stereo folders (left/, right/)")
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--out", required=True, help="folder to write natural/ and stereo/ into")
     parser.add_argument("--quality", type=int, default=95, help="JPEG quality")
-    parser.add_argument("--max-side", type=int, default=1024)
+    parser.add_argument(
+        "--max-side", type=int, default=1024, help="longer side of a photo after shrinking"
+    )
     parser.add_argument("--min-side", type=int, default=256, help="the training crop")
     parser.add_argument("--limit", type=int, default=None, help="pairs per stereo folder")
     args = parser.parse_args(argv)

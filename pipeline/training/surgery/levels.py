@@ -5,7 +5,7 @@ one per lambda. Across levels a trained model's ``log |gain|`` is close to linea
 ``log lambda`` channel by channel, so gains for new lambdas are interpolated (or extended
 from the two outermost levels) on that line; training then refines them.
 
-    python -m pipeline.training.levels runs/a/checkpoint.pt runs/b/checkpoint.pt \\
+    python -m pipeline.training.surgery.levels runs/a/checkpoint.pt runs/b/checkpoint.pt \\
         --old-lambdas 0.0018 0.0035 0.0067 0.013 0.025 0.0483
 
 writes a checkpoint with the levels of the registered model (``--model``), the other weights
@@ -14,7 +14,6 @@ unchanged, and no optimiser state (the next run starts its optimisers afresh).
 
 from __future__ import annotations
 
-import argparse
 import math
 from collections.abc import Sequence
 from itertools import pairwise
@@ -24,8 +23,9 @@ import torch
 from torch import Tensor
 
 from pipeline.codec.registry import get_spec
-from pipeline.training.derive import save_derived
-from pipeline.training.graft import LEVEL_SCALE
+from pipeline.help_text import command_parser
+from pipeline.training.surgery.derive import save_derived
+from pipeline.training.surgery.graft import LEVEL_SCALE
 
 _GAIN_KEYS = ("gain.gain", "gain.inverse")
 
@@ -66,10 +66,16 @@ def relevel_checkpoint(
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: relevel a checkpoint to a registered model's lambdas."""
-    parser = argparse.ArgumentParser(prog="python -m pipeline.training.levels", description=__doc__)
-    parser.add_argument("source", type=Path)
-    parser.add_argument("target", type=Path)
-    parser.add_argument("--old-lambdas", type=float, nargs="+", required=True)
+    parser = command_parser("python -m pipeline.training.surgery.levels", __doc__)
+    parser.add_argument("source", type=Path, help="training checkpoint to relevel")
+    parser.add_argument("target", type=Path, help="checkpoint to write")
+    parser.add_argument(
+        "--old-lambdas",
+        type=float,
+        nargs="+",
+        required=True,
+        help="the lambdas SOURCE was trained at, one per level, increasing",
+    )
     parser.add_argument("--model", default=None, help="registry id whose lambdas to take")
     args = parser.parse_args(argv)
     new = get_spec(args.model).config.lambdas

@@ -5,9 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from camera_nodes.config import SyntheticSourceConfig
-from camera_nodes.sources import SyntheticSource
-from camera_nodes.sources.synthetic import (
+from pipeline.scene import (
     StereoCamera,
     object_center_px,
     render_disparity,
@@ -76,11 +74,3 @@ def test_disparity_map_warps_right_onto_left() -> None:
     err = np.abs(warped.astype(np.int16) - left.astype(np.int16))[ok].mean()
     shuffled = np.abs(np.roll(right, 7, axis=1).astype(np.int16) - left.astype(np.int16)).mean()
     assert err < 0.5 * shuffled
-
-
-def test_source_reads_frame_indices_as_seq() -> None:
-    cfg = SyntheticSourceConfig(width=W, height=H, seed=2)
-    with SyntheticSource(cfg, "right") as src:
-        frames = [src.read() for _ in range(3)]
-    assert [f.seq for f in frames] == [0, 1, 2]
-    np.testing.assert_array_equal(frames[2].image, render_view(2, W, H, 2, "right"))

@@ -5,10 +5,10 @@ detail (decoding the unquantised latent is then no better than the quantised one
 ``extra`` latent channels to a checkpoint so that training can continue from everything the
 model already knows:
 
-    python -m pipeline.training.widen runs/a/checkpoint.pt runs/b/checkpoint.pt --m 128
+    python -m pipeline.training.surgery.widen runs/a/checkpoint.pt runs/b/checkpoint.pt --m 128
 
 (``--n-a 96`` widens the camera's analysis transform instead, or as well:
-:mod:`pipeline.training.widen_analysis`.)
+:mod:`pipeline.training.surgery.widen_analysis`.)
 
 - g_a's last convolution gets new output rows of zeros, so the new latents start at 0 and the
   widened model decodes exactly what the old one did;
@@ -20,19 +20,19 @@ model already knows:
 - the gain unit gives them, at each level, the median gain of the old channels.
 
 Everything else is copied. The checkpoint keeps its step and has no optimiser state (the next
-run starts its optimisers afresh, as after :mod:`pipeline.training.levels`).
+run starts its optimisers afresh, as after :mod:`pipeline.training.surgery.levels`).
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
-from pipeline.training.derive import save_derived
-from pipeline.training.widen_analysis import widen_analysis_state
+from pipeline.help_text import command_parser
+from pipeline.training.surgery.derive import save_derived
+from pipeline.training.surgery.widen_analysis import widen_analysis_state
 
 #: Initial scale predicted for the new channels (h_s bias of their scale outputs): small, so
 #: that their zeros cost about 0.07 bits each, yet wide enough for gradients to move them.
@@ -128,7 +128,7 @@ def widen_checkpoint(
     source: Path, target: Path, m: int | None = None, n_a: int | None = None, seed: int = 0
 ) -> None:
     """Write ``target``: the checkpoint ``source`` with ``m`` latent channels and/or g_a's
-    hidden layers ``n_a`` wide (:mod:`pipeline.training.widen_analysis`)."""
+    hidden layers ``n_a`` wide (:mod:`pipeline.training.surgery.widen_analysis`)."""
     if m is None and n_a is None:
         raise ValueError("give m (latent channels) and/or n_a (analysis width)")
     state = torch.load(source, map_location="cpu", weights_only=False)
@@ -142,12 +142,12 @@ def widen_checkpoint(
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: widen a checkpoint's latent and/or its camera-side analysis transform."""
-    parser = argparse.ArgumentParser(prog="python -m pipeline.training.widen", description=__doc__)
-    parser.add_argument("source", type=Path)
-    parser.add_argument("target", type=Path)
+    parser = command_parser("python -m pipeline.training.surgery.widen", __doc__)
+    parser.add_argument("source", type=Path, help="training checkpoint to widen")
+    parser.add_argument("target", type=Path, help="checkpoint to write")
     parser.add_argument("--m", type=int, default=None, help="latent channels wanted")
     parser.add_argument("--n-a", type=int, default=None, help="g_a hidden channels wanted")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the new weights' draw")
     args = parser.parse_args(argv)
     if args.m is None and args.n_a is None:
         parser.error("give --m and/or --n-a")

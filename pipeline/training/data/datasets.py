@@ -20,7 +20,7 @@ from PIL import Image
 from torch import Tensor
 from torch.utils.data import ConcatDataset, Dataset, WeightedRandomSampler
 
-from pipeline.training.synthetic import make_stereo_pair
+from pipeline.training.data.rendered_stereo import make_stereo_pair
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm")
 SmallPolicy = Literal["pad", "skip"]

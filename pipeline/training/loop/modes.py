@@ -4,7 +4,7 @@
 - ``freeze_codec``: the SI-Net alone, on a fixed codec (``si_objective`` "rd" or "psnr");
 - ``codec_only``: the codec alone on its own loss (SI-Net frozen), and within it at most one of
   ``gains_only`` (the gain vectors), ``new_channels_from`` (latent channels added by
-  :mod:`pipeline.training.widen`) or ``encoder_only`` (the camera side).
+  :mod:`pipeline.training.surgery.widen`) or ``encoder_only`` (the camera side).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 from torch import nn
 
-from pipeline.training.widen import train_new_channels_only
+from pipeline.training.surgery.widen import train_new_channels_only
 
 if TYPE_CHECKING:
-    from pipeline.training.trainer import TrainConfig
+    from pipeline.training.loop.trainer import TrainConfig
 
 #: Parameters that only the camera (encoder) side uses: g_a, h_a and the encoder's gains.
 ENCODER_PREFIXES = ("g_a.", "h_a.", "gain.gain")

@@ -1,17 +1,16 @@
 """Turn a checkpoint's SI-Net into a guided one (match confidence and level as inputs).
 
-    python -m pipeline.training.guide runs/a/checkpoint.pt runs/b/checkpoint.pt
+    python -m pipeline.training.surgery.guide runs/a/checkpoint.pt runs/b/checkpoint.pt
 
 The first convolution of the SI-Net gets two more input planes (:mod:`pipeline.codec.si_net`)
 with zero weights, so the guided net computes exactly what the plain one did until training
 moves them; the per-level residual scales go back to 1, to be calibrated again after training
-(:mod:`pipeline.training.calibrate`). ``source`` may also be a shipped weights file
+(:mod:`pipeline.training.surgery.calibrate`). ``source`` may also be a shipped weights file
 (``pipeline/weights/*.pt``), whose fp16 tensors are read as float32.
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import torch
@@ -19,8 +18,9 @@ from torch import Tensor
 
 from pipeline.codec.registry import float_state
 from pipeline.codec.si_net import GUIDED_INPUTS, PLAIN_INPUTS
-from pipeline.training.derive import save_derived
-from pipeline.training.graft import LEVEL_SCALE
+from pipeline.help_text import command_parser
+from pipeline.training.surgery.derive import save_derived
+from pipeline.training.surgery.graft import LEVEL_SCALE
 
 FIRST = "si_net.body.0.weight"
 
@@ -53,9 +53,11 @@ def guide_checkpoint(source: Path, target: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: make a checkpoint's SI-Net a guided one."""
-    parser = argparse.ArgumentParser(prog="python -m pipeline.training.guide", description=__doc__)
-    parser.add_argument("source", type=Path)
-    parser.add_argument("target", type=Path)
+    parser = command_parser("python -m pipeline.training.surgery.guide", __doc__)
+    parser.add_argument(
+        "source", type=Path, help="checkpoint (or shipped weights file) whose SI-Net to guide"
+    )
+    parser.add_argument("target", type=Path, help="checkpoint to write")
     args = parser.parse_args(argv)
     guide_checkpoint(args.source, args.target)
     print(f"{args.target}: SI-Net guided (confidence and level inputs, scales reset to 1)")

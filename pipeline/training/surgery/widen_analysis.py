@@ -6,7 +6,7 @@ rate included, gains about 1 dB at karlsruhe's top quality (docs/models.md). Thi
 two hidden layers from ``n_a`` to more channels so that training (the camera side alone,
 ``--codec-only --encoder-only``, or the whole codec) can go on from everything the model knows:
 
-    python -m pipeline.training.widen runs/a/checkpoint.pt runs/b/checkpoint.pt --n-a 96
+    python -m pipeline.training.surgery.widen runs/a/checkpoint.pt runs/b/checkpoint.pt --n-a 96
 
 - the new hidden channels get the weights a fresh g_a of that width would have (random
   convolution rows, GDN at its initial ``beta`` and ``gamma``);

@@ -3,22 +3,22 @@
 Used when the codec and the SI-Net were trained in different runs, for example the codec
 further on a GPU while an SI-Net learned on an earlier state of it:
 
-    python -m pipeline.training.graft runs/codec/checkpoint.pt runs/si/checkpoint.pt \\
+    python -m pipeline.training.surgery.graft runs/codec/checkpoint.pt runs/si/checkpoint.pt \\
         runs/next/checkpoint.pt
 
 writes a checkpoint whose weights are the codec checkpoint's except every ``si_net.*`` tensor,
 taken from the SI checkpoint, with the codec checkpoint's step and no optimiser state (the next
-run starts its optimisers afresh, as after :mod:`pipeline.training.levels`).
+run starts its optimisers afresh, as after :mod:`pipeline.training.surgery.levels`).
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import torch
 
-from pipeline.training.derive import save_derived
+from pipeline.help_text import command_parser
+from pipeline.training.surgery.derive import save_derived
 
 SI_PREFIX = "si_net."
 LEVEL_SCALE = "si_net.level_scale"
@@ -59,10 +59,10 @@ def graft_checkpoint(codec: Path, si: Path, target: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: graft an SI-Net onto a codec checkpoint."""
-    parser = argparse.ArgumentParser(prog="python -m pipeline.training.graft", description=__doc__)
+    parser = command_parser("python -m pipeline.training.surgery.graft", __doc__)
     parser.add_argument("codec", type=Path, help="checkpoint whose codec to keep")
     parser.add_argument("si", type=Path, help="checkpoint whose SI-Net to take")
-    parser.add_argument("target", type=Path)
+    parser.add_argument("target", type=Path, help="checkpoint to write")
     args = parser.parse_args(argv)
     graft_checkpoint(args.codec, args.si, args.target)
     print(f"{args.target}: codec of {args.codec}, SI-Net of {args.si}")

@@ -13,8 +13,8 @@ import torch
 from torch import Tensor
 
 from pipeline.codec.model import DsinCodec
-from pipeline.training.loss import codec_loss, joint_loss, si_loss
-from pipeline.training.modes import check_modes, set_trainable
+from pipeline.training.loop.loss import codec_loss, joint_loss, si_loss
+from pipeline.training.loop.modes import check_modes, set_trainable
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class TrainConfig:
     #: Train the codec alone on its own loss (SI-Net frozen, no SI-Finder): the fast stage.
     codec_only: bool = False
     #: With ``freeze_codec``: "rd" trains the SI-Net on the joint loss (lambda-weighted MSE),
-    #: "psnr" on :func:`~pipeline.training.loss.si_loss` (every level's dB alike).
+    #: "psnr" on :func:`~pipeline.training.loop.loss.si_loss` (every level's dB alike).
     si_objective: str = "rd"
     #: Zero-based levels to draw (both views); empty: all of the model's levels.
     levels: tuple[int, ...] = ()
@@ -42,7 +42,7 @@ class TrainConfig:
     #: fixed; how new levels are fitted without moving the existing ones.
     gains_only: bool = False
     #: With ``codec_only``: train only latent channels from this index on (the ones added by
-    #: :mod:`pipeline.training.widen`), every existing weight fixed; 0: off.
+    #: :mod:`pipeline.training.surgery.widen`), every existing weight fixed; 0: off.
     new_channels_from: int = 0
     #: With ``codec_only``: train only the camera side (g_a, h_a and the gain vectors applied
     #: before quantisation), every decoder weight fixed, so the decoder (its synthesis,

@@ -1,10 +1,10 @@
-"""The synthetic stereo scene as a frame source (:mod:`camera_nodes.sources.synthetic`)."""
+"""The built-in stereo scene (:mod:`pipeline.scene`) as a frame source, ``type = "synthetic"``."""
 
 from __future__ import annotations
 
 from camera_nodes.config import SyntheticSourceConfig
 from camera_nodes.sources.base import Frame, FrameSource, SourceError
-from camera_nodes.sources.synthetic import render_view
+from pipeline.scene import render_view
 
 
 class SyntheticSource(FrameSource):
