@@ -10,7 +10,7 @@ from pathlib import Path
 
 from camera_nodes.config import FolderSourceConfig
 from camera_nodes.sources.base import EndOfStream, Frame, FrameSource, SourceError
-from pipeline.codec.images import read_image
+from pipeline.codec.inputs import read_image
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm")
 

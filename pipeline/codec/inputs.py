@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import cv2
 import numpy as np
 
 
@@ -24,3 +27,22 @@ def checked_quality(quality: int | None, qualities: tuple[int, ...], default: in
     if quality not in qualities:
         raise ValueError(f"quality {quality} not in {qualities[0]}..{qualities[-1]}")
     return quality
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Read an image as uint8 RGB ``(H, W, 3)`` or grey ``(H, W)``, keeping its own channels.
+
+    Alpha is dropped (RGBA -> RGB), a grey PNG stays grey, 16-bit images are scaled to 8 bits.
+    """
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise ValueError(f"{path}: not a readable image")
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    if image.dtype != np.uint8:
+        raise ValueError(f"{path}: unsupported pixel type {image.dtype}")
+    if image.ndim == 3 and image.shape[2] == 1:
+        return image[:, :, 0]
+    if image.ndim == 3:
+        return cv2.cvtColor(image[:, :, :3], cv2.COLOR_BGR2RGB)
+    return image
