@@ -27,6 +27,7 @@ from decoder_node.http import HttpServer
 from decoder_node.metrics import FrameDrops, final_counts, publish_build_info
 from decoder_node.pairing import Pairer
 from decoder_node.receiver import Receiver
+from decoder_node.shard import ShardFilter
 from decoder_node.sinks import SinkSet, build_sink
 from decoder_node.watchdog import Watchdog
 from pipeline.config import ConfigError
@@ -160,6 +161,7 @@ class DecoderApp:
             self.cfg.receiver, self._pairer, self._batcher.put, self._drops, self.registry,
             self._context, self.cfg.limits.image_limits(),
             None if self._curve is None else (lambda s: self._curve.secure(s, CAMERAS)),
+            ShardFilter.from_config(self.cfg.shard).owns,
         )  # fmt: skip
         try:
             self._receiver.open()
