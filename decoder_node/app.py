@@ -2,8 +2,9 @@
 
 Data path: PULL socket -> checks -> :class:`Pairer` -> :class:`DynamicBatcher` -> entropy thread
 -> model thread -> sinks. ``stop()`` runs from a ``finally`` in :meth:`DecoderApp.run`: stop
-receiving, release waiting frames to the batcher, drain the decode workers (bounded by
-``drain_timeout_s``), close the sinks, the socket and the HTTP server.
+receiving and close the socket (cameras then hold what they send next), release waiting frames
+to the batcher, drain the decode workers (bounded by ``drain_timeout_s``), close the sinks and
+the HTTP server.
 """
 
 from __future__ import annotations
@@ -233,6 +234,12 @@ class DecoderApp:
         self._stop_receiving.set()
         if self._receive_thread is not None:
             self._receive_thread.join(5.0)
+        if (
+            self._receive_thread is not None
+            and self._receiver is not None
+            and not self._receive_thread.is_alive()
+        ):
+            self._receiver.close()  # now: what cameras send next waits in them, not in our queue
         log.info("stop: releasing unmatched frames")
         self._release_waiting()
         log.info("stop: draining decode workers")
