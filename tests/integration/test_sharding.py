@@ -20,6 +20,7 @@ import json
 import re
 import signal
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,6 +186,12 @@ def test_scale_out_from_one_decoder_to_two(tmp_path: Path) -> None:
     decoded = records(tmp_path)
     check_sender_rigs(decoded, sent, sender.dropped, at)
     check_camera_rig(decoded, cameras, at)
+    got = {(r["rig"], r["side"], r["capture_ns"]) for r in decoded}
+    lost = sum((s.rig, s.side, s.capture_ns) not in got for s in sent)
+    lone = Counter(r["rig"] for r in decoded if not r["paired"])
+    print(f"decoder 0 away {(at.up - at.down) / 1e9:.1f} s; cameras "
+          f"{[camera_counts(c) for c in cameras]}; sender lost {lost}, could not buffer "
+          f"{len(sender.dropped)}; unpaired views by rig {dict(lone)}")  # fmt: skip
 
 
 def check_decoders(decoders: list[Child]) -> None:
