@@ -14,7 +14,7 @@ from typing import Literal
 
 from pipeline.codec.standard import DEFAULT_CAMERA_CODEC
 from pipeline.config import ConfigError, setting
-from pipeline.sharding import ShardConfig, fill_endpoint, replica_of
+from pipeline.sharding import ShardConfig, fill_endpoint, replica_of, template_fields
 from pipeline.wire.protocol import ID_PATTERN
 
 
@@ -108,12 +108,12 @@ class CameraConfig:
         return fill_endpoint(self.endpoint, index)
 
     def _check_endpoint_template(self) -> None:
-        templated = "{index}" in self.endpoint
-        if self.shard.replicas and not templated:
-            raise ConfigError("endpoint", "[shard] replicas is set: the endpoint needs {index}")
-        if templated and not self.shard.replicas:
-            raise ConfigError("endpoint", "{index} needs [shard] replicas (the decoder count)")
         try:
             fill_endpoint(self.endpoint, 0)
         except ValueError as e:
             raise ConfigError("endpoint", str(e)) from e
+        templated = "index" in template_fields(self.endpoint)
+        if self.shard.replicas and not templated:
+            raise ConfigError("endpoint", "[shard] replicas is set: the endpoint needs {index}")
+        if templated and not self.shard.replicas:
+            raise ConfigError("endpoint", "{index} needs [shard] replicas (the decoder count)")

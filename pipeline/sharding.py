@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -57,12 +58,20 @@ def ordinal_of(hostname: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def template_fields(template: str) -> set[str]:
+    """The ``{...}`` field names of an endpoint template; ValueError for a stray brace."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+
+
 def fill_endpoint(template: str, index: int) -> str:
     """``template`` with ``{index}`` replaced by ``index`` (``tcp://decoder-{index}.decoder:5555``);
     ValueError naming the problem for any other ``{...}`` field or a stray brace."""
     try:
+        fields = template_fields(template)
+        if fields - {"index"}:
+            raise ValueError(f"unknown field {sorted(fields - {'index'})[0]!r}")
         return template.format(index=index)
-    except (KeyError, IndexError, ValueError) as e:
+    except ValueError as e:
         raise ValueError(
             f"bad endpoint template {template!r} (only {{index}} is filled): {e}"
         ) from e

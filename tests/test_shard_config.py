@@ -64,13 +64,19 @@ def test_camera_endpoint_template_is_filled_with_its_rigs_replica(tmp_path):
     pinned = _load(tmp_path, text + "[shard]\nreplicas = 2\nassign = {rig3 = 1}\n", CameraConfig)
     assert pinned.decoder_endpoint == "tcp://decoder-1.decoder:5555"
     assert CameraConfig(side="left").decoder_endpoint == "tcp://127.0.0.1:5555"
+    padded = _load(tmp_path, text.replace("{index}", "{index:02d}") + "[shard]\nreplicas = 2\n",
+                   CameraConfig)  # fmt: skip
+    assert padded.decoder_endpoint == "tcp://decoder-00.decoder:5555"
 
 
 @pytest.mark.parametrize(
     ("endpoint", "shard", "reason"),
     [("tcp://decoder-{index}:5555", "", "needs [shard] replicas"),
      ("tcp://decoder:5555", "replicas = 2", "needs {index}"),
-     ("tcp://{host}-{index}:5555", "replicas = 2", "only {index}")],
+     ("tcp://{host}-{index}:5555", "replicas = 2", "only {index}"),
+     ("tcp://d{index[0]}:5555", "replicas = 2", "only {index}"),
+     ("tcp://d{index:s}:5555", "replicas = 2", "only {index}"),
+     ("tcp://d{:5555", "replicas = 2", "only {index}")],
 )  # fmt: skip
 def test_bad_camera_templates_name_the_endpoint(tmp_path, endpoint, shard, reason):
     text = f'side = "left"\nendpoint = "{endpoint}"\n[shard]\n{shard}\n'
