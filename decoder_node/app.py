@@ -234,11 +234,8 @@ class DecoderApp:
         self._stop_receiving.set()
         if self._receive_thread is not None:
             self._receive_thread.join(5.0)
-        if (
-            self._receive_thread is not None
-            and self._receiver is not None
-            and not self._receive_thread.is_alive()
-        ):
+        thread = self._receive_thread
+        if thread is not None and not thread.is_alive() and self._receiver is not None:
             self._receiver.close()  # now: what cameras send next waits in them, not in our queue
         log.info("stop: releasing unmatched frames")
         self._release_waiting()
