@@ -83,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"invalid config: {args.config}: {e}", file=sys.stderr)
         return 2
     if args.validate_config:
-        print(f"{args.config}: OK ({config.rig_id}/{config.side}, source {config.source.type})")
+        where = f"source {config.source.type}, decoder {config.decoder_endpoint}"
+        print(f"{args.config}: OK ({config.rig_id}/{config.side}, {where})")
         return 0
     return run(config)
 

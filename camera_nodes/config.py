@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Literal
 
 from pipeline.codec.standard import DEFAULT_CAMERA_CODEC
-from pipeline.config import setting
+from pipeline.config import ConfigError, setting
+from pipeline.sharding import ShardConfig, fill_endpoint, replica_of, template_fields
 from pipeline.wire.protocol import ID_PATTERN
 
 
@@ -65,7 +66,9 @@ class CameraConfig:
 
     side: Literal["left", "right"] = setting(doc="the view this node serves")
     rig_id: str = setting("rig0", doc="rig name carried in every header")
-    endpoint: str = setting("tcp://127.0.0.1:5555", doc="decoder PULL endpoint to connect to")
+    endpoint: str = setting(
+        "tcp://127.0.0.1:5555", doc="decoder PULL endpoint; with [shard], a template with {index}"
+    )
     fps: float = setting(10.0, min=0.0, max=1000.0, doc="capture rate; 0 = as fast as possible")
     frames: int = setting(0, min=0, doc="stop after this many frames; 0 = run forever")
     codec: Literal["dsin", "jpeg", "webp", "avif"] = setting(
@@ -91,9 +94,31 @@ class CameraConfig:
         default=None, metadata={"doc": "the decoder's public certificate (with secret_key)"}
     )
     source: SourceConfig = field(default_factory=SyntheticSourceConfig)
+    shard: ShardConfig = field(default_factory=ShardConfig)
 
     def __post_init__(self) -> None:
         if (self.secret_key is None) != (self.server_key is None):
             raise ValueError("secret_key and server_key go together (CURVE needs both)")
         if not ID_PATTERN.fullmatch(self.rig_id):
             raise ValueError(f"rig_id must be 1-64 chars of [A-Za-z0-9_.:+-]: {self.rig_id!r}")
+        self._check_endpoint_template()
+
+    @property
+    def decoder_endpoint(self) -> str:
+        """The endpoint to connect to: ``endpoint``, its ``{index}`` filled with this rig's
+        decoder replica when ``[shard] replicas`` is set (``docs/sharding.md``)."""
+        if not self.shard.replicas:
+            return self.endpoint
+        index = replica_of(self.rig_id, self.shard.replicas, self.shard.assign)
+        return fill_endpoint(self.endpoint, index)
+
+    def _check_endpoint_template(self) -> None:
+        try:
+            fill_endpoint(self.endpoint, 0)
+        except ValueError as e:
+            raise ConfigError("endpoint", str(e)) from e
+        templated = "index" in template_fields(self.endpoint)
+        if self.shard.replicas and not templated:
+            raise ConfigError("endpoint", "[shard] replicas is set: the endpoint needs {index}")
+        if templated and not self.shard.replicas:
+            raise ConfigError("endpoint", "{index} needs [shard] replicas (the decoder count)")

@@ -131,8 +131,9 @@ class CameraNode:
             public, secret = load_keypair("secret_key", self.config.secret_key)
             sock.curve_publickey, sock.curve_secretkey = public, secret
             sock.curve_serverkey = load_public("server_key", self.config.server_key)
-        sock.connect(self.config.endpoint)
-        log.info("%s/%s pushing to %s", self.config.rig_id, self.config.side, self.config.endpoint)
+        endpoint = self.config.decoder_endpoint
+        sock.connect(endpoint)
+        log.info("%s/%s pushing to %s", self.config.rig_id, self.config.side, endpoint)
         return sock
 
     def _capture_loop(self, encoder, quality: int) -> int:

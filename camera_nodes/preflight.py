@@ -12,7 +12,7 @@ from pipeline.security import load_keypair, load_public
 def check_camera(cfg: CameraConfig) -> None:
     """Raise :class:`~pipeline.config.ConfigError` for the first value start-up would fail on:
     the endpoint, the codec's model and quality, a folder source that is not there."""
-    check_endpoint("endpoint", cfg.endpoint)
+    check_endpoint("endpoint", cfg.decoder_endpoint)
     if cfg.codec == "dsin":
         check_dsin_model("model", cfg.model)
     else:

@@ -2,8 +2,9 @@
 
 Data path: PULL socket -> checks -> :class:`Pairer` -> :class:`DynamicBatcher` -> entropy thread
 -> model thread -> sinks. ``stop()`` runs from a ``finally`` in :meth:`DecoderApp.run`: stop
-receiving, release waiting frames to the batcher, drain the decode workers (bounded by
-``drain_timeout_s``), close the sinks, the socket and the HTTP server.
+receiving and close the socket (cameras then hold what they send next), release waiting frames
+to the batcher, drain the decode workers (bounded by ``drain_timeout_s``), close the sinks and
+the HTTP server.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from decoder_node.http import HttpServer
 from decoder_node.metrics import FrameDrops, final_counts, publish_build_info
 from decoder_node.pairing import Pairer
 from decoder_node.receiver import Receiver
+from decoder_node.shard import ShardFilter
 from decoder_node.sinks import SinkSet, build_sink
 from decoder_node.watchdog import Watchdog
 from pipeline.config import ConfigError
@@ -160,6 +162,7 @@ class DecoderApp:
             self.cfg.receiver, self._pairer, self._batcher.put, self._drops, self.registry,
             self._context, self.cfg.limits.image_limits(),
             None if self._curve is None else (lambda s: self._curve.secure(s, CAMERAS)),
+            ShardFilter.from_config(self.cfg.shard).owns,
         )  # fmt: skip
         try:
             self._receiver.open()
@@ -231,6 +234,9 @@ class DecoderApp:
         self._stop_receiving.set()
         if self._receive_thread is not None:
             self._receive_thread.join(5.0)
+        thread = self._receive_thread
+        if thread is not None and not thread.is_alive() and self._receiver is not None:
+            self._receiver.close()  # now: what cameras send next waits in them, not in our queue
         log.info("stop: releasing unmatched frames")
         self._release_waiting()
         log.info("stop: draining decode workers")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from decoder_node.shard import DecoderShardConfig
 from pipeline.codec.limits import ImageLimits
 from pipeline.config import setting
 
@@ -179,6 +180,7 @@ class DecoderConfig:
     )
     http: HttpConfig = field(default_factory=HttpConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    shard: DecoderShardConfig = field(default_factory=DecoderShardConfig)
     drain_timeout_s: float = setting(
         30.0, min=0, doc="On SIGTERM, longest time to finish queued pairs."
     )

@@ -4,6 +4,7 @@ and before every start."""
 from __future__ import annotations
 
 from decoder_node.config import DecoderConfig, PngSinkConfig, TimingSinkConfig, ZmqSinkConfig
+from decoder_node.shard import resolve_index
 from pipeline.preflight import (
     check_device,
     check_dsin_model,
@@ -26,6 +27,7 @@ def check_decoder(cfg: DecoderConfig) -> None:
             check_writable_dir(f"{key}.path", sink.path.parent)
         elif isinstance(sink, ZmqSinkConfig):
             check_endpoint(f"{key}.bind", sink.bind)
+    resolve_index(cfg.shard)
     if cfg.security.enabled:
         load_keypair("security.secret_key", cfg.security.secret_key)
         camera_allowlist("security.cameras", cfg.security.cameras)

@@ -96,12 +96,15 @@ class Receiver:
         context: zmq.Context,
         limits: ImageLimits | None = None,
         secure: Callable[[zmq.Socket], None] | None = None,
+        owns: Callable[[str], bool] | None = None,
     ) -> None:
         """``secure``: makes the socket a CURVE server (ZAP domain ``cameras``) before it binds;
-        then every frame's ``rig_id`` must be its connection's authenticated rig."""
+        then every frame's ``rig_id`` must be its connection's authenticated rig. ``owns``: the
+        rigs of this decoder's shard; another rig's frame is refused as ``wrong_shard``."""
         self._cfg = cfg
         self._limits = limits or ImageLimits()
         self._secure = secure
+        self._owns = owns
         self._pairer = pairer
         self._emit = emit
         self._drops = drops
@@ -179,6 +182,9 @@ class Receiver:
             return None
         if self._secure is not None and _user_id(frames) != header.rig_id:
             self._metrics.malformed.labels("wrong_rig").inc()
+            return None
+        if self._owns is not None and not self._owns(header.rig_id):
+            self._metrics.malformed.labels("wrong_shard").inc()
             return None
         if not self._rig_allowed(header.rig_id, now):
             self._metrics.malformed.labels("too_many_rigs").inc()

@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "train": ("pipeline.training.cli", "train_main", "train a model"),
     "export": ("pipeline.training.cli", "export_main", "export a checkpoint to shipped weights"),
     "keys": ("pipeline.security", "main", "generate CURVE keys for cameras and the decoder"),
+    "shard": ("pipeline.shard_cli", "main", "print the decoder replica that serves a rig"),
 }
 
 
