@@ -9,8 +9,9 @@ from pipeline.codec.api import Role
 from pipeline.codec.container import FORMAT_VERSION, Bitstream, BitstreamHeader
 from pipeline.codec.entropy import LatentCoder
 from pipeline.codec.images import check_image, pad_to, to_tensor
+from pipeline.codec.installed import WeightsFile
 from pipeline.codec.model import PAD_MULTIPLE
-from pipeline.codec.registry import LoadedModel, load
+from pipeline.codec.registry import LoadedModel, load, load_file
 from pipeline.codec.standard import CAMERA_CODECS
 
 
@@ -89,9 +90,10 @@ class StandardEncoder:
     codec's own encoding.
     """
 
-    def __init__(self, codec: str, model: str | None = None) -> None:
+    def __init__(self, codec: str, model: str | None = None, weights_hash: str = "") -> None:
         """``codec``: ``jpeg``, ``webp`` or ``avif``; ``model``: the registry id (default the
-        codec's registered one)."""
+        codec's registered one); ``weights_hash``: the SI-Net weights the containers name
+        (default the built-in file's)."""
         from pipeline.codec.registry import STANDARD_MODELS, file_hash, standard_model_id
         from pipeline.codec.standard import STANDARD_CODECS
 
@@ -101,7 +103,7 @@ class StandardEncoder:
         if self._spec.codec != codec:
             raise ValueError(f"model {self._spec.model_id} codes {self._spec.codec}, not {codec}")
         self._codec = STANDARD_CODECS[codec]
-        self._weights_hash = file_hash(self._spec.weights)
+        self._weights_hash = weights_hash or file_hash(self._spec.weights)
 
     @property
     def model_id(self) -> str:
@@ -136,10 +138,17 @@ class StandardEncoder:
         return Bitstream(header, (self._codec.encode(image, quality),)).to_bytes()
 
 
-def make_encoder(codec: str = "dsin", model: str | None = None) -> ImageEncoder | StandardEncoder:
-    """The encoder of a camera codec (``CAMERA_CODECS``); ``model`` a registry id or None."""
+def make_encoder(
+    codec: str = "dsin", model: str | None = None, weights: WeightsFile | None = None
+) -> ImageEncoder | StandardEncoder:
+    """The encoder of a camera codec (``CAMERA_CODECS``); ``model`` a registry id or None;
+    ``weights``: the file to encode with (:func:`pipeline.codec.installed.select`; None: the
+    built-in one): the learned model's weights, or the SI-Net whose hash standard containers
+    name."""
     if codec not in CAMERA_CODECS:
         raise ValueError(f"unknown codec {codec!r}; camera codecs: {', '.join(CAMERA_CODECS)}")
     if codec == "dsin":
-        return ImageEncoder(model)
-    return StandardEncoder(codec, model)
+        if weights is None:
+            return ImageEncoder(model)
+        return ImageEncoder(loaded=load_file(weights.path, widths_from_file=True))
+    return StandardEncoder(codec, model, weights.digest if weights else "")
