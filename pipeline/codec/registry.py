@@ -2,8 +2,9 @@
 
 Weights live in ``pipeline/weights/<model id>-<hash>.pt`` where ``<hash>`` is the first 16
 hex digits of the file's SHA-256; the hash is checked on every load and written into every
-bitstream, so a decoder refuses bitstreams made with other weights. Float parameters are
-stored in fp16; the entropy models' CDF tables, their parameters and the integer
+bitstream, so a decoder refuses bitstreams made with weights it does not hold. More sets can be
+installed in a weights folder (:mod:`pipeline.codec.installed`, ``docs/weights.md``). Float
+parameters are stored in fp16; the entropy models' CDF tables, their parameters and the integer
 hyper-synthesis are stored exactly. The model cards are in ``docs/models.md``.
 """
 
