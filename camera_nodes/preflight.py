@@ -3,10 +3,13 @@ before every start."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from camera_nodes.config import CameraConfig, FolderSourceConfig
-from pipeline.codec.errors import WeightsError
-from pipeline.codec.installed import WeightsFile
 from pipeline.config import ConfigError
+
+if TYPE_CHECKING:
+    from pipeline.codec.installed import WeightsFile
 from pipeline.preflight import check_dsin_model, check_endpoint
 from pipeline.security import load_keypair, load_public
 
@@ -19,6 +22,8 @@ def check_camera(cfg: CameraConfig) -> None:
         check_dsin_model("model", cfg.model)
     else:
         _check_standard_model(cfg)
+    from pipeline.codec.errors import WeightsError
+
     try:
         camera_weights(cfg)
     except WeightsError as e:
@@ -41,17 +46,9 @@ def camera_weights(cfg: CameraConfig) -> WeightsFile | None:
     file). Raises :class:`WeightsError` when there is not exactly one such file."""
     if cfg.weights_dir is None and not cfg.weights_hash:
         return None
-    from pipeline.codec.installed import select
-    from pipeline.codec.registry import STANDARD_MODELS, get_spec, standard_model_id
+    from pipeline.codec.installed import select, weights_name
 
-    if cfg.codec == "dsin":
-        name = get_spec(cfg.model or None).model_id
-    else:
-        spec = STANDARD_MODELS.get(cfg.model or standard_model_id(cfg.codec))
-        if spec is None:
-            raise WeightsError(f"{cfg.model!r} is not a registered model of codec {cfg.codec}")
-        name = spec.weights
-    return select(name, cfg.weights_dir, cfg.weights_hash)
+    return select(weights_name(cfg.codec, cfg.model), cfg.weights_dir, cfg.weights_hash)
 
 
 def _check_standard_model(cfg: CameraConfig) -> None:

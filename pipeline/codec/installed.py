@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.codec.errors import WeightsError
-from pipeline.codec.registry import HASH_HEX, REGISTRY, STANDARD_MODELS, WEIGHTS_DIR
+from pipeline.codec.registry import (
+    HASH_HEX,
+    REGISTRY,
+    STANDARD_MODELS,
+    WEIGHTS_DIR,
+    get_spec,
+    standard_model_id,
+)
 
 _FILE_NAME = re.compile(rf"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)-(?P<digest>[0-9a-f]{{{HASH_HEX}}})")
 
@@ -96,3 +103,14 @@ def select(name: str, weights_dir: Path | None = None, digest: str = "") -> Weig
         which = f"{name}-{digest or '<hash>'}.pt"
         raise WeightsError(f"expected one weights file {which} in {directory}, found {len(found)}")
     return found[0]
+
+
+def weights_name(codec: str, model: str | None = None) -> str:
+    """The weights a camera codec encodes with: the learned model's id (``dsin``, ``model`` or
+    the default) or the SI-Net a standard codec's model names (``si-std1``)."""
+    if codec == "dsin":
+        return get_spec(model).model_id
+    spec = STANDARD_MODELS.get(model or standard_model_id(codec))
+    if spec is None or spec.codec != codec:
+        raise WeightsError(f"{model!r} is not a registered model of codec {codec}")
+    return spec.weights

@@ -109,3 +109,22 @@ def test_the_decoder_decodes_each_bitstream_with_the_set_it_names(new_set, exact
     unknown = DecodeRequest(_with_hash(new_pair.primary, "ab" * 8))
     with pytest.raises(ModelMismatchError, match=f"{DEFAULT_MODEL} {new.weights_hash}"):
         decoder.decode_batch([unknown])
+
+
+def test_encode_and_decode_commands_take_a_weights_folder(new_set, tmp_path):
+    import cv2
+
+    from pipeline.codec.cli import decode_main, encode_main
+    from pipeline.codec.container import read_header
+
+    image, bits, out = tmp_path / "in.png", tmp_path / "in.sic", tmp_path / "out.png"
+    cv2.imwrite(str(image), natural_image(48, 64, seed=3))
+    assert encode_main([str(image), "-o", str(bits), "--weights-dir", str(new_set)]) == 0
+    assert read_header(bits.read_bytes()).weights_hash == next(new_set.glob("*")).stem[-16:]
+    with pytest.raises(ModelMismatchError):
+        decode_main([str(bits), "-o", str(out), "--device", "cpu"])
+    assert (
+        decode_main([str(bits), "-o", str(out), "--device", "cpu", "--weights-dir", str(new_set)])
+        == 0
+    )
+    assert cv2.imread(str(out)).shape == (48, 64, 3)
