@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 from camera_nodes.config import CameraConfig, FolderSourceConfig
 from pipeline.config import ConfigError
+from pipeline.preflight import check_dsin_model, check_endpoint
+from pipeline.security import load_keypair, load_public
 
 if TYPE_CHECKING:
     from pipeline.codec.installed import WeightsFile
-from pipeline.preflight import check_dsin_model, check_endpoint
-from pipeline.security import load_keypair, load_public
 
 
 def check_camera(cfg: CameraConfig) -> None:

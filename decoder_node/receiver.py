@@ -186,11 +186,11 @@ class Receiver:
             return None
         frame = ReceivedFrame(header, payload, recv_ns, now)
         self._count_received(frame)
-        reason = self._bitstream_problem(frame)
-        if isinstance(reason, str):
-            self._drops.drop(frame.rig, frame.side, reason)
+        checked = self._check_bitstream(frame)
+        if isinstance(checked, str):
+            self._drops.drop(frame.rig, frame.side, checked)
             return None
-        return dataclasses.replace(frame, weights_hash=reason.weights_hash)
+        return dataclasses.replace(frame, weights_hash=checked.weights_hash)
 
     def _rig_allowed(self, rig: str, now: float) -> bool:
         """A slot for ``rig``: its own, a free one, or the slot of the rig silent the longest
@@ -216,7 +216,7 @@ class Receiver:
         network = (frame.recv_ns - frame.header.send_ns) / 1e9
         m.network.labels(frame.side).observe(max(0.0, network))
 
-    def _bitstream_problem(self, frame: ReceivedFrame) -> str | BitstreamHeader:
+    def _check_bitstream(self, frame: ReceivedFrame) -> str | BitstreamHeader:
         """The bitstream's header if it reads and agrees with the wire header, else a reason.
 
         Both declared shapes are checked against the limits first: the wire header's before the
