@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from camera_nodes.config import CameraConfig
-from camera_nodes.preflight import check_camera
+from camera_nodes.preflight import camera_weights, check_camera
 from pipeline.config import ConfigError, load_config
 from pipeline.help_text import command_parser
 
@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--frames", type=int, help="override the frame count (0 = forever)")
     parser.add_argument("--endpoint", help="override the decoder endpoint")
     parser.add_argument("--metrics-port", type=int, help="override the /metrics port (0 = off)")
+    parser.add_argument("--weights-dir", help="override the weights folder (docs/weights.md)")
+    parser.add_argument("--weights-hash", help="override which weights file of the folder")
     parser.add_argument(
         "--validate-config", action="store_true", help="check the config file and exit"
     )
@@ -48,6 +50,8 @@ def load(args: argparse.Namespace) -> CameraConfig:
             ("frames", args.frames),
             ("endpoint", args.endpoint),
             ("metrics_port", args.metrics_port),
+            ("weights_dir", args.weights_dir),
+            ("weights_hash", args.weights_hash),
         )
         if value is not None
     }
@@ -83,8 +87,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"invalid config: {args.config}: {e}", file=sys.stderr)
         return 2
     if args.validate_config:
-        where = f"source {config.source.type}, decoder {config.decoder_endpoint}"
-        print(f"{args.config}: OK ({config.rig_id}/{config.side}, {where})")
+        weights = camera_weights(config)
+        used = "built-in weights" if weights is None else f"weights {weights.path}"
+        where = f"{config.rig_id}/{config.side}, source {config.source.type}, decoder {config.decoder_endpoint}, {used}"
+        print(f"{args.config}: OK ({where})")
         return 0
     return run(config)
 

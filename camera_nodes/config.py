@@ -8,6 +8,7 @@ index, a video file, or an RTSP/HTTP URL).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -77,6 +78,13 @@ class CameraConfig:
     quality: int | None = setting(None, min=0, max=255, doc="codec quality; unset = default")
     target_kbps: float = setting(0.0, min=0.0, doc="bitrate to hold by picking quality; 0 = off")
     model: str | None = setting(None, doc="codec model id; unset = the codec's registered one")
+    weights_dir: Path | None = field(
+        default=None,
+        metadata={"doc": "folder of weights files (docs/weights.md); unset = the built-in weights"},
+    )
+    weights_hash: str = setting(
+        "", doc="which of the model's files in weights_dir (16 hex digits); empty = the only one"
+    )
     encode_threads: int = setting(1, min=1, max=256, doc="torch CPU threads for encoding")
     send_queue: int = setting(8, min=1, max=10000, doc="frames waiting to send; drop-oldest")
     sndhwm: int = setting(4, min=1, max=100000, doc="ZeroMQ send high-water mark (messages)")
@@ -99,6 +107,10 @@ class CameraConfig:
     def __post_init__(self) -> None:
         if (self.secret_key is None) != (self.server_key is None):
             raise ValueError("secret_key and server_key go together (CURVE needs both)")
+        if self.weights_hash and not re.fullmatch(r"[0-9a-f]{16}", self.weights_hash):
+            raise ValueError(
+                f"weights_hash must be 16 lower-case hex digits: {self.weights_hash!r}"
+            )
         if not ID_PATTERN.fullmatch(self.rig_id):
             raise ValueError(f"rig_id must be 1-64 chars of [A-Za-z0-9_.:+-]: {self.rig_id!r}")
         self._check_endpoint_template()

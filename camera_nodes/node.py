@@ -25,6 +25,7 @@ import zmq
 from camera_nodes.config import CameraConfig
 from camera_nodes.metrics import CameraMetrics
 from camera_nodes.pacing import Pacer
+from camera_nodes.preflight import camera_weights
 from camera_nodes.rate_control import QualityController
 from camera_nodes.send_queue import DropOldestQueue
 from camera_nodes.sources import EndOfStream, FrameSource, SourceError, make_source
@@ -108,7 +109,9 @@ class CameraNode:
             import torch
 
             torch.set_num_threads(self.config.encode_threads)
-        self._encoder = make_encoder(self.config.codec, self.config.model)
+        weights = camera_weights(self.config)
+        self._encoder = make_encoder(self.config.codec, self.config.model, weights)
+        log.info("encoding with %s", "the built-in weights" if weights is None else weights.path)
         return self._encoder
 
     def _check_quality(self, encoder) -> int:

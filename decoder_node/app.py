@@ -25,7 +25,7 @@ from decoder_node.decoding import BatchDecoder, DecodeWorkers
 from decoder_node.frames import StereoItem
 from decoder_node.health import health_document
 from decoder_node.http import HttpServer
-from decoder_node.metrics import FrameDrops, final_counts, publish_build_info
+from decoder_node.metrics import FrameDrops, final_counts, publish_build_info, publish_weights
 from decoder_node.pairing import Pairer
 from decoder_node.receiver import Receiver
 from decoder_node.shard import ShardFilter
@@ -67,6 +67,7 @@ class DecoderApp:
         self._receive_thread: threading.Thread | None = None
         self._watchdog = Watchdog(self.registry, cfg.max_thread_restarts)
         self._curve: Curve | None = None
+        self._weights: list[tuple[str, str]] = []
 
     # -- start ---------------------------------------------------------------------------
 
@@ -126,12 +127,16 @@ class DecoderApp:
                     self_ensemble=codec.self_ensemble,
                     limits=self.cfg.limits.image_limits(),
                     precision=codec.precision,
+                    weights_dir=codec.weights_dir,
                 )
             except WeightsError as e:
-                raise ConfigError("codec.model", str(e)) from e
+                key = "codec.weights_dir" if codec.weights_dir else "codec.model"
+                raise ConfigError(key, str(e)) from e
         device = str(getattr(self._decoder, "device", "unknown"))
         model_id = str(getattr(self._decoder, "model_id", self.cfg.codec.model or "default"))
         publish_build_info(self.registry, pipeline.__version__, device, model_id)
+        self._weights = publish_weights(self.registry, self._decoder)
+        log.info("weights sets served: %s", ", ".join(" ".join(k) for k in self._weights))
         from pipeline.codec import rans
 
         if not rans.BOUNDS_CHECKED:
@@ -183,9 +188,8 @@ class DecoderApp:
 
     def _start_workers(self) -> None:
         assert None not in (self._decoder, self._batcher, self._sinks, self._drops)
-        self._workers = DecodeWorkers(
-            self._decoder, self._batcher, self._sinks, self._drops, self.registry
-        )
+        self._workers = DecodeWorkers(self._decoder, self._batcher, self._sinks, self._drops,
+                                      self.registry, weights=self._weights)  # fmt: skip
         self._workers.start()
 
     def _start_receiving(self) -> None:

@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--validate-config", action="store_true", help="check the config, print it, and exit"
     )
+    parser.add_argument(
+        "--weights-dir", help="override codec.weights_dir: more weights sets (docs/weights.md)"
+    )
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
     return parser
 
@@ -56,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s[%(threadName)s]: %(message)s",
     )
     try:
-        cfg = load_config(args.config, DecoderConfig)
+        overrides = {} if args.weights_dir is None else {"codec.weights_dir": args.weights_dir}
+        cfg = load_config(args.config, DecoderConfig, overrides)
         check_decoder(cfg)
     except ConfigError as e:
         print(f"invalid decoder config: {args.config}: {e}", file=sys.stderr)

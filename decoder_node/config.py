@@ -81,6 +81,10 @@ class CodecConfig:
     """Which model decodes and where."""
 
     model: str = setting("", doc="Model id from the registry; empty = the registry default.")
+    weights_dir: Path | None = field(
+        default=None,
+        metadata={"doc": "Folder of more weights sets to serve besides the built-in ones."},
+    )
     device: str = setting("auto", doc="'auto' (CUDA when present, else CPU), 'cpu', 'cuda:0'.")
     torch_threads: int = setting(0, min=0, max=256, doc="torch CPU threads; 0 = torch default.")
     self_ensemble: Literal["auto", 1, 2, 4, 8] = setting(

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from decoder_node.frames import StereoItem
+from decoder_node.frames import ReceivedFrame, StereoItem
 from decoder_node.metrics import LATENCY_BUCKETS, metric_name
 from pipeline.codec import DecodeRequest
 from pipeline.codec.errors import BitstreamError, ModelMismatchError
@@ -22,6 +22,12 @@ class DecodeMetrics:
             metric_name("frames_decoded_total"),
             "Views decoded and handed to the sinks.",
             ("rig", "side"),
+            registry=registry,
+        )
+        self.by_weights = Counter(
+            metric_name("frames_decoded_by_weights_total"),
+            "Views decoded, by the weights set (model id or SI-Net, hash) that decoded them.",
+            ("weights", "weights_hash"),
             registry=registry,
         )
         self.stage = Histogram(
@@ -41,6 +47,15 @@ class DecodeMetrics:
             "Batches the device had no memory for, decoded again as two halves.",
             registry=registry,
         )
+
+
+def weights_of(frame: ReceivedFrame) -> tuple[str, str]:
+    """(weights name, hash) of the set that decodes ``frame``: its model id, or for a standard
+    codec (``jpeg-si1`` ...) the SI-Net the id names (``si-std1``)."""
+    from pipeline.codec.registry import STANDARD_MODELS
+
+    spec = STANDARD_MODELS.get(frame.header.model_id)
+    return (spec.weights if spec else frame.header.model_id), frame.weights_hash
 
 
 def drop_reason(error: BaseException) -> str:

@@ -9,6 +9,7 @@ from pipeline.preflight import (
     check_device,
     check_dsin_model,
     check_endpoint,
+    check_weights_dir,
     check_writable_dir,
 )
 from pipeline.security import camera_allowlist, load_keypair
@@ -19,6 +20,7 @@ def check_decoder(cfg: DecoderConfig) -> None:
     check_endpoint("receiver.bind", cfg.receiver.bind)
     check_device("codec.device", cfg.codec.device)
     check_dsin_model("codec.model", cfg.codec.model)
+    check_weights_dir("codec.weights_dir", cfg.codec.weights_dir)
     for index, sink in enumerate(cfg.sinks):
         key = f"sinks[{index}]"
         if isinstance(sink, PngSinkConfig):

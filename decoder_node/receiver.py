@@ -10,6 +10,7 @@ raises out of :meth:`Receiver.handle`. The receive thread also owns the
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -23,7 +24,7 @@ from decoder_node.config import ReceiverConfig
 from decoder_node.frames import ReceivedFrame, StereoItem
 from decoder_node.metrics import BPP_BUCKETS, LATENCY_BUCKETS, FrameDrops, metric_name
 from decoder_node.pairing import Pairer
-from pipeline.codec import Role, read_header
+from pipeline.codec import BitstreamHeader, Role, read_header
 from pipeline.codec.errors import BitstreamError
 from pipeline.codec.limits import ImageLimits
 from pipeline.wire import (
@@ -191,11 +192,11 @@ class Receiver:
             return None
         frame = ReceivedFrame(header, payload, recv_ns, now)
         self._count_received(frame)
-        reason = self._bitstream_problem(frame)
-        if reason is not None:
-            self._drops.drop(frame.rig, frame.side, reason)
+        checked = self._check_bitstream(frame)
+        if isinstance(checked, str):
+            self._drops.drop(frame.rig, frame.side, checked)
             return None
-        return frame
+        return dataclasses.replace(frame, weights_hash=checked.weights_hash)
 
     def _rig_allowed(self, rig: str, now: float) -> bool:
         """A slot for ``rig``: its own, a free one, or the slot of the rig silent the longest
@@ -221,8 +222,8 @@ class Receiver:
         network = (frame.recv_ns - frame.header.send_ns) / 1e9
         m.network.labels(frame.side).observe(max(0.0, network))
 
-    def _bitstream_problem(self, frame: ReceivedFrame) -> str | None:
-        """None if the bitstream header reads and agrees with the wire header, else a reason.
+    def _check_bitstream(self, frame: ReceivedFrame) -> str | BitstreamHeader:
+        """The bitstream's header if it reads and agrees with the wire header, else a reason.
 
         Both declared shapes are checked against the limits first: the wire header's before the
         payload is read, the container's before it is compared.
@@ -245,7 +246,7 @@ class Receiver:
         )
         if not same or bits.role != ROLE_OF_SIDE[frame.side]:
             return "header_mismatch"
-        return None
+        return bits
 
 
 def _user_id(frames: Sequence[Any]) -> str | None:

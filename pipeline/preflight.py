@@ -72,6 +72,18 @@ def check_dsin_model(key: str, model: str | None) -> None:
         raise ConfigError(key, str(e)) from e
 
 
+def check_weights_dir(key: str, folder: Path | None) -> None:
+    """ConfigError unless the built-in weights and those of ``folder`` (when set) are all named
+    as the registry names them and hash to their names (:mod:`pipeline.codec.installed`)."""
+    from pipeline.codec.errors import WeightsError
+    from pipeline.codec.installed import installed
+
+    try:
+        installed(folder)
+    except WeightsError as e:
+        raise ConfigError(key, str(e)) from e
+
+
 def check_writable_dir(key: str, folder: Path) -> None:
     """ConfigError unless ``folder`` is, or can be made, a folder this process may write."""
     existing = folder

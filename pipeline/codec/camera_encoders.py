@@ -17,6 +17,7 @@ from pipeline.codec.weights_files import file_hash
 
 if TYPE_CHECKING:
     from pipeline.codec.encoder import ImageEncoder
+    from pipeline.codec.installed import WeightsFile
 
 
 class StandardEncoder:
@@ -29,16 +30,17 @@ class StandardEncoder:
     codec's own encoding.
     """
 
-    def __init__(self, codec: str, model: str | None = None) -> None:
+    def __init__(self, codec: str, model: str | None = None, weights_hash: str = "") -> None:
         """``codec``: ``jpeg``, ``webp`` or ``avif``; ``model``: the registry id (default the
-        codec's registered one)."""
+        codec's registered one); ``weights_hash``: the SI-Net weights the containers name
+        (default the built-in file's)."""
         if codec not in STANDARD_CODECS:
             raise ValueError(f"unknown codec {codec!r}; standard codecs: {sorted(STANDARD_CODECS)}")
         self._spec = STANDARD_MODELS[model or standard_model_id(codec)]
         if self._spec.codec != codec:
             raise ValueError(f"model {self._spec.model_id} codes {self._spec.codec}, not {codec}")
         self._codec = STANDARD_CODECS[codec]
-        self._weights_hash = file_hash(self._spec.weights)
+        self._weights_hash = weights_hash or file_hash(self._spec.weights)
 
     @property
     def model_id(self) -> str:
@@ -73,12 +75,20 @@ class StandardEncoder:
         return Bitstream(header, (self._codec.encode(image, quality),)).to_bytes()
 
 
-def make_encoder(codec: str = "dsin", model: str | None = None) -> ImageEncoder | StandardEncoder:
-    """The encoder of a camera codec (``CAMERA_CODECS``); ``model`` a registry id or None."""
+def make_encoder(
+    codec: str = "dsin", model: str | None = None, weights: WeightsFile | None = None
+) -> ImageEncoder | StandardEncoder:
+    """The encoder of a camera codec (``CAMERA_CODECS``); ``model`` a registry id or None;
+    ``weights``: the file to encode with (:func:`pipeline.codec.installed.select`; None: the
+    built-in one): the learned model's weights, or the SI-Net whose hash standard containers
+    name."""
     if codec not in CAMERA_CODECS:
         raise ValueError(f"unknown codec {codec!r}; camera codecs: {', '.join(CAMERA_CODECS)}")
-    if codec == "dsin":
-        from pipeline.codec.encoder import ImageEncoder  # torch: the `learned` extra
+    if codec == "dsin":  # torch: the `learned` extra
+        from pipeline.codec.encoder import ImageEncoder
+        from pipeline.codec.registry import load_file
 
-        return ImageEncoder(model)
-    return StandardEncoder(codec, model)
+        if weights is None:
+            return ImageEncoder(model)
+        return ImageEncoder(loaded=load_file(weights.path, widths_from_file=True))
+    return StandardEncoder(codec, model, weights.digest if weights else "")

@@ -2,8 +2,9 @@
 
 Weights live in ``pipeline/weights/<model id>-<hash>.pt`` where ``<hash>`` is the first 16
 hex digits of the file's SHA-256; the hash is checked on every load and written into every
-bitstream, so a decoder refuses bitstreams made with other weights. Float parameters are
-stored in fp16; the entropy models' CDF tables, their parameters and the integer
+bitstream, so a decoder refuses bitstreams made with weights it does not hold. More sets can be
+installed in a weights folder (:mod:`pipeline.codec.installed`, ``docs/weights.md``). Float
+parameters are stored in fp16; the entropy models' CDF tables, their parameters and the integer
 hyper-synthesis are stored exactly. The model cards are in ``docs/models.md``.
 """
 
@@ -86,14 +87,20 @@ def get_spec(model_id: str | None) -> ModelSpec:
 def load(
     model_id: str | None = None, directory: Path = WEIGHTS_DIR, widths_from_file: bool = False
 ) -> LoadedModel:
-    """Load, hash-check and prepare a registered model on the CPU.
+    """Load, hash-check and prepare a registered model on the CPU from its one file in
+    ``directory``.
 
     ``widths_from_file``: a candidate's weights may be wider than the registry entry (a
     widened g_a or latent, see :func:`widths_of`); everything else must still match.
     """
     spec = get_spec(model_id)
-    payload, digest = read_weights(spec.model_id, directory)
-    path = weights_path(spec.model_id, directory)
+    return load_file(weights_path(spec.model_id, directory), widths_from_file)
+
+
+def load_file(path: Path, widths_from_file: bool = False) -> LoadedModel:
+    """:func:`load` of one weights file ``<model id>-<hash>.pt`` (a folder may hold several)."""
+    spec = get_spec(path.stem.rsplit("-", 1)[0])
+    payload, digest = read_weights_file(path)
     stored = payload.get("config") or {}
     if widths_from_file:
         widths = {key: stored.get(key, getattr(spec.config, key)) for key in WIDTHS}
@@ -109,7 +116,11 @@ def load(
 
 def read_weights(name: str, directory: Path = WEIGHTS_DIR) -> tuple[dict, str]:
     """The payload of weights file ``name`` and its hash, checked against the file name."""
-    path = weights_path(name, directory)
+    return read_weights_file(weights_path(name, directory))
+
+
+def read_weights_file(path: Path) -> tuple[dict, str]:
+    """The payload of the weights file at ``path`` and its hash, checked against its name."""
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()[:HASH_HEX]
     if not path.stem.endswith(f"-{digest}"):

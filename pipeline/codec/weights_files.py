@@ -13,6 +13,9 @@ from pipeline.codec.errors import WeightsError
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 HASH_HEX = 16
+#: The learned codec's model ids (``pipeline.codec.registry.REGISTRY``'s keys, which a test
+#: checks), here so that naming weights files needs no torch.
+LEARNED_MODEL_IDS: tuple[str, ...] = ("dsin-s1",)
 
 
 def weights_path(model_id: str, directory: Path = WEIGHTS_DIR) -> Path:
