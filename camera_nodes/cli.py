@@ -89,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.validate_config:
         weights = camera_weights(config)
         used = "built-in weights" if weights is None else f"weights {weights.path}"
-        where = f"{config.rig_id}/{config.side}, source {config.source.type}, decoder {config.decoder_endpoint}, {used}"
+        source = f"source {config.source.type}, decoder {config.decoder_endpoint}"
+        where = f"{config.rig_id}/{config.side}, {source}, {used}"
         print(f"{args.config}: OK ({where})")
         return 0
     return run(config)

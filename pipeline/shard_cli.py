@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 
 from pipeline.config import ConfigError
+from pipeline.help_text import command_parser
 from pipeline.sharding import MAX_REPLICAS, check_assign, fill_endpoint, replica_of
 from pipeline.wire.protocol import ID_PATTERN
 
@@ -25,9 +26,7 @@ def _pin(text: str) -> tuple[str, int]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The shard command's argument parser."""
-    parser = argparse.ArgumentParser(
-        prog="stereo-pipeline shard", description=__doc__.splitlines()[0]
-    )
+    parser = command_parser("stereo-pipeline shard", __doc__)
     parser.add_argument("rigs", nargs="+", metavar="RIG", help="rig id(s)")
     parser.add_argument("--replicas", type=int, required=True, help="decoder replica count")
     parser.add_argument(
