@@ -37,7 +37,7 @@ def real_frame(width: int = 640, height: int = 480) -> tuple[np.ndarray, str]:
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is not None and image.shape[0] >= height and image.shape[1] >= width:
         return cv2.cvtColor(image[:height, :width], cv2.COLOR_BGR2RGB), f"{path.name} crop"
-    from camera_nodes.sources.synthetic import render_stereo_frame
+    from pipeline.scene import render_stereo_frame
 
     return render_stereo_frame(0, width, height, seed=0)[0], "synthetic scene"
 

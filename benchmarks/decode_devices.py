@@ -25,7 +25,7 @@ from pipeline.codec.decoder import StereoDecoder
 from pipeline.codec.encoder import ImageEncoder
 from pipeline.codec.images import read_image
 from pipeline.evaluation.quality import psnr
-from pipeline.training.datasets import list_pairs
+from pipeline.training.data.datasets import list_pairs
 
 
 def encode_pairs(folder: Path, limit: int, quality: int) -> tuple[list, list[DecodeRequest]]:

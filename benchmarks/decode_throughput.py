@@ -35,7 +35,7 @@ from decoder_node.sinks import SinkSet, build_sink
 from decoder_node.sinks.base import Sink
 from pipeline.codec import ImageEncoder, Role, StereoDecoder, read_header
 from pipeline.codec.images import read_image
-from pipeline.training.datasets import list_pairs
+from pipeline.training.data.datasets import list_pairs
 from pipeline.wire import PROTOCOL_VERSION, FrameHeader
 
 SIZES = {"640x480": "oakd", "1344x372": "karlsruhe_0023"}

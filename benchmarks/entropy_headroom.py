@@ -31,8 +31,8 @@ from pipeline.codec.images import pad_to, read_image, to_tensor
 from pipeline.codec.model import PAD_MULTIPLE, DsinCodec, EntropyParameters
 from pipeline.codec.registry import load
 from pipeline.evaluation.images import find_pairs
-from pipeline.training.datasets import list_images
-from pipeline.training.feed import make_grey
+from pipeline.training.data.datasets import list_images
+from pipeline.training.data.feed import make_grey
 
 TRAIN = [DATA / "natural" / s for s in ("kodak", "usc_sipi_misc", "waterloo", "skimage")] + [
     DATA / "stereo" / s / "left" for s in ("euroc_v1_01", "vase", "chessboard_unrectified")

@@ -35,7 +35,7 @@ from pipeline.codec.model import DsinCodec
 from pipeline.codec.registry import LoadedModel, load
 from pipeline.codec.si_finder import SIFinderConfig, find_with_confidence
 from pipeline.evaluation.quality import psnr
-from pipeline.training.datasets import list_pairs
+from pipeline.training.data.datasets import list_pairs
 
 SETS = ("karlsruhe_0023", "oakd", "middlebury")
 

@@ -18,21 +18,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from camera_nodes.config import CameraConfig
-from camera_nodes.preflight import check_camera
+from camera_nodes.preflight import camera_weights, check_camera
 from pipeline.config import ConfigError, load_config
+from pipeline.help_text import command_parser
 
 log = logging.getLogger("camera_nodes")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="stereo-pipeline camera", description="Capture, encode and send one stereo view."
-    )
+    parser = command_parser("stereo-pipeline camera", "Capture, encode and send one stereo view.")
     parser.add_argument("--config", required=True, help="camera node TOML file")
     parser.add_argument("--fps", type=float, help="override the capture rate")
     parser.add_argument("--frames", type=int, help="override the frame count (0 = forever)")
     parser.add_argument("--endpoint", help="override the decoder endpoint")
     parser.add_argument("--metrics-port", type=int, help="override the /metrics port (0 = off)")
+    parser.add_argument("--weights-dir", help="override the weights folder (docs/weights.md)")
+    parser.add_argument("--weights-hash", help="override which weights file of the folder")
     parser.add_argument(
         "--validate-config", action="store_true", help="check the config file and exit"
     )
@@ -49,6 +50,8 @@ def load(args: argparse.Namespace) -> CameraConfig:
             ("frames", args.frames),
             ("endpoint", args.endpoint),
             ("metrics_port", args.metrics_port),
+            ("weights_dir", args.weights_dir),
+            ("weights_hash", args.weights_hash),
         )
         if value is not None
     }
@@ -84,7 +87,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"invalid config: {args.config}: {e}", file=sys.stderr)
         return 2
     if args.validate_config:
-        print(f"{args.config}: OK ({config.rig_id}/{config.side}, source {config.source.type})")
+        weights = camera_weights(config)
+        used = "built-in weights" if weights is None else f"weights {weights.path}"
+        source = f"source {config.source.type}, decoder {config.decoder_endpoint}"
+        where = f"{config.rig_id}/{config.side}, {source}, {used}"
+        print(f"{args.config}: OK ({where})")
         return 0
     return run(config)
 
@@ -94,9 +101,9 @@ def run(config: CameraConfig) -> int:
     import zmq
     from prometheus_client import disable_created_metrics
 
-    from camera_nodes.node import CameraNode  # imports torch via the codec
+    from camera_nodes.node import CameraNode  # torch only for the dsin codec
     from camera_nodes.sources import SourceError
-    from pipeline.codec import CodecError
+    from pipeline.codec.errors import CodecError
 
     disable_created_metrics()  # no *_created series, as on the decoder
     node = CameraNode(config)

@@ -8,18 +8,20 @@ index, a video file, or an RTSP/HTTP URL).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from pipeline.codec.standard import DEFAULT_CAMERA_CODEC
-from pipeline.config import setting
+from pipeline.config import ConfigError, setting
+from pipeline.sharding import ShardConfig, fill_endpoint, replica_of, template_fields
 from pipeline.wire.protocol import ID_PATTERN
 
 
 @dataclass(frozen=True)
 class SyntheticSourceConfig:
-    """The built-in stereo scene (:mod:`camera_nodes.sources.synthetic`); both nodes share it."""
+    """The built-in stereo scene (:mod:`pipeline.scene`); both nodes share it."""
 
     type: Literal["synthetic"] = "synthetic"
     width: int = setting(640, min=16, max=8192, doc="image width in pixels")
@@ -49,6 +51,11 @@ class OpenCVSourceConfig:
     layout: Literal["mono", "side_by_side"] = setting(
         "mono", doc="side_by_side: the device delivers both views in one frame; take our half"
     )
+    grey: bool = setting(
+        False,
+        doc="stream one channel: a monochrome camera delivered as BGR (one-channel frames "
+        "stay grey either way)",
+    )
 
 
 DEFAULT_HTTP_PORTS = {"left": 8471, "right": 8472}
@@ -63,7 +70,9 @@ class CameraConfig:
 
     side: Literal["left", "right"] = setting(doc="the view this node serves")
     rig_id: str = setting("rig0", doc="rig name carried in every header")
-    endpoint: str = setting("tcp://127.0.0.1:5555", doc="decoder PULL endpoint to connect to")
+    endpoint: str = setting(
+        "tcp://127.0.0.1:5555", doc="decoder PULL endpoint; with [shard], a template with {index}"
+    )
     fps: float = setting(10.0, min=0.0, max=1000.0, doc="capture rate; 0 = as fast as possible")
     frames: int = setting(0, min=0, doc="stop after this many frames; 0 = run forever")
     codec: Literal["dsin", "jpeg", "webp", "avif"] = setting(
@@ -72,6 +81,13 @@ class CameraConfig:
     quality: int | None = setting(None, min=0, max=255, doc="codec quality; unset = default")
     target_kbps: float = setting(0.0, min=0.0, doc="bitrate to hold by picking quality; 0 = off")
     model: str | None = setting(None, doc="codec model id; unset = the codec's registered one")
+    weights_dir: Path | None = field(
+        default=None,
+        metadata={"doc": "folder of weights files (docs/weights.md); unset = the built-in weights"},
+    )
+    weights_hash: str = setting(
+        "", doc="which of the model's files in weights_dir (16 hex digits); empty = the only one"
+    )
     encode_threads: int = setting(1, min=1, max=256, doc="torch CPU threads for encoding")
     send_queue: int = setting(8, min=1, max=10000, doc="frames waiting to send; drop-oldest")
     sndhwm: int = setting(4, min=1, max=100000, doc="ZeroMQ send high-water mark (messages)")
@@ -97,6 +113,7 @@ class CameraConfig:
         default=None, metadata={"doc": "the decoder's public certificate (with secret_key)"}
     )
     source: SourceConfig = field(default_factory=SyntheticSourceConfig)
+    shard: ShardConfig = field(default_factory=ShardConfig)
 
     @property
     def http_port(self) -> int:
@@ -108,5 +125,30 @@ class CameraConfig:
     def __post_init__(self) -> None:
         if (self.secret_key is None) != (self.server_key is None):
             raise ValueError("secret_key and server_key go together (CURVE needs both)")
+        if self.weights_hash and not re.fullmatch(r"[0-9a-f]{16}", self.weights_hash):
+            raise ValueError(
+                f"weights_hash must be 16 lower-case hex digits: {self.weights_hash!r}"
+            )
         if not ID_PATTERN.fullmatch(self.rig_id):
             raise ValueError(f"rig_id must be 1-64 chars of [A-Za-z0-9_.:+-]: {self.rig_id!r}")
+        self._check_endpoint_template()
+
+    @property
+    def decoder_endpoint(self) -> str:
+        """The endpoint to connect to: ``endpoint``, its ``{index}`` filled with this rig's
+        decoder replica when ``[shard] replicas`` is set (``docs/sharding.md``)."""
+        if not self.shard.replicas:
+            return self.endpoint
+        index = replica_of(self.rig_id, self.shard.replicas, self.shard.assign)
+        return fill_endpoint(self.endpoint, index)
+
+    def _check_endpoint_template(self) -> None:
+        try:
+            fill_endpoint(self.endpoint, 0)
+        except ValueError as e:
+            raise ConfigError("endpoint", str(e)) from e
+        templated = "index" in template_fields(self.endpoint)
+        if self.shard.replicas and not templated:
+            raise ConfigError("endpoint", "[shard] replicas is set: the endpoint needs {index}")
+        if templated and not self.shard.replicas:
+            raise ConfigError("endpoint", "{index} needs [shard] replicas (the decoder count)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from pipeline.monitoring import add_process_collectors
+from pipeline.monitoring import process_registry
 
 DROP_REASONS = ("queue_full", "capture_error", "encode_error", "shutdown")
 _SECONDS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -20,10 +20,7 @@ class CameraMetrics:
     """The metric objects of one node, created where the values are produced."""
 
     def __init__(self, rig: str, side: str, registry: CollectorRegistry | None = None) -> None:
-        if registry is None:
-            registry = CollectorRegistry()
-            add_process_collectors(registry)
-        self.registry = registry
+        self.registry = registry or process_registry()
         self._labels = labels = {"rig": rig, "side": side}
         names = list(labels)
 

@@ -18,23 +18,27 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
 import zmq
 
 from camera_nodes.config import CameraConfig
 from camera_nodes.health import Activity, camera_health
 from camera_nodes.metrics import CameraMetrics
 from camera_nodes.pacing import Pacer
+from camera_nodes.preflight import camera_weights
 from camera_nodes.rate_control import QualityController
 from camera_nodes.send_queue import DropOldestQueue
 from camera_nodes.sources import EndOfStream, FrameSource, SourceError, make_source
-from pipeline.codec import ImageEncoder, Role
-from pipeline.codec.encoder import StandardEncoder, make_encoder
+from pipeline.codec.api import Role
+from pipeline.codec.camera_encoders import StandardEncoder, make_encoder
 from pipeline.config import ConfigError
 from pipeline.monitoring import MonitoringServer
 from pipeline.security import load_keypair, load_public
 from pipeline.wire import PROTOCOL_VERSION, FrameHeader, encode_frame
+
+if TYPE_CHECKING:
+    from pipeline.codec.encoder import ImageEncoder
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +132,13 @@ class CameraNode:
         return server
 
     def _load_encoder(self) -> ImageEncoder | StandardEncoder:
-        torch.set_num_threads(self.config.encode_threads)
-        self._encoder = make_encoder(self.config.codec, self.config.model)
+        if self.config.codec == "dsin":  # only the learned codec needs torch (docs/install.md)
+            import torch
+
+            torch.set_num_threads(self.config.encode_threads)
+        weights = camera_weights(self.config)
+        self._encoder = make_encoder(self.config.codec, self.config.model, weights)
+        log.info("encoding with %s", "the built-in weights" if weights is None else weights.path)
         return self._encoder
 
     def _check_quality(self, encoder) -> int:
@@ -152,8 +161,9 @@ class CameraNode:
             public, secret = load_keypair("secret_key", self.config.secret_key)
             sock.curve_publickey, sock.curve_secretkey = public, secret
             sock.curve_serverkey = load_public("server_key", self.config.server_key)
-        sock.connect(self.config.endpoint)
-        log.info("%s/%s pushing to %s", self.config.rig_id, self.config.side, self.config.endpoint)
+        endpoint = self.config.decoder_endpoint
+        sock.connect(endpoint)
+        log.info("%s/%s pushing to %s", self.config.rig_id, self.config.side, endpoint)
         return sock
 
     def _capture_loop(self, encoder, quality: int) -> int:

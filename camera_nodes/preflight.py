@@ -3,20 +3,31 @@ before every start."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from camera_nodes.config import CameraConfig, FolderSourceConfig
 from pipeline.config import ConfigError
 from pipeline.preflight import check_dsin_model, check_endpoint
 from pipeline.security import load_keypair, load_public
 
+if TYPE_CHECKING:
+    from pipeline.codec.installed import WeightsFile
+
 
 def check_camera(cfg: CameraConfig) -> None:
     """Raise :class:`~pipeline.config.ConfigError` for the first value start-up would fail on:
-    the endpoint, the codec's model and quality, a folder source that is not there."""
-    check_endpoint("endpoint", cfg.endpoint)
+    the endpoint, the codec's model, weights and quality, a folder source that is not there."""
+    check_endpoint("endpoint", cfg.decoder_endpoint)
     if cfg.codec == "dsin":
         check_dsin_model("model", cfg.model)
     else:
         _check_standard_model(cfg)
+    from pipeline.codec.errors import WeightsError
+
+    try:
+        camera_weights(cfg)
+    except WeightsError as e:
+        raise ConfigError("weights_hash" if cfg.weights_hash else "weights_dir", str(e)) from e
     if cfg.quality is not None:
         _check_quality(cfg)
     if cfg.secret_key is not None and cfg.server_key is not None:
@@ -29,9 +40,21 @@ def check_camera(cfg: CameraConfig) -> None:
             raise ConfigError("source.path", f"{cfg.source.path}/{cfg.side} is not a folder")
 
 
+def camera_weights(cfg: CameraConfig) -> WeightsFile | None:
+    """The weights file the camera encodes with: its model's file in ``weights_dir`` (the one
+    whose hash is ``weights_hash`` when set), verified; None when neither is set (the built-in
+    file). Raises :class:`WeightsError` when there is not exactly one such file."""
+    if cfg.weights_dir is None and not cfg.weights_hash:
+        return None
+    from pipeline.codec.installed import select, weights_name
+
+    return select(weights_name(cfg.codec, cfg.model), cfg.weights_dir, cfg.weights_hash)
+
+
 def _check_standard_model(cfg: CameraConfig) -> None:
     from pipeline.codec.errors import WeightsError
-    from pipeline.codec.registry import STANDARD_MODELS, file_hash, standard_model_id
+    from pipeline.codec.standard_models import STANDARD_MODELS, standard_model_id
+    from pipeline.codec.weights_files import file_hash
 
     model = cfg.model or standard_model_id(cfg.codec)
     spec = STANDARD_MODELS.get(model)

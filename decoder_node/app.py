@@ -2,8 +2,9 @@
 
 Data path: PULL socket -> checks -> :class:`Pairer` -> :class:`DynamicBatcher` -> entropy thread
 -> model thread -> sinks. ``stop()`` runs from a ``finally`` in :meth:`DecoderApp.run`: stop
-receiving, release waiting frames to the batcher, drain the decode workers (bounded by
-``drain_timeout_s``), close the sinks, the socket and the HTTP server.
+receiving and close the socket (cameras then hold what they send next), release waiting frames
+to the batcher, drain the decode workers (bounded by ``drain_timeout_s``), close the sinks and
+the HTTP server.
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ from decoder_node.config import DecoderConfig
 from decoder_node.decoding import BatchDecoder, DecodeWorkers
 from decoder_node.frames import StereoItem
 from decoder_node.health import health_document
-from decoder_node.metrics import FrameDrops, final_counts, publish_build_info
+from decoder_node.metrics import FrameDrops, final_counts, publish_build_info, publish_weights
 from decoder_node.pairing import Pairer
 from decoder_node.receiver import Receiver
+from decoder_node.shard import ShardFilter
 from decoder_node.sinks import SinkSet, build_sink
 from decoder_node.watchdog import Watchdog
 from pipeline.config import ConfigError
-from pipeline.monitoring import MonitoringServer, add_process_collectors
+from pipeline.monitoring import MonitoringServer, process_registry
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,7 @@ class DecoderApp:
         decoder: BatchDecoder | None = None,
     ) -> None:
         self.cfg = cfg
-        self.registry = registry or CollectorRegistry()
+        self.registry = registry or process_registry()
         self.state = "starting"
         self.failure: str | None = None
         self._decoder = decoder
@@ -65,6 +67,7 @@ class DecoderApp:
         self._receive_thread: threading.Thread | None = None
         self._watchdog = Watchdog(self.registry, cfg.max_thread_restarts)
         self._curve: Curve | None = None
+        self._weights: list[tuple[str, str]] = []
 
     # -- start ---------------------------------------------------------------------------
 
@@ -97,7 +100,6 @@ class DecoderApp:
         log.info("decoder ready: receiving on %s", self.endpoint)
 
     def _init_metrics(self) -> None:
-        add_process_collectors(self.registry)
         self._drops = FrameDrops(self.registry)
 
     def _init_context(self) -> None:
@@ -125,12 +127,16 @@ class DecoderApp:
                     self_ensemble=codec.self_ensemble,
                     limits=self.cfg.limits.image_limits(),
                     precision=codec.precision,
+                    weights_dir=codec.weights_dir,
                 )
             except WeightsError as e:
-                raise ConfigError("codec.model", str(e)) from e
+                key = "codec.weights_dir" if codec.weights_dir else "codec.model"
+                raise ConfigError(key, str(e)) from e
         device = str(getattr(self._decoder, "device", "unknown"))
         model_id = str(getattr(self._decoder, "model_id", self.cfg.codec.model or "default"))
         publish_build_info(self.registry, pipeline.__version__, device, model_id)
+        self._weights = publish_weights(self.registry, self._decoder)
+        log.info("weights sets served: %s", ", ".join(" ".join(k) for k in self._weights))
         from pipeline.codec import rans
 
         if not rans.BOUNDS_CHECKED:
@@ -161,6 +167,7 @@ class DecoderApp:
             self.cfg.receiver, self._pairer, self._batcher.put, self._drops, self.registry,
             self._context, self.cfg.limits.image_limits(),
             None if self._curve is None else (lambda s: self._curve.secure(s, CAMERAS)),
+            ShardFilter.from_config(self.cfg.shard).owns,
         )  # fmt: skip
         try:
             self._receiver.open()
@@ -173,17 +180,15 @@ class DecoderApp:
             try:
                 self._http = MonitoringServer(http.host, http.port, self.registry, self.health)
             except OSError as e:
-                raise ConfigError(
-                    "http.port", f"cannot serve on {http.host}:{http.port}: {e}"
-                ) from e
+                where = f"{http.host}:{http.port}"
+                raise ConfigError("http.port", f"cannot serve on {where}: {e}") from e
             self._http.start()
             log.info("http: /metrics and /healthz on %s:%d", http.host, self._http.port)
 
     def _start_workers(self) -> None:
         assert None not in (self._decoder, self._batcher, self._sinks, self._drops)
-        self._workers = DecodeWorkers(
-            self._decoder, self._batcher, self._sinks, self._drops, self.registry
-        )
+        self._workers = DecodeWorkers(self._decoder, self._batcher, self._sinks, self._drops,
+                                      self.registry, weights=self._weights)  # fmt: skip
         self._workers.start()
 
     def _start_receiving(self) -> None:
@@ -232,6 +237,9 @@ class DecoderApp:
         self._stop_receiving.set()
         if self._receive_thread is not None:
             self._receive_thread.join(5.0)
+        thread = self._receive_thread
+        if thread is not None and not thread.is_alive() and self._receiver is not None:
+            self._receiver.close()  # now: what cameras send next waits in them, not in our queue
         log.info("stop: releasing unmatched frames")
         self._release_waiting()
         log.info("stop: draining decode workers")

@@ -1,7 +1,8 @@
 """A dynamic batcher: group decode work by shape, release a batch when full or old enough.
 
-Items are grouped by :attr:`StereoItem.shape_key`, so one batch has one shape (and one kind:
-pairs, lone left views or lone right views never share a batch). A group becomes a batch when it
+Items are grouped by :attr:`StereoItem.batch_key`, so one batch has one shape (and one kind:
+pairs, lone left views or lone right views never share a batch) and one weights set (model id
+and hash) for each view. A group becomes a batch when it
 holds ``max_batch`` items, or when its first item has waited ``max_wait_ms``; the group whose
 first item is oldest goes first. The backlog is bounded: when it is full the oldest item is
 dropped and counted (``docs/batching.md``). Thread-safe: the receive loop puts, a decode worker
@@ -75,7 +76,7 @@ class DynamicBatcher:
             if self._size >= self._backlog:
                 self._drop_oldest()
             item.queued_mono = self._clock()
-            self._groups.setdefault(item.shape_key, []).append(item)
+            self._groups.setdefault(item.batch_key, []).append(item)
             self._size += 1
             self._metrics.pending.set(self._size)
             self._cond.notify()

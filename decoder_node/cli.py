@@ -19,16 +19,20 @@ from types import FrameType
 from decoder_node.config import DecoderConfig
 from decoder_node.preflight import check_decoder
 from pipeline.config import ConfigError, load_config
+from pipeline.help_text import command_parser
 
 log = logging.getLogger("decoder_node")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The decoder's argument parser."""
-    parser = argparse.ArgumentParser(prog="stereo-pipeline decoder", description=__doc__)
+    parser = command_parser("stereo-pipeline decoder", __doc__)
     parser.add_argument("--config", required=True, help="decoder TOML file")
     parser.add_argument(
         "--validate-config", action="store_true", help="check the config, print it, and exit"
+    )
+    parser.add_argument(
+        "--weights-dir", help="override codec.weights_dir: more weights sets (docs/weights.md)"
     )
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
     return parser
@@ -55,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s[%(threadName)s]: %(message)s",
     )
     try:
-        cfg = load_config(args.config, DecoderConfig)
+        overrides = {} if args.weights_dir is None else {"codec.weights_dir": args.weights_dir}
+        cfg = load_config(args.config, DecoderConfig, overrides)
         check_decoder(cfg)
     except ConfigError as e:
         print(f"invalid decoder config: {args.config}: {e}", file=sys.stderr)

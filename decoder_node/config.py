@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from decoder_node.shard import DecoderShardConfig
 from pipeline.codec.limits import ImageLimits
 from pipeline.config import setting
 
@@ -80,6 +81,10 @@ class CodecConfig:
     """Which model decodes and where."""
 
     model: str = setting("", doc="Model id from the registry; empty = the registry default.")
+    weights_dir: Path | None = field(
+        default=None,
+        metadata={"doc": "Folder of more weights sets to serve besides the built-in ones."},
+    )
     device: str = setting("auto", doc="'auto' (CUDA when present, else CPU), 'cpu', 'cuda:0'.")
     torch_threads: int = setting(0, min=0, max=256, doc="torch CPU threads; 0 = torch default.")
     self_ensemble: Literal["auto", 1, 2, 4, 8] = setting(
@@ -100,6 +105,12 @@ class PngSinkConfig:
     dir: Path = field(default=Path("out/decoded"), metadata={"doc": "Output folder."})
     left_alone: bool = setting(False, doc="Also write the left view decoded without SI.")
     compression: int = setting(1, min=0, max=9, doc="PNG compression level (0 = fastest).")
+    max_files: int = setting(
+        0, min=0, doc="Keep at most this many PNGs under dir, deleting the oldest; 0 = all."
+    )
+    max_age_s: float = setting(
+        0.0, min=0, doc="Delete PNGs older than this many seconds as new ones come; 0 = never."
+    )
 
 
 @dataclass(frozen=True)
@@ -173,6 +184,7 @@ class DecoderConfig:
     )
     http: HttpConfig = field(default_factory=HttpConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    shard: DecoderShardConfig = field(default_factory=DecoderShardConfig)
     drain_timeout_s: float = setting(
         30.0, min=0, doc="On SIGTERM, longest time to finish queued pairs."
     )

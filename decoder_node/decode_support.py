@@ -8,8 +8,8 @@ from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from decoder_node.frames import StereoItem
-from decoder_node.metrics import LATENCY_BUCKETS, SIDES, metric_name
+from decoder_node.frames import ReceivedFrame, StereoItem
+from decoder_node.metrics import LATENCY_BUCKETS, SIDES, FrameDrops, metric_name
 from pipeline.codec import DecodeRequest
 from pipeline.codec.errors import BitstreamError, ModelMismatchError
 
@@ -18,13 +18,20 @@ STAGES = ("entropy_decode", "synthesis", "si_finder", "si_net")
 
 
 class DecodeMetrics:
-    """Decode metrics, created in the daemon's registry."""
+    """Decode metrics, created in the daemon's registry (a rig's series at zero from its first
+    frame, told by ``drops``)."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, drops: FrameDrops | None = None) -> None:
         self.decoded = Counter(
             metric_name("frames_decoded_total"),
             "Views decoded and handed to the sinks.",
             ("rig", "side"),
+            registry=registry,
+        )
+        self.by_weights = Counter(
+            metric_name("frames_decoded_by_weights_total"),
+            "Views decoded, by the weights set (model id or SI-Net, hash) that decoded them.",
+            ("weights", "weights_hash"),
             registry=registry,
         )
         self.stage = Histogram(
@@ -46,11 +53,22 @@ class DecodeMetrics:
         )
         for stage in STAGES:
             self.stage.labels(stage)
+        if drops is not None:
+            drops.on_new_rig(self.init_rig)
 
     def init_rig(self, rig: str) -> None:
         """Create ``rig``'s series at zero."""
         for side in SIDES:
             self.decoded.labels(rig, side)
+
+
+def weights_of(frame: ReceivedFrame) -> tuple[str, str]:
+    """(weights name, hash) of the set that decodes ``frame``: its model id, or for a standard
+    codec (``jpeg-si1`` ...) the SI-Net the id names (``si-std1``)."""
+    from pipeline.codec.registry import STANDARD_MODELS
+
+    spec = STANDARD_MODELS.get(frame.header.model_id)
+    return (spec.weights if spec else frame.header.model_id), frame.weights_hash
 
 
 def drop_reason(error: BaseException) -> str:

@@ -16,6 +16,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -30,6 +31,7 @@ from decoder_node.decode_support import (
     free_device_memory,
     out_of_memory,
     request_for,
+    weights_of,
 )
 from decoder_node.frames import DecodedItem, StereoItem
 from decoder_node.metrics import FrameDrops
@@ -52,13 +54,15 @@ class DecodeWorkers:
         drops: FrameDrops,
         registry: CollectorRegistry,
         poll_s: float = 0.05,
+        weights: Sequence[tuple[str, str]] = (),
     ) -> None:
         self._decoder = decoder
         self._batcher = batcher
         self._sinks = sinks
         self._drops = drops
-        self._metrics = DecodeMetrics(registry)
-        drops.on_new_rig(self._metrics.init_rig)
+        self._metrics = DecodeMetrics(registry, drops)
+        for name, digest in weights:  # the sets served: their counters start at zero
+            self._metrics.by_weights.labels(name, digest)
         self._poll_s = poll_s
         self._handoff: queue.Queue[Job | None] = queue.Queue(maxsize=1)
         self._outbox: queue.Queue[DecodedItem | None] = queue.Queue(maxsize=OUTBOX)
@@ -291,5 +295,6 @@ class DecodeWorkers:
                 self._busy.pop("sink", None)
             for frame in decoded.item.frames:
                 self._metrics.decoded.labels(frame.rig, frame.side).inc()
+                self._metrics.by_weights.labels(*weights_of(frame)).inc()
                 self.frames_decoded += 1
             self.last_output_mono = time.monotonic()

@@ -15,12 +15,19 @@ class ReceivedFrame:
 
     ``recv_ns`` is ``time.time_ns()`` (comparable with the camera's ``capture_ns`` only when the
     clocks agree); ``recv_mono`` is ``time.monotonic()`` for intervals inside the daemon.
+    ``weights_hash`` is the one the bitstream's header names (set once the receiver has read it).
     """
 
     header: FrameHeader
     payload: bytes
     recv_ns: int
     recv_mono: float
+    weights_hash: str = ""
+
+    @property
+    def model_key(self) -> tuple[str, str]:
+        """(model id, weights hash): the weights set that decodes this frame."""
+        return self.header.model_id, self.weights_hash
 
     @property
     def rig(self) -> str:
@@ -83,6 +90,13 @@ class StereoItem:
             self.left.shape if self.left is not None else None,
             self.right.shape if self.right is not None else None,
         )
+
+    @property
+    def batch_key(self) -> tuple:
+        """Batch grouping key: :attr:`shape_key` and the weights set of each view, so a batch
+        holds frames of one model and weights hash only (``docs/weights.md``)."""
+        models = tuple(f.model_key if f is not None else None for f in (self.left, self.right))
+        return self.shape_key, models
 
     @property
     def seq(self) -> int:

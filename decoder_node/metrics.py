@@ -106,6 +106,23 @@ def publish_build_info(
     gauge.labels(version, device, model_id).set(1)
 
 
+def publish_weights(registry: CollectorRegistry, decoder: object) -> list[tuple[str, str]]:
+    """Set ``stereo_decoder_weights_installed{weights, weights_hash} 1`` for every weights set
+    ``decoder`` serves (``docs/weights.md``) and return them as (name, hash); none for a decoder
+    without a :class:`~pipeline.codec.model_set.ModelSet` (a test's stand-in)."""
+    models = getattr(decoder, "models", None)
+    held = list(models.held()) if models is not None else []
+    gauge = Gauge(
+        metric_name("weights_installed"),
+        "Weights sets this decoder serves (model id or SI-Net, hash); always 1.",
+        ("weights", "weights_hash"),
+        registry=registry,
+    )
+    for name, digest in held:
+        gauge.labels(name, digest).set(1)
+    return held
+
+
 def final_counts(registry: CollectorRegistry) -> dict[str, int]:
     """Frames received, decoded and dropped (by reason) and messages refused (by reason),
     summed over rigs: what the daemon logs as it stops (``docs/metrics.md``)."""

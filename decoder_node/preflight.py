@@ -4,10 +4,12 @@ and before every start."""
 from __future__ import annotations
 
 from decoder_node.config import DecoderConfig, PngSinkConfig, TimingSinkConfig, ZmqSinkConfig
+from decoder_node.shard import resolve_index
 from pipeline.preflight import (
     check_device,
     check_dsin_model,
     check_endpoint,
+    check_weights_dir,
     check_writable_dir,
 )
 from pipeline.security import camera_allowlist, load_keypair
@@ -18,6 +20,7 @@ def check_decoder(cfg: DecoderConfig) -> None:
     check_endpoint("receiver.bind", cfg.receiver.bind)
     check_device("codec.device", cfg.codec.device)
     check_dsin_model("codec.model", cfg.codec.model)
+    check_weights_dir("codec.weights_dir", cfg.codec.weights_dir)
     for index, sink in enumerate(cfg.sinks):
         key = f"sinks[{index}]"
         if isinstance(sink, PngSinkConfig):
@@ -26,6 +29,7 @@ def check_decoder(cfg: DecoderConfig) -> None:
             check_writable_dir(f"{key}.path", sink.path.parent)
         elif isinstance(sink, ZmqSinkConfig):
             check_endpoint(f"{key}.bind", sink.bind)
+    resolve_index(cfg.shard)
     if cfg.security.enabled:
         load_keypair("security.secret_key", cfg.security.secret_key)
         camera_allowlist("security.cameras", cfg.security.cameras)

@@ -10,6 +10,7 @@ raises out of :meth:`Receiver.handle`. The receive thread also owns the
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -30,7 +31,7 @@ from decoder_node.metrics import (
     zero_series,
 )
 from decoder_node.pairing import Pairer
-from pipeline.codec import Role, read_header
+from pipeline.codec import BitstreamHeader, Role, read_header
 from pipeline.codec.errors import BitstreamError
 from pipeline.codec.limits import ImageLimits
 from pipeline.wire import (
@@ -44,7 +45,7 @@ from pipeline.wire import (
 log = logging.getLogger(__name__)
 
 ROLE_OF_SIDE = {"left": Role.PRIMARY, "right": Role.SIDE}
-REFUSAL_REASONS = ("malformed", "unsupported_version", "too_many_rigs", "wrong_rig")
+REFUSAL_REASONS = ("malformed", "unsupported_version", "too_many_rigs", "wrong_rig", "wrong_shard")
 """Every ``reason`` of ``malformed_messages_total`` (``docs/metrics.md``)."""
 BURST = 256
 
@@ -113,12 +114,15 @@ class Receiver:
         context: zmq.Context,
         limits: ImageLimits | None = None,
         secure: Callable[[zmq.Socket], None] | None = None,
+        owns: Callable[[str], bool] | None = None,
     ) -> None:
         """``secure``: makes the socket a CURVE server (ZAP domain ``cameras``) before it binds;
-        then every frame's ``rig_id`` must be its connection's authenticated rig."""
+        then every frame's ``rig_id`` must be its connection's authenticated rig. ``owns``: the
+        rigs of this decoder's shard; another rig's frame is refused as ``wrong_shard``."""
         self._cfg = cfg
         self._limits = limits or ImageLimits()
         self._secure = secure
+        self._owns = owns
         self._pairer = pairer
         self._emit = emit
         self._drops = drops
@@ -198,16 +202,19 @@ class Receiver:
         if self._secure is not None and _user_id(frames) != header.rig_id:
             self._metrics.malformed.labels("wrong_rig").inc()
             return None
+        if self._owns is not None and not self._owns(header.rig_id):
+            self._metrics.malformed.labels("wrong_shard").inc()
+            return None
         if not self._rig_allowed(header.rig_id, now):
             self._metrics.malformed.labels("too_many_rigs").inc()
             return None
         frame = ReceivedFrame(header, payload, recv_ns, now)
         self._count_received(frame)
-        reason = self._bitstream_problem(frame)
-        if reason is not None:
-            self._drops.drop(frame.rig, frame.side, reason)
+        checked = self._check_bitstream(frame)
+        if isinstance(checked, str):
+            self._drops.drop(frame.rig, frame.side, checked)
             return None
-        return frame
+        return dataclasses.replace(frame, weights_hash=checked.weights_hash)
 
     def _rig_allowed(self, rig: str, now: float) -> bool:
         """A slot for ``rig``: its own, a free one, or the slot of the rig silent the longest
@@ -235,8 +242,8 @@ class Receiver:
         network = (frame.recv_ns - frame.header.send_ns) / 1e9
         m.network.labels(frame.side).observe(max(0.0, network))
 
-    def _bitstream_problem(self, frame: ReceivedFrame) -> str | None:
-        """None if the bitstream header reads and agrees with the wire header, else a reason.
+    def _check_bitstream(self, frame: ReceivedFrame) -> str | BitstreamHeader:
+        """The bitstream's header if it reads and agrees with the wire header, else a reason.
 
         Both declared shapes are checked against the limits first: the wire header's before the
         payload is read, the container's before it is compared.
@@ -259,7 +266,7 @@ class Receiver:
         )
         if not same or bits.role != ROLE_OF_SIDE[frame.side]:
             return "header_mismatch"
-        return None
+        return bits
 
 
 def _user_id(frames: Sequence[Any]) -> str | None:

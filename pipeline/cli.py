@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import sys
 from collections.abc import Callable
 
 from pipeline.codec.errors import CodecError
+from pipeline.preflight import LEARNED_HINT
 
-#: sub-command -> (module, function, one-line help)
+#: Packages of the ``learned`` extra (pyproject.toml); a command that needs one names the extra.
+LEARNED_PACKAGES = frozenset({"torch", "torchvision", "compressai", "numba", "pytorch_msssim"})
+
+#: sub-command -> (module, function, one-line help). The modules are named as strings and imported
+#: only when their command runs; naming camera_nodes and decoder_node here is dispatch, not a
+#: dependency: nothing in ``pipeline/`` imports them (tests/test_layers.py checks it).
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "encode": ("pipeline.codec.cli", "encode_main", "encode an image into a bitstream"),
     "decode": (
@@ -23,12 +30,14 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "train": ("pipeline.training.cli", "train_main", "train a model"),
     "export": ("pipeline.training.cli", "export_main", "export a checkpoint to shipped weights"),
     "keys": ("pipeline.security", "main", "generate CURVE keys for cameras and the decoder"),
+    "shard": ("pipeline.shard_cli", "main", "print the decoder replica that serves a rig"),
 }
 
 
 def _usage() -> str:
-    lines = ["usage: stereo-pipeline COMMAND [ARGS...]", "", "commands:"]
+    lines = ["usage: stereo-pipeline [--version] COMMAND [ARGS...]", "", "commands:"]
     lines += [f"  {name:<8} {help_}" for name, (_, _, help_) in COMMANDS.items()]
+    lines += ["", "stereo-pipeline COMMAND --help describes a command's options."]
     return "\n".join(lines)
 
 
@@ -43,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(_usage())
         return 0 if argv else 2
+    if argv[0] in ("-V", "--version"):
+        print(f"stereo-pipeline {version()}")
+        return 0
     if argv[0] not in COMMANDS:
         print(f"stereo-pipeline: unknown command {argv[0]!r}\n{_usage()}", file=sys.stderr)
         return 2
@@ -51,8 +63,24 @@ def main(argv: list[str] | None = None) -> int:
     except (CodecError, ValueError, OSError) as e:
         print(f"stereo-pipeline {argv[0]}: error: {e}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as e:
+        if (e.name or "").split(".")[0] not in LEARNED_PACKAGES:
+            raise
+        print(
+            f"stereo-pipeline {argv[0]}: error: {e.name} is missing; install {LEARNED_HINT}",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         return 130
+
+
+def version() -> str:
+    """The installed package's version (``unknown`` when run from a checkout not installed)."""
+    try:
+        return importlib.metadata.version("stereo-pipeline")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 if __name__ == "__main__":

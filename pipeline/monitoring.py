@@ -32,11 +32,14 @@ StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 HEALTH_PATHS = ("/healthz", "/health")
 
 
-def add_process_collectors(registry: CollectorRegistry) -> None:
-    """Register ``process_*`` (CPU seconds, resident memory, open fds, start time) and
-    ``python_info`` in ``registry``: what the default registry has, for our own registries."""
+def process_registry() -> CollectorRegistry:
+    """A new registry holding ``process_*`` (CPU seconds, resident memory, open fds, start
+    time) and ``python_info``, as the default registry does: each process's own registry starts
+    from it."""
+    registry = CollectorRegistry()
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
+    return registry
 
 
 def monitoring_app(registry: CollectorRegistry, health: HealthFn | None) -> Callable:

@@ -16,6 +16,9 @@ from pathlib import Path
 
 from pipeline.config import ConfigError
 
+LEARNED_HINT = "the 'learned' extra: pip install 'stereo-pipeline[learned]'"
+"""What to install where torch and CompressAI are missing (docs/install.md)."""
+
 #: ``tcp://host:port`` (host ``*``, a name, IPv4 or bracketed IPv6; port ``*``: any free one),
 #: ``ipc://path`` or ``inproc://name``, as ZeroMQ takes them.
 _ENDPOINT = re.compile(
@@ -58,10 +61,25 @@ def check_device(key: str, device: str) -> None:
 def check_dsin_model(key: str, model: str | None) -> None:
     """ConfigError unless ``model`` (None or "": the default) is registered and installed."""
     from pipeline.codec.errors import WeightsError
-    from pipeline.codec.registry import get_spec, weights_path
 
     try:
+        from pipeline.codec.registry import get_spec, weights_path
+    except ModuleNotFoundError as e:
+        raise ConfigError(key, f"the dsin codec needs {LEARNED_HINT} ({e.name} is missing)") from e
+    try:
         weights_path(get_spec(model or None).model_id)
+    except WeightsError as e:
+        raise ConfigError(key, str(e)) from e
+
+
+def check_weights_dir(key: str, folder: Path | None) -> None:
+    """ConfigError unless the built-in weights and those of ``folder`` (when set) are all named
+    as the registry names them and hash to their names (:mod:`pipeline.codec.installed`)."""
+    from pipeline.codec.errors import WeightsError
+    from pipeline.codec.installed import installed
+
+    try:
+        installed(folder)
     except WeightsError as e:
         raise ConfigError(key, str(e)) from e
 

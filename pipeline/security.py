@@ -12,7 +12,6 @@ of a rig only from that rig's keys.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 import zmq.auth
 
 from pipeline.config import ConfigError
+from pipeline.help_text import command_parser
 from pipeline.wire.protocol import ID_PATTERN
 
 _RIG = re.compile(r'^\s+rig\s*=\s*"([^"]*)"\s*$', re.M)
@@ -76,8 +76,8 @@ def camera_allowlist(key: str, folder: Path) -> dict[bytes, str]:
 
 def main(argv: list[str] | None = None) -> int:
     """``stereo-pipeline keys generate``: write a certificate pair."""
-    parser = argparse.ArgumentParser(prog="stereo-pipeline keys", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = command_parser("stereo-pipeline keys", __doc__)
+    commands = parser.add_subparsers(dest="command", required=True, help="what to do")
     make = commands.add_parser("generate", help="write NAME.key and NAME.key_secret")
     make.add_argument("--out", type=Path, required=True, help="folder to write into")
     make.add_argument("--name", required=True, help="file name, e.g. decoder or rig0-left")

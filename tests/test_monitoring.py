@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 from prometheus_client import CollectorRegistry, Counter
 
-from pipeline.monitoring import MonitoringServer, add_process_collectors
+from pipeline.monitoring import MonitoringServer, process_registry
 
 
 def get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict, bytes]:
@@ -25,8 +25,7 @@ def get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[in
 
 @pytest.fixture
 def served():
-    registry = CollectorRegistry()
-    add_process_collectors(registry)
+    registry = process_registry()
     Counter("demo_things_total", "Things.", registry=registry).inc(3)
     state = {"status": "starting", "frames": 0}
     server = MonitoringServer("127.0.0.1", 0, registry, lambda: dict(state))

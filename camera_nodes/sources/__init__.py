@@ -11,7 +11,7 @@ from camera_nodes.config import (
 from camera_nodes.sources.base import EndOfStream, Frame, FrameSource, SourceError
 from camera_nodes.sources.folder import FolderSource
 from camera_nodes.sources.opencv import OpenCVSource
-from camera_nodes.sources.synthetic_source import SyntheticSource
+from camera_nodes.sources.scene import SyntheticSource
 
 __all__ = [
     "EndOfStream",

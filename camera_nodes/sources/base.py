@@ -22,11 +22,11 @@ class Frame:
     """One captured view: ``seq`` is the frame index (the same on both views of a trigger)."""
 
     seq: int
-    image: np.ndarray  # uint8 RGB (H, W, 3)
+    image: np.ndarray  # uint8 RGB (H, W, 3) or grey (H, W): a grey camera stays grey
 
 
 class FrameSource(abc.ABC):
-    """A camera-like source of RGB frames for one view of a stereo rig.
+    """A camera-like source of RGB or grey frames for one view of a stereo rig.
 
     Use as a context manager (``with make_source(cfg, side) as src: src.read()``) or call
     :meth:`connect` / :meth:`disconnect` yourself. Not thread-safe: one reader thread.

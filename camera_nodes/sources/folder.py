@@ -1,14 +1,16 @@
-"""An image-sequence folder as a frame source: ``<path>/<side>/NNNNNN.png`` in name order."""
+"""An image-sequence folder as a frame source: ``<path>/<side>/NNNNNN.png`` in name order.
+
+Each image keeps its own channels: a grey image (a single-channel PNG, a grey JPEG) is read as
+one channel and streamed as one, a colour image as RGB.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
 from camera_nodes.config import FolderSourceConfig
 from camera_nodes.sources.base import EndOfStream, Frame, FrameSource, SourceError
+from pipeline.codec.inputs import read_image
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm")
 
@@ -44,8 +46,7 @@ class FolderSource(FrameSource):
         self._next += 1
         path = self._files[seq % len(self._files)]
         try:
-            with Image.open(path) as img:
-                return Frame(seq, np.asarray(img.convert("RGB")))
+            return Frame(seq, read_image(path))
         except (OSError, ValueError) as e:
             raise SourceError(f"cannot read {path}: {e}") from e
 

@@ -12,6 +12,9 @@ from camera_nodes.sources.base import EndOfStream, Frame, FrameSource, SourceErr
 class OpenCVSource(FrameSource):
     """Reads frames with OpenCV and converts BGR to RGB; seq counts frames read.
 
+    A frame that arrives with one channel stays grey; with ``grey = true`` every frame is made
+    grey (a monochrome camera whose driver delivers three equal channels).
+
     ``connect`` blocks while the device or stream opens and raises :class:`SourceError` if it
     does not. ``read`` blocks until the device delivers a frame (its own rate). At the end of a
     video file it rewinds (``loop``) or raises :class:`EndOfStream`; a failed read of a live
@@ -57,13 +60,16 @@ class OpenCVSource(FrameSource):
         self._next += 1
         return Frame(seq, self._own_view(bgr))
 
-    def _own_view(self, bgr: np.ndarray) -> np.ndarray:
-        if bgr.ndim == 2:
-            bgr = cv2.cvtColor(bgr, cv2.COLOR_GRAY2BGR)
+    def _own_view(self, pixels: np.ndarray) -> np.ndarray:
+        if pixels.ndim == 3 and pixels.shape[2] == 1:
+            pixels = pixels[:, :, 0]
         if self.config.layout == "side_by_side":
-            half = bgr.shape[1] // 2
-            bgr = bgr[:, :half] if self.side == "left" else bgr[:, half : 2 * half]
-        return np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            half = pixels.shape[1] // 2
+            pixels = pixels[:, :half] if self.side == "left" else pixels[:, half : 2 * half]
+        if pixels.ndim == 2:
+            return np.ascontiguousarray(pixels)
+        code = cv2.COLOR_BGR2GRAY if self.config.grey else cv2.COLOR_BGR2RGB
+        return np.ascontiguousarray(cv2.cvtColor(pixels, code))
 
     def disconnect(self) -> None:
         if self._cap is not None:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
 
 from decoder_node.frames import DecodedItem
+
+if TYPE_CHECKING:
+    from decoder_node.sinks.set import SinkMetrics
 
 
 class Sink(ABC):
@@ -17,6 +21,9 @@ class Sink(ABC):
     name: str = "sink"
     wants_output_time = False
     """True for sinks that record timings: they run after the others, once output is done."""
+
+    def attach_metrics(self, metrics: SinkMetrics) -> None:  # noqa: B027 - optional hook
+        """Take the daemon's sink metrics (:meth:`SinkSet.open` calls it just before ``open``)."""
 
     def open(self) -> None:  # noqa: B027 - optional hook
         """Acquire resources (bind sockets, create folders). Called once before any write."""

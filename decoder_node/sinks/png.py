@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -12,6 +13,10 @@ import numpy as np
 from decoder_node.config import PngSinkConfig
 from decoder_node.frames import DecodedItem
 from decoder_node.sinks.base import Sink
+from decoder_node.sinks.retention import Retention
+
+if TYPE_CHECKING:
+    from decoder_node.sinks.set import SinkMetrics
 
 
 def write_png_atomic(path: Path, image: np.ndarray, compression: int = 1) -> None:
@@ -36,7 +41,11 @@ def write_png_atomic(path: Path, image: np.ndarray, compression: int = 1) -> Non
 
 
 class PngSink(Sink):
-    """Views ``left`` (with SI when paired), ``right`` and optionally ``left_alone``."""
+    """Views ``left`` (with SI when paired), ``right`` and optionally ``left_alone``.
+
+    With ``max_files`` or ``max_age_s`` set, the oldest PNGs under ``dir`` are deleted as new
+    ones are written (:class:`~decoder_node.sinks.retention.Retention`).
+    """
 
     name = "png"
 
@@ -44,10 +53,16 @@ class PngSink(Sink):
         self._dir = cfg.dir
         self._left_alone = cfg.left_alone
         self._compression = cfg.compression
+        self.retention = Retention(cfg.max_files, cfg.max_age_s)
+
+    def attach_metrics(self, metrics: SinkMetrics) -> None:
+        """Count deleted files in the daemon's ``sink_files_deleted_total``."""
+        self.retention.deleted = metrics.files_deleted
 
     def open(self) -> None:
-        """Create the output folder."""
+        """Create the output folder and take stock of the PNGs already in it."""
         self._dir.mkdir(parents=True, exist_ok=True)
+        self.retention.scan(self._dir)
 
     def write(self, decoded: DecodedItem) -> None:
         """Write each view present; the file name is that view's own frame seq."""
@@ -60,3 +75,4 @@ class PngSink(Sink):
                 continue
             path = self._dir / item.rig / view / f"{frame.seq:06d}.png"
             write_png_atomic(path, image, self._compression)
+            self.retention.added(path)

@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from decoder_node.frames import DecodedItem
 from decoder_node.metrics import LATENCY_BUCKETS, SIDES, metric_name, zero_series
 from decoder_node.sinks.base import Sink
+from decoder_node.sinks.retention import files_deleted_counter
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class SinkMetrics:
             registry=registry,
         )
         zero_series((self.end_to_end,), SIDES)
+        self.files_deleted = files_deleted_counter(registry)
 
 
 class SinkSet:
@@ -56,6 +58,7 @@ class SinkSet:
     def open(self) -> None:
         """Open every sink (raises if one cannot: a bad bind or folder is a startup error)."""
         for sink in self._outputs + self._recorders:
+            sink.attach_metrics(self._metrics)
             sink.open()
 
     def write(self, decoded: DecodedItem) -> None:

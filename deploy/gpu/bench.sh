@@ -6,7 +6,7 @@
 # ".whl-numba" for the bounds-checked entropy decoder; without it the decoder falls back to
 # CompressAI's, docs/bitstream.md):
 #   mkdir -p .whl && cp ../shared/device/wheels-py312/*.whl .whl/
-#   python -m pipeline.training.pack --out .gpu/bench --stereo ../shared/data/stereo/oakd \
+#   python -m pipeline.training.data.pack --out .gpu/bench --stereo ../shared/data/stereo/oakd \
 #       ../shared/data/stereo/karlsruhe_0023 --limit 8
 #   pip download --no-deps --python-version 3.12 --only-binary=:all: \
 #       --platform manylinux2014_x86_64 -d .whl-numba numba==0.61.2 llvmlite==0.44.0

@@ -2,7 +2,7 @@
 # One call on a lent GPU machine: train dsin-s1 on CUDA from the shipped weights, export it,
 # then decode real pairs on the CPU and on CUDA and compare (benchmarks/decode_devices.py).
 #
-# Carry .whl (../shared/device/wheels-py312) and .gpu/data (python -m pipeline.training.pack,
+# Carry .whl (../shared/device/wheels-py312) and .gpu/data (python -m pipeline.training.data.pack,
 # see docs/models.md). Everything it makes lands under $OUT: gpu.txt, run/checkpoint.pt,
 # run/log.jsonl, weights/*.pt, decode_devices.json.
 # Settings (environment): MINUTES=7 CROP=256 BATCH=16 WORKERS=12 LR=3e-4 DEVICE=cuda;
@@ -12,7 +12,7 @@
 # starting from the shipped weights; LR_DROP=0.15 is the share of the run at a tenth of the rates;
 # MODE=encoder (the camera side alone: --codec-only --encoder-only); N_A=96 widens the camera's
 # analysis transform of the shipped weights first (--n-a; with FROM, widen that checkpoint with
-# python -m pipeline.training.widen --n-a instead); GREY_SHARE=0.5: that share of items grey;
+# python -m pipeline.training.surgery.widen --n-a instead); GREY_SHARE=0.5: that share of items grey;
 # SI_MINUTES=0 (more than 0: then fine-tune the SI-Net alone, --freeze-codec, on the codec just
 # trained, batch SI_BATCH=8, lr SI_LR=5e-4, on SI_OBJECTIVE=psnr (or rd, the joint loss), in
 # OUT/si, and export that); MODE=si skips the codec run: the SI-Net alone from the shipped

@@ -7,7 +7,7 @@
 # $OUT/weights/si-std1-*.pt and $OUT/run/{checkpoint.pt,log.jsonl}, evaluate here
 # (stereo-pipeline eval --codecs jpeg_si webp_si avif_si ...) and ship it if it is better.
 #
-# Carry .whl (../shared/device/wheels-py312) and .gpu/data (python -m pipeline.training.pack,
+# Carry .whl (../shared/device/wheels-py312) and .gpu/data (python -m pipeline.training.data.pack,
 # docs/models.md; the evaluation sets are not in it). Try it here first:
 #   SKIP_INSTALL=1 DEVICE=cpu TINY=1 PY=.venv/bin/python bash deploy/gpu/train-si-std.sh
 # Settings (environment): MINUTES=6 (training), WIDTH=64 SHUFFLE=2 (a new net; the shipped one

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,8 +13,10 @@ from pipeline.codec.container import read_header
 from pipeline.codec.decoder import StereoDecoder
 from pipeline.codec.encoder import make_encoder
 from pipeline.codec.images import read_image
+from pipeline.codec.installed import select, weights_name
 from pipeline.codec.registry import STANDARD_MODELS
 from pipeline.codec.standard import CAMERA_CODECS
+from pipeline.help_text import command_parser
 
 
 def write_image(path: str, image: np.ndarray) -> None:
@@ -27,7 +28,7 @@ def write_image(path: str, image: np.ndarray) -> None:
 
 def encode_main(argv: list[str]) -> int:
     """Encode IMAGE into a bitstream file."""
-    parser = argparse.ArgumentParser(prog="stereo-pipeline encode", description=encode_main.__doc__)
+    parser = command_parser("stereo-pipeline encode", encode_main.__doc__)
     parser.add_argument("image", help="image file to encode (grey stays grey)")
     parser.add_argument("-o", "--output", required=True, help="bitstream file to write (.sic)")
     parser.add_argument(
@@ -46,8 +47,14 @@ def encode_main(argv: list[str]) -> int:
     parser.add_argument(
         "--quality", type=int, default=None, help="codec quality (default: the codec's default)"
     )
+    parser.add_argument("--weights-dir", type=Path, help="encode with the model's file there")
+    parser.add_argument("--weights-hash", default="", help="which file, when there are several")
     args = parser.parse_args(argv)
-    encoder = make_encoder(args.codec, args.model)
+    weights = None
+    if args.weights_dir or args.weights_hash:
+        name = weights_name(args.codec, args.model)
+        weights = select(name, args.weights_dir, args.weights_hash)
+    encoder = make_encoder(args.codec, args.model, weights)
     data = encoder.encode(read_image(args.image), Role(args.role), args.quality)
     Path(args.output).write_bytes(data)
     header = read_header(data)
@@ -58,9 +65,11 @@ def encode_main(argv: list[str]) -> int:
 
 def decode_main(argv: list[str]) -> int:
     """Decode a bitstream file into an image, optionally with the right view as side information."""
-    parser = argparse.ArgumentParser(prog="stereo-pipeline decode", description=decode_main.__doc__)
-    parser.add_argument("bitstream")
-    parser.add_argument("-o", "--output", required=True)
+    parser = command_parser("stereo-pipeline decode", decode_main.__doc__)
+    parser.add_argument("bitstream", help="bitstream file to decode (.sic)")
+    parser.add_argument(
+        "-o", "--output", required=True, help="image file to write (format from the extension)"
+    )
     parser.add_argument(
         "--side-info", default=None, help="right view: a .sic bitstream or an image"
     )
@@ -71,11 +80,15 @@ def decode_main(argv: list[str]) -> int:
         help="SI-Finder: rows searched either side of each block (0: whole image; "
         "default: the model's setting, an epipolar band for rectified rigs)",
     )
-    parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--device", default="auto", help="auto (a GPU if there is one), cpu, cuda or cuda:N"
+    )
+    parser.add_argument("--weights-dir", type=Path, help="more weights sets (docs/weights.md)")
     args = parser.parse_args(argv)
     data = Path(args.bitstream).read_bytes()
     model_id = read_header(data).model_id
-    decoder = StereoDecoder(None if model_id in STANDARD_MODELS else model_id, device=args.device)
+    default = None if model_id in STANDARD_MODELS else model_id
+    decoder = StereoDecoder(default, device=args.device, weights_dir=args.weights_dir)
     if args.band is not None:
         decoder.si_finder = replace(decoder.si_finder, band=args.band or None)
     request = DecodeRequest(primary=data, **_side_info(args.side_info))

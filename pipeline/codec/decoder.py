@@ -11,27 +11,27 @@ come from different codecs.
 from __future__ import annotations
 
 import contextlib
-import copy
 import os
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import torch
 from torch import Tensor
 
 from pipeline.codec.api import DecodedBatch, DecodedPair, DecodeRequest, StageSeconds
-from pipeline.codec.errors import WeightsError
 from pipeline.codec.fusion import SideInformation, chunked, reduced
 from pipeline.codec.images import check_image, to_image, to_tensor
+from pipeline.codec.installed import installed
 from pipeline.codec.limits import ImageLimits
+from pipeline.codec.model_set import load_model_set
 from pipeline.codec.registry import STANDARD_MODELS, LoadedModel, load
 from pipeline.codec.si_finder import SIFinderConfig
 from pipeline.codec.si_net import ENSEMBLE_SIZES
-from pipeline.codec.si_standard import StandardSINet, load_standard_net
 from pipeline.codec.views import Pixels, View, ViewReader
 
 
@@ -114,6 +114,7 @@ class StereoDecoder:
         limits: ImageLimits | None = None,
         precision: Precision = "auto",
         entropy_workers: int = 0,
+        weights_dir: Path | None = None,
     ) -> None:
         """``deterministic``: on the CPU, avoid oneDNN convolutions so that the output is
         bit-identical for any thread count and batch composition (about 3x slower SI-Net).
@@ -126,31 +127,34 @@ class StereoDecoder:
         the synthesis' and SI-Net's dtype (:func:`resolve_precision`; bfloat16 runs them 2-4
         times faster on a CPU with AVX512-BF16 and moves PSNR by 0.03 dB at most, measured).
         ``entropy_workers``: threads that entropy-decode the views of a batch (0: one per
-        CPU core)."""
+        CPU core). ``weights_dir``: a folder of more weights sets to serve besides the built-in
+        ones (:mod:`pipeline.codec.installed`); each bitstream is decoded with the set its
+        header names. ``model``/``loaded``: the default learned model (``model_id``)."""
         self.entropy_workers = entropy_workers or os.cpu_count() or 1
         self._executor: ThreadPoolExecutor | None = None
         self.limits = limits or ImageLimits()
         self.device = resolve_device(device)
         self.self_ensemble = resolve_ensemble(self_ensemble, self.device)
-        self._loaded = loaded or load(model)
         self.deterministic = deterministic
         self.dtype = resolve_precision(precision, self.device, deterministic)
-        self._cpu_model = self._loaded.model
-        self._model = self._cpu_model
-        if self.device.type != "cpu":
-            self._model = copy.deepcopy(self._cpu_model).to(self.device)
-        self.si_finder = si_finder or self._loaded.spec.config.si_finder
-        self._standard, self.standard_weights_hash = _standard_net(self.device)
-        self._reader = ViewReader(self._loaded, self.standard_weights_hash, self.limits)
-        if not deterministic:  # oneDNN and cuDNN run NHWC convolutions faster (1.3-1.5x here)
-            for net in (self._model.g_s, self._model.si_net, self._standard):
-                if net is not None:
-                    net.to(memory_format=torch.channels_last)
+        # not deterministic: oneDNN and cuDNN run NHWC convolutions faster (1.3-1.5x here)
+        self.models = load_model_set(
+            installed(weights_dir), self.device, loaded or load(model), not deterministic
+        )
+        self.si_finder = si_finder or self.models.default.loaded.spec.config.si_finder
+        self._reader = ViewReader(self.models, self.limits)
 
     @property
     def model_id(self) -> str:
-        """The registry id of the loaded model."""
-        return self._loaded.spec.model_id
+        """The registry id of the default learned model."""
+        return self.models.default.loaded.spec.model_id
+
+    @property
+    def standard_weights_hash(self) -> str | None:
+        """The hash of the built-in standard-codec SI-Net, or the first other one held (None:
+        it holds none)."""
+        standard = {spec.weights for spec in STANDARD_MODELS.values()}
+        return next((h for name, h in self.models.held() if name in standard), None)
 
     def decode_batch(self, requests: Sequence[DecodeRequest]) -> DecodedBatch:
         """Both phases; raises a BitstreamError subclass if any bitstream is bad."""
@@ -198,7 +202,7 @@ class StereoDecoder:
             for r, image in zip(rights, decoded.side_images, strict=True)
         ]
         side_information = SideInformation(
-            self._model, self.si_finder, self._standard, self.self_ensemble, self.device, self.dtype
+            self.si_finder, self.self_ensemble, self.device, self.dtype
         )
         fused = side_information.fuse(
             alone,
@@ -218,15 +222,15 @@ class StereoDecoder:
         return None if data is None else self._reader.read(data)
 
     def _synthesise(self, flat: list[View]) -> list[Tensor]:
-        """X_dec of every view: g_s over learned latents grouped by shape (each cropped to its
-        image size); a standard view's decoded pixels moved to the device."""
-        groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
+        """X_dec of every view: g_s over learned latents grouped by weights set and shape (each
+        cropped to its image size); a standard view's decoded pixels moved to the device."""
+        groups: dict[tuple, list[int]] = defaultdict(list)
         out: list[Tensor | None] = [None] * len(flat)
         for index, view in enumerate(flat):
             if isinstance(view, Pixels):
                 out[index] = view.image.to(self.device)
             else:
-                groups[tuple(view.y_hat.shape)].append(index)
+                groups[(id(view.entry), *view.y_hat.shape)].append(index)
         runs = [
             part
             for shape, indexes in groups.items()
@@ -238,7 +242,7 @@ class StereoDecoder:
                 y = y.contiguous(memory_format=torch.channels_last)
             levels = torch.tensor([flat[i].level for i in indexes], device=self.device)
             with reduced(self.device, self.dtype):
-                images = self._model.synthesise(y, levels).float()
+                images = flat[indexes[0]].entry.model.synthesise(y, levels).float()
             for i, x in zip(indexes, images, strict=True):
                 out[i] = x[:, : flat[i].header.height, : flat[i].header.width]
         return out  # type: ignore[return-value]
@@ -263,16 +267,3 @@ class StereoDecoder:
             return None if t is None or view is None else to_image(t, view.header.channels)
 
         return DecodedPair(image(left, primary), image(left_alone, primary), image(right, side))
-
-
-def _standard_net(device: torch.device) -> tuple[StandardSINet | None, str | None]:
-    """The shipped standard-codec SI-Net on ``device`` and its weights hash; (None, None) when
-    no weights file is installed (standard-codec views are then refused as a mismatch)."""
-    names = {spec.weights for spec in STANDARD_MODELS.values()}
-    if len(names) != 1:
-        raise WeightsError(f"standard codecs name several SI-Nets {sorted(names)}; one expected")
-    try:
-        net, digest = load_standard_net(names.pop())
-    except WeightsError:
-        return None, None
-    return net.to(device), digest

@@ -4,8 +4,8 @@ Every pair with both views gets Y_syn and the match confidence from the SI-Finde
 against the decoded right view, whatever codec made either), then an SI-Net pass: a learned
 (``dsin``) left view through its model's guided SI-Net, told the level; a standard-codec left
 view through the standard-codec SI-Net, told the codec and quality
-(:mod:`pipeline.codec.si_standard`). Items are grouped by net and image shape so each group is
-one batched SI-Net call.
+(:mod:`pipeline.codec.si_standard`); each view through the weights set its container names.
+Items are grouped by weights set and image shape so each group is one batched SI-Net call.
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from pipeline.codec.model import DsinCodec
 from pipeline.codec.si_finder import SIFinderConfig, find_with_confidence
-from pipeline.codec.si_standard import StandardSINet
 from pipeline.codec.views import Pixels, View
 
 Timer = Callable[[str, Callable[[], object]], object]
@@ -51,12 +49,12 @@ def chunked(indexes: list[int], pixels: int, device: torch.device) -> list[list[
 
 @dataclass
 class SideInformation:
-    """The nets and searches of one decoder: ``dsin`` (its SI-Net and SI-Finder settings),
-    ``standard`` (the standard-codec SI-Net, or None), the self-ensemble size, the device."""
+    """The searches and nets of one decoder: each view's own weights set (the SI-Net of the
+    learned model or standard-codec SI-Net its container names), ``dsin_finder`` (the SI-Finder
+    settings of learned views; None: each model's registered ones), the self-ensemble size, the
+    device."""
 
-    dsin: DsinCodec
-    dsin_finder: SIFinderConfig
-    standard: StandardSINet | None
+    dsin_finder: SIFinderConfig | None
     ensemble: int
     device: torch.device
     dtype: torch.dtype = torch.float32
@@ -83,17 +81,18 @@ class SideInformation:
             },
         )
         groups: dict[tuple, list[int]] = defaultdict(list)
-        for i in both:
-            groups[(isinstance(views[i], Pixels), tuple(alone[i].shape))].append(i)
+        for i in both:  # one SI-Net call per weights set and shape
+            groups[(id(views[i].entry), tuple(alone[i].shape))].append(i)
         chunks = [
-            (standard, part)
-            for (standard, shape), indexes in groups.items()
+            part
+            for (_, shape), indexes in groups.items()
             for part in chunked(indexes, shape[-2] * shape[-1], self.device)
         ]
-        for standard, indexes in chunks:
+        for indexes in chunks:
             x = torch.stack([alone[i] for i in indexes])
             y_syn = torch.stack([found[i][0] for i in indexes])
             confidence = torch.stack([found[i][1] for i in indexes])
+            standard = isinstance(views[indexes[0]], Pixels)
             net = self._standard_net if standard else self._dsin_net
             inputs = (indexes, x, y_syn, confidence, views)
             x_hat = timer("si_net", lambda n=net, a=inputs: self._reduced(n, a))
@@ -106,19 +105,20 @@ class SideInformation:
             return net(*inputs).float()
 
     def _finder(self, view: View | None) -> SIFinderConfig:
-        if isinstance(view, Pixels) and self.standard is not None:
-            return self.standard.config.si_finder
-        return self.dsin_finder
+        if isinstance(view, Pixels):
+            return view.entry.net.config.si_finder
+        return self.dsin_finder or view.entry.loaded.spec.config.si_finder
 
     def _dsin_net(self, indexes, x, y_syn, confidence, views) -> Tensor:
         levels = torch.tensor([views[i].level for i in indexes], device=self.device)
-        return self.dsin.si_net(x, y_syn, levels, confidence, ensemble=self.ensemble)
+        model = views[indexes[0]].entry.model
+        return model.si_net(x, y_syn, levels, confidence, ensemble=self.ensemble)
 
     def _standard_net(self, indexes, x, y_syn, confidence, views) -> Tensor:
-        assert self.standard is not None
-        codecs = [self.standard.codec_index(views[i].codec) for i in indexes]
+        net = views[indexes[0]].entry.net
+        codecs = [net.codec_index(views[i].codec) for i in indexes]
         qualities = [views[i].header.quality for i in indexes]
-        return self.standard(
+        return net(
             x,
             y_syn.clamp(0.0, 1.0),
             confidence,

@@ -2,8 +2,9 @@
 
 Weights live in ``pipeline/weights/<model id>-<hash>.pt`` where ``<hash>`` is the first 16
 hex digits of the file's SHA-256; the hash is checked on every load and written into every
-bitstream, so a decoder refuses bitstreams made with other weights. Float parameters are
-stored in fp16; the entropy models' CDF tables, their parameters and the integer
+bitstream, so a decoder refuses bitstreams made with weights it does not hold. More sets can be
+installed in a weights folder (:mod:`pipeline.codec.installed`, ``docs/weights.md``). Float
+parameters are stored in fp16; the entropy models' CDF tables, their parameters and the integer
 hyper-synthesis are stored exactly. The model cards are in ``docs/models.md``.
 """
 
@@ -20,9 +21,18 @@ import torch
 from pipeline.codec.errors import WeightsError
 from pipeline.codec.model import CodecConfig, DsinCodec
 from pipeline.codec.si_finder import SIFinderConfig
+from pipeline.codec.standard_models import (  # noqa: F401 (re-exported)
+    STANDARD_MODELS,
+    StandardModelSpec,
+    standard_model_id,
+)
+from pipeline.codec.weights_files import (  # noqa: F401 (file_hash re-exported)
+    HASH_HEX,
+    WEIGHTS_DIR,
+    file_hash,
+    weights_path,
+)
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-HASH_HEX = 16
 _EXACT_PREFIXES = ("entropy_bottleneck.", "gaussian_conditional.", "h_s.")
 
 
@@ -53,41 +63,7 @@ REGISTRY: dict[str, ModelSpec] = {
 DEFAULT_MODEL = "dsin-s1"
 
 
-@dataclass(frozen=True)
-class StandardModelSpec:
-    """A registry entry for a standard camera codec: the model id its containers carry, the
-    codec, and the weights file (``<weights>-<hash>.pt``) of the SI-Net that decodes it."""
-
-    model_id: str
-    codec: str
-    weights: str
-    summary: str
-
-
-STANDARD_MODELS: dict[str, StandardModelSpec] = {
-    spec.model_id: spec
-    for spec in (
-        StandardModelSpec(f"{codec}-si1", codec, "si-std1", f"{codec} with the si-std1 SI-Net")
-        for codec in ("jpeg", "webp", "avif")
-    )
-}
-"""Standard-codec models; one SI-Net (``si-std1``, told the codec) serves all three."""
-
-
-def standard_model_id(codec: str) -> str:
-    """The registry model id of a standard camera codec (``jpeg`` -> ``jpeg-si1``)."""
-    for spec in STANDARD_MODELS.values():
-        if spec.codec == codec:
-            return spec.model_id
-    raise WeightsError(f"no registered model for codec {codec!r}")
-
-
-def file_hash(name: str, directory: Path = WEIGHTS_DIR) -> str:
-    """The hash of weights file ``name`` as its file name gives it (checked when loaded)."""
-    return weights_path(name, directory).stem.rsplit("-", 1)[1]
-
-
-#: Architecture fields that training tools may change (``pipeline.training.widen*``).
+#: Architecture fields that training tools may change (``pipeline.training.surgery.widen*``).
 WIDTHS = ("n_a", "m")
 
 
@@ -108,27 +84,23 @@ def get_spec(model_id: str | None) -> ModelSpec:
     return REGISTRY[model_id]
 
 
-def weights_path(model_id: str, directory: Path = WEIGHTS_DIR) -> Path:
-    """The one weights file of ``model_id`` in ``directory``."""
-    found = sorted(directory.glob(f"{model_id}-*.pt"))
-    if len(found) != 1:
-        raise WeightsError(
-            f"expected one weights file {model_id}-<hash>.pt in {directory}, found {len(found)}"
-        )
-    return found[0]
-
-
 def load(
     model_id: str | None = None, directory: Path = WEIGHTS_DIR, widths_from_file: bool = False
 ) -> LoadedModel:
-    """Load, hash-check and prepare a registered model on the CPU.
+    """Load, hash-check and prepare a registered model on the CPU from its one file in
+    ``directory``.
 
     ``widths_from_file``: a candidate's weights may be wider than the registry entry (a
     widened g_a or latent, see :func:`widths_of`); everything else must still match.
     """
     spec = get_spec(model_id)
-    payload, digest = read_weights(spec.model_id, directory)
-    path = weights_path(spec.model_id, directory)
+    return load_file(weights_path(spec.model_id, directory), widths_from_file)
+
+
+def load_file(path: Path, widths_from_file: bool = False) -> LoadedModel:
+    """:func:`load` of one weights file ``<model id>-<hash>.pt`` (a folder may hold several)."""
+    spec = get_spec(path.stem.rsplit("-", 1)[0])
+    payload, digest = read_weights_file(path)
     stored = payload.get("config") or {}
     if widths_from_file:
         widths = {key: stored.get(key, getattr(spec.config, key)) for key in WIDTHS}
@@ -144,7 +116,11 @@ def load(
 
 def read_weights(name: str, directory: Path = WEIGHTS_DIR) -> tuple[dict, str]:
     """The payload of weights file ``name`` and its hash, checked against the file name."""
-    path = weights_path(name, directory)
+    return read_weights_file(weights_path(name, directory))
+
+
+def read_weights_file(path: Path) -> tuple[dict, str]:
+    """The payload of the weights file at ``path`` and its hash, checked against its name."""
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()[:HASH_HEX]
     if not path.stem.endswith(f"-{digest}"):

@@ -5,14 +5,15 @@ concatenation [X_dec, Y_syn] whose receptive field grows exponentially, predicti
 that is added to X_dec, so that an untrained or unhelpful SI-Net starts at X_hat = X_dec.
 
 Our addition: a per-quality-level scale of that residual (``level_scale``, a buffer, 1 by
-default), calibrated after training on real pairs (:mod:`pipeline.training.calibrate`), so that
-at a level where the fusion does not help on real images the decoder stays near X_dec.
+default), calibrated after training on real pairs
+(:mod:`pipeline.training.surgery.calibrate`), so that at a level where the fusion does not help
+on real images the decoder stays near X_dec.
 
 Also ours: a *guided* SI-Net (``guided=True``) sees two more input planes, the SI-Finder's
 match confidence (the Pearson correlation of the block copied at each pixel) and the quality
 level (q / (levels - 1), constant over the image), so that it can trust Y_syn where the match
 was good and weigh it by how much X_dec already knows. Their input weights start at zero
-(:mod:`pipeline.training.guide`), so a guided net starts as the unguided one it came from.
+(:mod:`pipeline.training.surgery.guide`), so a guided net starts as the unguided one it came from.
 
 A net may also be told constant *conditions* (``conditions=K``: K more input planes, one value
 per image each): the standard-codec SI-Net (:mod:`pipeline.codec.si_standard`) is told which

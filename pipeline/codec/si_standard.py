@@ -97,9 +97,16 @@ class StandardSINet(nn.Module):
 
 def load_standard_net(name: str, directory: Path | None = None) -> tuple[StandardSINet, str]:
     """The SI-Net in weights file ``name`` (fp16 on disk, float32 here) and its hash."""
-    from pipeline.codec.registry import WEIGHTS_DIR, float_state, read_weights
+    from pipeline.codec.registry import WEIGHTS_DIR, weights_path
 
-    payload, digest = read_weights(name, directory or WEIGHTS_DIR)
+    return load_standard_file(weights_path(name, directory or WEIGHTS_DIR))
+
+
+def load_standard_file(path: Path) -> tuple[StandardSINet, str]:
+    """:func:`load_standard_net` of one weights file (a folder may hold several)."""
+    from pipeline.codec.registry import float_state, read_weights_file
+
+    payload, digest = read_weights_file(path)
     net = StandardSINet(StandardSIConfig.from_stored(payload["config"]))
     net.load_state_dict(float_state(payload["state_dict"]))
     return net.eval(), digest

@@ -36,34 +36,21 @@ from pipeline.demo.processes import (
     wait_until,
 )
 from pipeline.demo.setup import DemoPlan, pick_ports, write_configs
+from pipeline.demo.status import Progress, Stall
+from pipeline.help_text import command_parser
 
 RIG = "demo"
 SIDES = ("left", "right")
 MIN_DECODED = 0.95
 
 
-class Stall:
-    """Whether a counter has stopped moving for ``seconds``."""
-
-    def __init__(self, seconds: float, now: float) -> None:
-        self.seconds = seconds
-        self._value = -1
-        self._since = now
-
-    def stalled(self, value: int, now: float) -> bool:
-        """Record ``value`` at time ``now``; True once it has not changed for ``seconds``."""
-        if value != self._value:
-            self._value, self._since = value, now
-        return now - self._since >= self.seconds
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The demo's argument parser."""
-    p = argparse.ArgumentParser(prog="stereo-pipeline demo", description=__doc__.split("\n")[0])
+    p = command_parser("stereo-pipeline demo", __doc__)
     p.add_argument("--frames", type=int, default=150, help="frames per camera (default 150)")
     p.add_argument("--fps", type=float, default=10.0, help="capture rate (default 10)")
-    p.add_argument("--width", type=int, default=320)
-    p.add_argument("--height", type=int, default=240)
+    p.add_argument("--width", type=int, default=320, help="view width in pixels (default 320)")
+    p.add_argument("--height", type=int, default=240, help="view height in pixels (default 240)")
     p.add_argument("--seed", type=int, default=0, help="synthetic scene seed")
     p.add_argument(
         "--codec",
@@ -81,24 +68,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--decode-threads", type=int, default=2, help="decoder torch threads")
     return p
-
-
-class Progress:
-    """One updating status line (a new line every few seconds when not on a terminal)."""
-
-    def __init__(self) -> None:
-        self._tty = sys.stderr.isatty()
-        self._last = 0.0
-
-    def show(self, text: str, final: bool = False) -> None:
-        """Print ``text`` as the current status."""
-        now = time.monotonic()
-        if self._tty:
-            sys.stderr.write(f"\r\x1b[2K{text}" + ("\n" if final else ""))
-        elif final or now - self._last >= 5.0:
-            sys.stderr.write(text + "\n")
-            self._last = now
-        sys.stderr.flush()
 
 
 class Run:

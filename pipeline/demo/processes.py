@@ -50,10 +50,12 @@ def spawn(name: str, args: list[str], log_dir: Path, env: dict[str, str] | None 
     return Child(name, proc, log)
 
 
-def stop(child: Child, timeout: float, sig: int = signal.SIGTERM) -> int | None:
-    """Send ``sig`` and wait up to ``timeout``; kill it if it is still there. Its exit code."""
+def stop(child: Child, timeout: float, sig: int | None = signal.SIGTERM) -> int | None:
+    """Send ``sig`` (None: send nothing, it was signalled already) and wait up to ``timeout``;
+    kill it if it is still there. Its exit code."""
     if child.poll() is None:
-        child.proc.send_signal(sig)
+        if sig is not None:
+            child.proc.send_signal(sig)
         try:
             child.exit_code = child.proc.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -9,7 +9,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from camera_nodes.sources.synthetic import render_stereo_frame
+from pipeline.scene import render_stereo_frame
 
 STAGES = (
     "network", "pairing", "queue", "entropy_decode", "synthesis", "si_finder", "si_net", "sink",

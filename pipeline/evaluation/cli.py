@@ -12,15 +12,17 @@ import sys
 import time
 from pathlib import Path
 
+from tqdm import tqdm
+
 from pipeline.evaluation.classic import CLASSIC_CODECS, ClassicCodec
 from pipeline.evaluation.images import PairFiles, find_pairs, pixel_count
 from pipeline.evaluation.metadata import run_metadata
 from pipeline.evaluation.ours import OursCodec
 from pipeline.evaluation.plot import plot_rd
-from pipeline.evaluation.progress import ProgressBar
 from pipeline.evaluation.runner import EvaluationPlan, EvaluationResult, count_steps, evaluate
 from pipeline.evaluation.standard_si import StandardSI
 from pipeline.evaluation.summary import comparisons, curves
+from pipeline.help_text import command_parser
 
 SI_CODECS = ("jpeg_si", "webp_si", "avif_si")
 """Standard codecs decoded with side information: each brings its plain codec's rows too."""
@@ -38,7 +40,7 @@ def _ensemble(text: str) -> int | str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line of ``stereo-pipeline eval``."""
-    parser = argparse.ArgumentParser(prog="stereo-pipeline eval", description=__doc__)
+    parser = command_parser("stereo-pipeline eval", __doc__)
     parser.add_argument(
         "--pairs",
         nargs="+",
@@ -47,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="folders with left/NNNNNN.png and right/NNNNNN.png",
     )
-    parser.add_argument("--out", required=True, type=Path, metavar="OUTDIR")
+    parser.add_argument(
+        "--out", required=True, type=Path, metavar="OUTDIR", help="folder for rd.json and rd.png"
+    )
     parser.add_argument(
         "--qualities",
         nargs="+",
@@ -76,7 +80,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="P",
         help="leave out pairs whose left view has more than P pixels (before --limit)",
     )
-    parser.add_argument("--codecs", nargs="+", default=list(ALL_CODECS), choices=ALL_CODECS)
+    parser.add_argument(
+        "--codecs",
+        nargs="+",
+        default=list(ALL_CODECS),
+        choices=ALL_CODECS,
+        metavar="CODEC",
+        help=f"codecs to compare (default: all of {', '.join(ALL_CODECS)}); "
+        "NAME_si: NAME decoded with the right view as side information",
+    )
     parser.add_argument(
         "--grid",
         action="append",
@@ -114,10 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         pairs, classic, ours, ours_qualities, standard=standard, standard_si=with_si
     )
     started = time.monotonic()
-    progress = None if args.no_progress else ProgressBar(count_steps(plan))
-    result = evaluate(plan, progress)
-    if progress is not None:
-        progress.close()
+    with tqdm(total=count_steps(plan), disable=args.no_progress, unit="code") as progress:
+        result = evaluate(plan, progress)
     if not result.rows:
         print("stereo-pipeline eval: nothing could be evaluated", file=sys.stderr)
         _print_failures(result.failures)

@@ -47,7 +47,7 @@ class OursCodec:
         from pipeline.codec.registry import WEIGHTS_DIR, load
 
         try:
-            # a candidate may be wider than the registry entry (pipeline.training.widen*)
+            # a candidate may be wider than the registry entry (pipeline.training.surgery.widen*)
             loaded = load(model, weights_dir or WEIGHTS_DIR, widths_from_file=bool(weights_dir))
         except WeightsError as error:  # the command line reports ValueErrors as bad arguments
             raise ValueError(f"weights: {error}") from error

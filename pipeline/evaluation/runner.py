@@ -8,13 +8,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from tqdm import tqdm
 
 from pipeline.codec.errors import CodecError
 from pipeline.codec.images import read_image
 from pipeline.evaluation.classic import ClassicCodec
 from pipeline.evaluation.images import PairFiles
 from pipeline.evaluation.ours import OursCodec
-from pipeline.evaluation.progress import ProgressBar
 from pipeline.evaluation.quality import ms_ssim, psnr
 from pipeline.evaluation.standard_si import StandardSI
 
@@ -49,7 +49,7 @@ class EvaluationResult:
     failures: list[dict] = field(default_factory=list)
 
 
-def evaluate(plan: EvaluationPlan, progress: ProgressBar | None = None) -> EvaluationResult:
+def evaluate(plan: EvaluationPlan, progress: tqdm | None = None) -> EvaluationResult:
     """One row per (pair, codec, quality), each with bytes, bpp, PSNR and MS-SSIM.
 
     A pair that cannot be read, or a codec that fails on one setting, is recorded in
@@ -116,9 +116,10 @@ def count_steps(plan: EvaluationPlan) -> int:
     return steps_per_pair(plan) * len(plan.pairs)
 
 
-def _tick(progress: ProgressBar | None, label: str, steps: int = 1) -> None:
+def _tick(progress: tqdm | None, label: str, steps: int = 1) -> None:
     if progress is not None:
-        progress.advance(label, steps)
+        progress.set_postfix_str(label, refresh=False)
+        progress.update(steps)
 
 
 def _classic_row(pair: PairFiles, left: np.ndarray, codec: ClassicCodec, quality: int) -> dict:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import signal
 from pathlib import Path
@@ -12,8 +11,9 @@ import torch
 from pipeline.codec.decoder import resolve_device
 from pipeline.codec.model import CodecConfig, DsinCodec
 from pipeline.codec.registry import WEIGHTS_DIR, export, get_spec, load, widths_of
-from pipeline.training.trainer import TrainConfig, Trainer
-from pipeline.training.widen_analysis import widen_analysis_state
+from pipeline.help_text import command_parser
+from pipeline.training.loop.trainer import TrainConfig, Trainer
+from pipeline.training.surgery.widen_analysis import widen_analysis_state
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -22,14 +22,14 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def train_main(argv: list[str]) -> int:
     """Train (or resume training) a registered model on stereo pairs and natural images."""
-    parser = argparse.ArgumentParser(prog="stereo-pipeline train", description=train_main.__doc__)
+    parser = command_parser("stereo-pipeline train", train_main.__doc__)
     parser.add_argument("--model", default=None, help="registry id (default: the default model)")
     parser.add_argument(
         "--n-a",
         type=int,
         default=None,
         help="camera-side analysis width, wider than the model's: the starting weights are "
-        "widened first (pipeline.training.widen_analysis); a resumed run keeps its own",
+        "widened first (pipeline.training.surgery.widen_analysis); a resumed run keeps its own",
     )
     parser.add_argument("--pairs", nargs="*", default=[], help="stereo folders (left/, right/)")
     parser.add_argument("--images", nargs="*", default=[], help="natural image folders")
@@ -38,7 +38,9 @@ def train_main(argv: list[str]) -> int:
     parser.add_argument(
         "--steps", type=int, default=0, help="stop after this many steps (0: no limit)"
     )
-    parser.add_argument("--crop", type=int, default=128)
+    parser.add_argument(
+        "--crop", type=int, default=128, help="side of the square training crops, in pixels"
+    )
     parser.add_argument("--batch", type=int, default=8, help="stereo pairs per step")
     parser.add_argument(
         "--grey-share",
@@ -46,7 +48,7 @@ def train_main(argv: list[str]) -> int:
         default=0.0,
         help="share of training items made grey (luma x3; both views of a pair alike)",
     )
-    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--lr", type=float, default=1e-4, help="learning rate of the codec")
     parser.add_argument("--si-lr", type=float, default=1e-3, help="learning rate of the SI-Net")
     parser.add_argument(
         "--lr-drop-last",
@@ -87,7 +89,7 @@ def train_main(argv: list[str]) -> int:
         default=0,
         metavar="C",
         help="with --codec-only: train only latent channels C and up (added by "
-        "pipeline.training.widen), every other weight fixed",
+        "pipeline.training.surgery.widen), every other weight fixed",
     )
     parser.add_argument(
         "--encoder-only",
@@ -101,9 +103,13 @@ def train_main(argv: list[str]) -> int:
         help="start a new run from the weights the package ships for --model",
     )
     parser.add_argument("--log-every", type=int, default=20, help="steps per log line")
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--workers", type=int, default=0)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--device", default="auto", help="auto (a GPU if there is one), cpu, cuda or cuda:N"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=0, help="data-loading worker processes (0: in the loop)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the batch order and draws")
     args = parser.parse_args(argv)
     if not 0.0 <= args.lr_drop_last < 1.0:
         parser.error(f"--lr-drop-last must be in [0, 1), got {args.lr_drop_last}")
@@ -121,7 +127,7 @@ def train_main(argv: list[str]) -> int:
         parser.error("--encoder-only trains the camera side alone: add --codec-only only")
     if args.codec_only and args.freeze_codec:
         parser.error("--codec-only and --freeze-codec exclude each other (nothing would train)")
-    from pipeline.training.feed import make_batches
+    from pipeline.training.data.feed import make_batches
 
     device = resolve_device(args.device)
     config = TrainConfig(
@@ -181,7 +187,7 @@ def _architecture(base: CodecConfig, checkpoint: Path, n_a: int | None) -> Codec
         if n_a not in (None, found.n_a):
             return (
                 f"--n-a {n_a}: the run in {checkpoint.parent} has n_a {found.n_a} and resumes as "
-                "it is (widen its checkpoint with python -m pipeline.training.widen --n-a)"
+                "it is (widen its checkpoint with python -m pipeline.training.surgery.widen --n-a)"
             )
         return found
     if n_a is None:
@@ -193,10 +199,14 @@ def _architecture(base: CodecConfig, checkpoint: Path, n_a: int | None) -> Codec
 
 def export_main(argv: list[str]) -> int:
     """Export a training checkpoint to the fp16, hash-named weights the package ships."""
-    parser = argparse.ArgumentParser(prog="stereo-pipeline export", description=export_main.__doc__)
-    parser.add_argument("checkpoint")
-    parser.add_argument("--model", default=None)
-    parser.add_argument("--out-dir", default=str(WEIGHTS_DIR))
+    parser = command_parser("stereo-pipeline export", export_main.__doc__)
+    parser.add_argument("checkpoint", help="checkpoint.pt of a training run")
+    parser.add_argument("--model", default=None, help="registry id (default: the default model)")
+    parser.add_argument(
+        "--out-dir",
+        default=str(WEIGHTS_DIR),
+        help="folder to write <model>-<hash>.pt into (default: the package's weights folder)",
+    )
     args = parser.parse_args(argv)
     spec = get_spec(args.model)
     state = torch.load(args.checkpoint, map_location="cpu", weights_only=False)

@@ -9,15 +9,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from camera_nodes.config import FolderSourceConfig, OpenCVSourceConfig
+from camera_nodes.config import FolderSourceConfig, OpenCVSourceConfig, SyntheticSourceConfig
 from camera_nodes.sources import (
     EndOfStream,
     FolderSource,
     OpenCVSource,
     SourceError,
+    SyntheticSource,
     make_source,
 )
 from camera_nodes.sources import opencv as opencv_module
+from pipeline.scene import render_view
 
 
 def _image(value: int, h: int = 12, w: int = 16) -> np.ndarray:
@@ -138,3 +140,39 @@ def test_opencv_live_read_failure_and_open_failure(fake_capture) -> None:
     fake_capture.opened = False
     with pytest.raises(SourceError, match="cannot open"):
         OpenCVSource(OpenCVSourceConfig(device=3), "left").connect()
+
+
+def test_synthetic_source_reads_frame_indices_as_seq() -> None:
+    cfg = SyntheticSourceConfig(width=40, height=30, seed=2)
+    with SyntheticSource(cfg, "right") as src:
+        frames = [src.read() for _ in range(3)]
+    assert [f.seq for f in frames] == [0, 1, 2]
+    np.testing.assert_array_equal(frames[2].image, render_view(2, 40, 30, 2, "right"))
+
+
+def test_folder_keeps_grey_images_grey(tmp_path: Path) -> None:
+    grey = np.arange(12 * 16, dtype=np.uint8).reshape(12, 16)
+    (tmp_path / "left").mkdir()
+    Image.fromarray(grey, mode="L").save(tmp_path / "left" / "000000.png")
+    Image.fromarray(_image(7)).save(tmp_path / "left" / "000001.png")
+    with FolderSource(FolderSourceConfig(path=str(tmp_path)), "left") as src:
+        first, second = src.read().image, src.read().image
+    np.testing.assert_array_equal(first, grey)
+    np.testing.assert_array_equal(second, _image(7))
+
+
+def test_opencv_grey_streams_one_channel(fake_capture) -> None:
+    with OpenCVSource(OpenCVSourceConfig(device=0, grey=True), "left") as src:
+        image = src.read().image
+    expected = cv2.cvtColor(FakeCapture(0).bgr, cv2.COLOR_BGR2GRAY)
+    assert image.shape == (8, 20)
+    np.testing.assert_array_equal(image, expected)
+
+
+def test_opencv_one_channel_frames_stay_grey(fake_capture, monkeypatch) -> None:
+    one_channel = np.tile(np.arange(20, dtype=np.uint8) * 10, (8, 1))
+    monkeypatch.setattr(FakeCapture, "read", lambda self: (True, one_channel.copy()))
+    cfg = OpenCVSourceConfig(device=0, layout="side_by_side")
+    with OpenCVSource(cfg, "right") as src:
+        image = src.read().image
+    np.testing.assert_array_equal(image, one_channel[:, 10:])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
@@ -137,3 +138,15 @@ def test_queue_wait_is_observed_per_item(registry, drops, make_frame, metric):
     b.get(timeout=0.0)
     assert metric("stereo_decoder_queue_wait_seconds_count") == 1
     assert abs(metric("stereo_decoder_queue_wait_seconds_sum") - 0.06) < 1e-9
+
+
+def test_frames_of_different_weights_sets_never_share_a_batch(registry, drops, make_frame):
+    clock = FakeClock()
+    b = batcher(registry, drops, clock=clock)
+    for seq, digest in enumerate(("aa" * 8, "bb" * 8, "aa" * 8, "bb" * 8)):
+        frames = [dataclasses.replace(make_frame(s, seq), weights_hash=digest)
+                  for s in ("left", "right")]  # fmt: skip
+        b.put(StereoItem("rig0", *frames, ready_mono=0.0))
+    clock.now += 1.0
+    batches = [[(i.seq, i.left.weights_hash) for i in b.get(timeout=0.0)] for _ in range(2)]
+    assert batches == [[(0, "aa" * 8), (2, "aa" * 8)], [(1, "bb" * 8), (3, "bb" * 8)]]

@@ -24,8 +24,8 @@ def has(registry: CollectorRegistry, name: str, **labels: str) -> bool:
 
 
 def test_series_exist_at_zero_before_their_first_event(tmp_path, make_frame, fake_decoder_cls):
-    registry = CollectorRegistry()
-    app = DecoderApp(config(tmp_path), registry, decoder=fake_decoder_cls())
+    app = DecoderApp(config(tmp_path), decoder=fake_decoder_cls())
+    registry = app.registry  # its own, with the process collectors
     stop, codes, runner, ctx, push = start_running(app)
     try:
         for reason in REFUSAL_REASONS:

@@ -7,7 +7,7 @@ import torch
 
 from pipeline.codec.model import CodecConfig, DsinCodec
 from pipeline.codec.si_net import SINet
-from pipeline.training.calibrate import residual_scales
+from pipeline.training.surgery.calibrate import residual_scales
 from tests.conftest import natural_image
 
 TINY = CodecConfig(n=16, n_a=16, n_h=16, m=16, nz=16, groups=2, si_width=8)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.training.datasets import (
+from pipeline.training.data.datasets import (
     ImageFolderCrops,
     StereoPairFolder,
     SyntheticStereo,

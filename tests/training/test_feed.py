@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.training.feed import REAL_SHARE, make_batches
+from pipeline.training.data.feed import REAL_SHARE, make_batches
 
 
 def _flat(path: Path, value: int, shape=(40, 48)) -> None:

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from pipeline.codec.model import CodecConfig, DsinCodec
-from pipeline.training.graft import graft_checkpoint, graft_si_net
-from pipeline.training.trainer import TrainConfig, Trainer
+from pipeline.training.loop.trainer import TrainConfig, Trainer
+from pipeline.training.surgery.graft import graft_checkpoint, graft_si_net
 
 SMALL = dict(n=16, n_a=16, n_h=16, m=16, nz=16, groups=2, si_width=8, lambdas=(0.01, 0.04))
 

@@ -7,8 +7,8 @@ import torch
 
 from pipeline.codec.model import CodecConfig, DsinCodec
 from pipeline.codec.si_net import SINet
-from pipeline.training.guide import guide_checkpoint, guide_state
-from pipeline.training.trainer import TrainConfig, Trainer
+from pipeline.training.loop.trainer import TrainConfig, Trainer
+from pipeline.training.surgery.guide import guide_checkpoint, guide_state
 
 SMALL = dict(n=16, n_a=16, n_h=16, m=16, nz=16, groups=2, si_width=8, lambdas=(0.01, 0.04))
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from pipeline.codec.model import CodecConfig, DsinCodec
-from pipeline.training.levels import relevel_checkpoint, resample_gains
-from pipeline.training.trainer import TrainConfig, Trainer
+from pipeline.training.loop.trainer import TrainConfig, Trainer
+from pipeline.training.surgery.levels import relevel_checkpoint, resample_gains
 
 OLD = (0.01, 0.02, 0.04)
 NEW = (0.005, 0.01, 0.03, 0.04, 0.08)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from pipeline.training.datasets import ImageFolderCrops, StereoPairFolder
-from pipeline.training.pack import main, shrink
+from pipeline.training.data.datasets import ImageFolderCrops, StereoPairFolder
+from pipeline.training.data.pack import main, shrink
 from tests.conftest import natural_image
 
 

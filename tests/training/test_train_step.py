@@ -14,8 +14,8 @@ import torch
 from pipeline.codec import registry
 from pipeline.codec.model import CodecConfig, DsinCodec
 from pipeline.training.cli import export_main, train_main
-from pipeline.training.loss import bits_per_pixel, codec_loss, joint_loss, si_loss
-from pipeline.training.trainer import TrainConfig, Trainer
+from pipeline.training.loop.loss import bits_per_pixel, codec_loss, joint_loss, si_loss
+from pipeline.training.loop.trainer import TrainConfig, Trainer
 from tests.conftest import natural_image
 
 TINY = CodecConfig(n=16, n_a=16, n_h=16, m=16, nz=16, groups=2, si_width=8)

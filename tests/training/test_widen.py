@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from pipeline.codec.model import CodecConfig, DsinCodec
-from pipeline.training.loss import codec_loss
-from pipeline.training.trainer import TrainConfig, Trainer
-from pipeline.training.widen import widen_checkpoint, widen_state
+from pipeline.training.loop.loss import codec_loss
+from pipeline.training.loop.trainer import TrainConfig, Trainer
+from pipeline.training.surgery.widen import widen_checkpoint, widen_state
 
 SMALL = dict(n=16, n_a=16, n_h=16, nz=16, groups=2, si_width=8, lambdas=(0.01, 0.05))
 

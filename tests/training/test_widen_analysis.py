@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from pipeline.codec.model import CodecConfig, DsinCodec
-from pipeline.training.loss import codec_loss
-from pipeline.training.widen import main
-from pipeline.training.widen_analysis import widen_analysis_state
+from pipeline.training.loop.loss import codec_loss
+from pipeline.training.surgery.widen import main
+from pipeline.training.surgery.widen_analysis import widen_analysis_state
 
 SMALL = dict(n=16, n_h=16, m=16, nz=16, groups=2, si_width=8, lambdas=(0.01, 0.05))
 

@@ -16,7 +16,6 @@ Use pairs the SI-Net did not train on: by default the ``--holdout``-th pairs tha
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,8 @@ import torch
 from pipeline.codec.images import read_image, to_tensor
 from pipeline.codec.si_finder import find_with_confidence
 from pipeline.codec.si_standard import QUALITY_STEPS, StandardSIConfig, StandardSINet
-from pipeline.training.datasets import list_pairs
+from pipeline.help_text import command_parser
+from pipeline.training.data.datasets import list_pairs
 from pipeline.training.standard.prepare import code
 
 QUALITIES = (5, 10, 20, 35, 50, 70, 85, 95)
@@ -73,15 +73,15 @@ def fit_scales(
 
 def main(argv: list[str] | None = None) -> int:
     """Command line (module docstring)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m pipeline.training.standard.calibrate", description=__doc__
-    )
+    parser = command_parser("python -m pipeline.training.standard.calibrate", __doc__)
     parser.add_argument("source", type=Path, help="a training checkpoint")
-    parser.add_argument("target", type=Path)
+    parser.add_argument("target", type=Path, help="checkpoint to write, with the scales")
     parser.add_argument("--pairs", nargs="+", type=Path, required=True, help="training folders")
     parser.add_argument("--holdout", type=int, default=5, help="as given to prepare")
-    parser.add_argument("--per-folder", type=int, default=2)
-    parser.add_argument("--qualities", nargs="+", type=int, default=list(QUALITIES))
+    parser.add_argument("--per-folder", type=int, default=2, help="held-out pairs per folder")
+    parser.add_argument(
+        "--qualities", nargs="+", type=int, default=list(QUALITIES), help="qualities to fit"
+    )
     args = parser.parse_args(argv)
     state = torch.load(args.source, map_location="cpu", weights_only=False)
     net = StandardSINet(StandardSIConfig.from_stored(state["config"]))

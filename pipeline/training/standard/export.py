@@ -8,21 +8,19 @@ weights folder, replacing the shipped file) and prints its path.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import torch
 
 from pipeline.codec.registry import STANDARD_MODELS
 from pipeline.codec.si_standard import StandardSIConfig, StandardSINet, export_standard_net
+from pipeline.help_text import command_parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line (module docstring)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m pipeline.training.standard.export", description=__doc__
-    )
-    parser.add_argument("checkpoint", type=Path)
+    parser = command_parser("python -m pipeline.training.standard.export", __doc__)
+    parser.add_argument("checkpoint", type=Path, help="calibrated checkpoint to export")
     parser.add_argument("--out-dir", type=Path, default=None, help="default: the package's")
     args = parser.parse_args(argv)
     state = torch.load(args.checkpoint, map_location="cpu", weights_only=False)

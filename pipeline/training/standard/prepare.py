@@ -17,7 +17,6 @@ resumes. Every ``--holdout``-th pair of each folder is left out (for calibration
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import multiprocessing
 from collections.abc import Sequence
@@ -31,9 +30,10 @@ from pipeline.codec.images import read_image, to_tensor
 from pipeline.codec.si_finder import SIFinderConfig, find_with_confidence
 from pipeline.codec.si_standard import STANDARD_SI_FINDER
 from pipeline.codec.standard import CODEC_NAMES, STANDARD_CODECS
-from pipeline.training.datasets import list_images, list_pairs
-from pipeline.training.pack import shrink
-from pipeline.training.synthetic import make_stereo_pair
+from pipeline.help_text import command_parser
+from pipeline.training.data.datasets import list_images, list_pairs
+from pipeline.training.data.pack import shrink
+from pipeline.training.data.rendered_stereo import make_stereo_pair
 
 #: Training quality range of each codec: the evaluation grid's span (docs/evaluation.md).
 QUALITY_RANGE = {"jpeg": (5, 95), "webp": (1, 95), "avif": (10, 90)}
@@ -136,17 +136,15 @@ def prepare_source(task: tuple[Source, Path, int, int, int]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line (module docstring)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m pipeline.training.standard.prepare", description=__doc__
-    )
-    parser.add_argument("--out", type=Path, required=True)
+    parser = command_parser("python -m pipeline.training.standard.prepare", __doc__)
+    parser.add_argument("--out", type=Path, required=True, help="folder for the prepared crops")
     parser.add_argument("--pairs", nargs="*", type=Path, default=[], help="stereo folders")
     parser.add_argument("--images", nargs="*", type=Path, default=[], help="natural images")
     parser.add_argument("--per-source", type=int, default=2, help="qualities per codec")
     parser.add_argument("--crops", type=int, default=2, help="crops per quality")
-    parser.add_argument("--crop", type=int, default=256)
+    parser.add_argument("--crop", type=int, default=256, help="side of a stored crop, pixels")
     parser.add_argument("--holdout", type=int, default=5, help="leave out every N-th pair")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="coding processes")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     todo = [

@@ -28,6 +28,7 @@ from pipeline.codec.registry import load
 from pipeline.codec.si_net import SYMMETRIES
 from pipeline.codec.si_standard import StandardSIConfig, StandardSINet
 from pipeline.codec.standard import CODEC_NAMES
+from pipeline.help_text import command_parser
 
 
 class CropBank:
@@ -199,25 +200,27 @@ def _save(path: Path, model, optimizer, steps: int, seconds: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line (module docstring)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m pipeline.training.standard.train", description=__doc__
-    )
+    parser = command_parser("python -m pipeline.training.standard.train", __doc__)
     parser.add_argument("--data", type=Path, required=True, help="prepared crops (.prepare)")
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--minutes", type=float, default=60.0)
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--crop", type=int, default=192)
-    parser.add_argument("--lr", type=float, default=5e-4)
-    parser.add_argument("--lr-drop-last", type=float, default=0.2)
+    parser.add_argument("--out", type=Path, required=True, help="run folder (checkpoint, log)")
+    parser.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget")
+    parser.add_argument("--batch", type=int, default=8, help="crops per step")
+    parser.add_argument("--crop", type=int, default=192, help="side of a training crop, pixels")
+    parser.add_argument("--lr", type=float, default=5e-4, help="learning rate")
+    parser.add_argument(
+        "--lr-drop-last", type=float, default=0.2, help="share of --minutes at a tenth of --lr"
+    )
     parser.add_argument("--width", type=int, default=32, help="SI-Net width (a new run only)")
     parser.add_argument(
         "--shuffle", type=int, default=1, help="work at 1/N resolution, N² more channels (new run)"
     )
     parser.add_argument("--init-from-dsin", action="store_true", help="start from dsin-s1's")
     parser.add_argument("--device", default="cpu", help="cpu, or cuda on a GPU machine")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--log-every", type=int, default=25)
-    parser.add_argument("--checkpoint-every", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the crop order")
+    parser.add_argument("--log-every", type=int, default=25, help="steps per log line")
+    parser.add_argument(
+        "--checkpoint-every", type=int, default=200, help="steps between checkpoints"
+    )
     train(parser.parse_args(argv))
     return 0
 

@@ -1,0 +1,47 @@
+"""Run ``stereo-pipeline`` as on a camera host without the ``learned`` extra.
+
+    python -m tests.integration.without_torch camera --config left.toml
+
+A meta-path finder placed first makes torch, torchvision, CompressAI, numba, pytorch_msssim and
+matplotlib unimportable (``ModuleNotFoundError``, as when they are not installed), then the
+command runs as ``stereo-pipeline`` would. On exit it prints the blocked imports that were
+attempted (``blocked: ...``) to stderr, so a test sees a lazy import that was tried and caught.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import sys
+
+BLOCKED = frozenset({"torch", "torchvision", "compressai", "numba", "pytorch_msssim", "matplotlib"})
+
+
+class LearnedExtraBlocker(importlib.abc.MetaPathFinder):
+    """Refuses every module of :data:`BLOCKED` and records the attempts."""
+
+    def __init__(self) -> None:
+        self.attempts: list[str] = []
+
+    def find_spec(self, fullname: str, path: object = None, target: object = None) -> None:
+        if fullname.split(".")[0] in BLOCKED:
+            self.attempts.append(fullname)
+            raise ModuleNotFoundError(f"No module named {fullname!r} (blocked)", name=fullname)
+
+
+def main(argv: list[str]) -> int:
+    """Run the ``stereo-pipeline`` command ``argv`` with the blocker installed."""
+    blocker = LearnedExtraBlocker()
+    sys.meta_path.insert(0, blocker)
+    already = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
+    if already:
+        raise SystemExit(f"imported before the blocker: {already}")
+    from pipeline.cli import main as cli_main
+
+    try:
+        return cli_main(argv)
+    finally:
+        print(f"blocked: {','.join(blocker.attempts) or '-'}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
