@@ -98,6 +98,6 @@ def test_receiver_refuses_another_shards_rig_before_pairing_and_without_a_slot()
             rx.handle(encode_frame(f.header, f.payload), 0, 0.0)
     value = registry.get_sample_value
     assert value("stereo_decoder_malformed_messages_total", {"reason": "wrong_shard"}) == 2
-    assert value("stereo_decoder_malformed_messages_total", {"reason": "too_many_rigs"}) is None
+    assert value("stereo_decoder_malformed_messages_total", {"reason": "too_many_rigs"}) == 0
     assert value("stereo_decoder_frames_received_total", {"rig": "rig0", "side": "left"}) is None
     assert [(i.left.rig, i.left.seq) for i in items] == [("rig3", 1)]
