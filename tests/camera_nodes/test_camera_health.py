@@ -1,8 +1,9 @@
-"""A camera node's /healthz and process metrics on its real HTTP port, and the side defaults."""
+"""A camera node's /metrics, /healthz and process metrics on its real HTTP port; side defaults."""
 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import urllib.error
 import urllib.request
@@ -19,6 +20,7 @@ from tests.camera_nodes.test_camera_node import (
     run_in_thread,
     wait_until,
 )
+from tests.integration.test_deploy_files import documented_metrics
 
 
 def healthz(port: int) -> tuple[int, dict]:
@@ -86,3 +88,30 @@ def test_a_metrics_port_in_use_exits_2_naming_the_key(caplog) -> None:
         cfg = config("tcp://127.0.0.1:1", codec="jpeg", metrics_port=port, metrics_addr="127.0.0.1")
         assert run(cfg) == 2
     assert f"metrics_port: cannot serve on 127.0.0.1:{port}" in caplog.text
+
+
+def test_metrics_endpoint(pull) -> None:  # noqa: F811
+    sock, endpoint = pull
+    port = free_port()
+    cfg = config(endpoint, frames=0, fps=50.0, metrics_port=port, metrics_addr="127.0.0.1")
+    node = CameraNode(cfg, encoder=FakeEncoder())
+    thread = run_in_thread(node)
+    try:
+        receive(sock, 3)
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()
+    finally:
+        node.stop()
+        thread.join(10)
+    text = text.decode()
+    for name in (
+        'stereo_camera_frames_captured_total{rig="rig0",side="left"}',
+        'stereo_camera_frames_dropped_total{reason="queue_full",rig="rig0",side="left"} 0.0',
+        "stereo_camera_encode_seconds_bucket",
+        "stereo_camera_sent_bytes_total",
+        'stereo_camera_quality{rig="rig0",side="left"} 4.0',
+    ):
+        assert name in text, name
+    documented = {n for n in documented_metrics() if n.startswith("stereo_camera_")}
+    exposed = set(re.findall(r"^# TYPE (stereo_camera_\w+) ", text, re.M))
+    exposed = {n for n in exposed if not n.endswith("_created")}  # the CLI turns those off
+    assert len(documented) >= 10 and exposed == documented
