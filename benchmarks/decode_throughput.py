@@ -4,7 +4,7 @@ Real pairs (``--sizes``: oakd 640x480, karlsruhe 1344x372) are encoded once on t
 primary, right side, the camera's default quality and codec), then for every batch size of
 ``--batches`` and every SI-Net pass count of ``--ensembles`` the same ``--pairs`` pairs are put
 into a :class:`~decoder_node.batching.DynamicBatcher` and decoded by
-:class:`~decoder_node.decoding.DecodeWorkers` (the entropy thread overlapped with the model
+:class:`~decoder_node.decode_workers.DecodeWorkers` (the entropy thread overlapped with the model
 thread, exactly as the daemon runs them) into the configured sink (``none`` or ``png``).
 Reported per setting: sustained pairs/s (all pairs queued at once, first put to last sink
 write), per-stage milliseconds per pair (medians over batches), the p50 / p99 of each batch's
@@ -28,7 +28,7 @@ from prometheus_client import CollectorRegistry
 from benchmarks.common import DATA, environment, write_report
 from decoder_node.batching import DynamicBatcher
 from decoder_node.config import BatchingConfig, NullSinkConfig, PngSinkConfig
-from decoder_node.decoding import DecodeWorkers
+from decoder_node.decode_workers import DecodeWorkers
 from decoder_node.frames import DecodedItem, ReceivedFrame, StereoItem
 from decoder_node.metrics import FrameDrops
 from decoder_node.sinks import SinkSet, build_sink

@@ -21,7 +21,7 @@ import pipeline
 from decoder_node.auth import CAMERAS, SINK, Curve, refused_counter
 from decoder_node.batching import DynamicBatcher
 from decoder_node.config import DecoderConfig
-from decoder_node.decoding import BatchDecoder, DecodeWorkers
+from decoder_node.decode_workers import BatchDecoder, DecodeWorkers
 from decoder_node.frames import StereoItem
 from decoder_node.health import health_document
 from decoder_node.metrics import FrameDrops, final_counts, publish_build_info, publish_weights

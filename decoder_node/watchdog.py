@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter
 
-from decoder_node.decoding import DecodeWorkers
+from decoder_node.decode_workers import DecodeWorkers
 from decoder_node.metrics import metric_name
 
 log = logging.getLogger(__name__)

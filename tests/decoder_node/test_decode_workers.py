@@ -9,7 +9,7 @@ import pytest
 
 from decoder_node.batching import DynamicBatcher
 from decoder_node.config import BatchingConfig
-from decoder_node.decoding import DecodeWorkers
+from decoder_node.decode_workers import DecodeWorkers
 from decoder_node.frames import DecodedItem, StereoItem
 from decoder_node.sinks import SinkSet
 from decoder_node.sinks.base import Sink
