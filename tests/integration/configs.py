@@ -4,20 +4,28 @@ from __future__ import annotations
 
 
 def cpu_decoder_toml(
-    frames_port: int, http_port: int, receiver: str = "", pairing: str = ""
+    frames: int | str,
+    http_port: int,
+    receiver: str = "",
+    pairing: str = "",
+    head: str = "",
+    self_ensemble: int = 1,
 ) -> str:
-    """A CPU decoder on loopback, one torch thread, one SI-Net pass; extra ``receiver`` and
-    ``pairing`` lines (TOML) as given."""
+    """A CPU decoder, one torch thread, ``self_ensemble`` SI-Net passes, HTTP on loopback,
+    receiving on ``frames`` (a loopback TCP port, or an endpoint); ``head`` (top-level keys),
+    extra ``receiver`` and ``pairing`` lines (TOML) as given. Append further tables."""
+    bind = f"tcp://127.0.0.1:{frames}" if isinstance(frames, int) else frames
     return f"""
+{head}
 [receiver]
-bind = "tcp://127.0.0.1:{frames_port}"
+bind = "{bind}"
 {receiver}
 [pairing]
 {pairing}
 [codec]
 device = "cpu"
 torch_threads = 1
-self_ensemble = 1
+self_ensemble = {self_ensemble}
 [http]
 host = "127.0.0.1"
 port = {http_port}

@@ -28,6 +28,7 @@ from pipeline.demo.processes import (
 )
 from pipeline.demo.setup import pick_ports
 from tests.decoder_node.pairing_reference import replay_pairs
+from tests.integration.configs import cpu_decoder_toml
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
@@ -59,29 +60,15 @@ class Outcome:
 
 
 def decoder_toml(ports, timing: Path) -> str:
-    return f"""
-drain_timeout_s = 120.0
-[receiver]
-bind = "tcp://127.0.0.1:{ports.frames}"
-[pairing]
-mode = "timestamp"
-slop_ms = {SLOP_MS}
-max_age_ms = 1000.0
-[batching]
-max_batch = 4
-max_wait_ms = 20.0
-backlog = 4000
-[codec]
-device = "cpu"
-torch_threads = 1
-self_ensemble = 2
-[http]
-host = "127.0.0.1"
-port = {ports.decoder_http}
-[[sinks]]
-type = "timing"
-path = "{timing.as_posix()}"
-"""
+    pairing = f'mode = "timestamp"\nslop_ms = {SLOP_MS}\nmax_age_ms = 1000.0'
+    decoder = cpu_decoder_toml(
+        ports.frames, ports.decoder_http, pairing=pairing, head="drain_timeout_s = 120.0",
+        self_ensemble=2,
+    )  # fmt: skip
+    return decoder + (
+        "[batching]\nmax_batch = 4\nmax_wait_ms = 20.0\nbacklog = 4000\n"
+        f'[[sinks]]\ntype = "timing"\npath = "{timing.as_posix()}"\n'
+    )
 
 
 def camera_toml(ports, side: str, frames: int, offset_ns: int) -> str:

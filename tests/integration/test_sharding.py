@@ -29,6 +29,7 @@ import zmq
 
 from pipeline.demo.processes import Child, camera_counts, health, scrape, spawn, stop, wait_until
 from pipeline.demo.setup import free_port
+from tests.integration.configs import cpu_decoder_toml
 from tests.integration.frame_sender import FrameSender, Sent, encoded_pair, frame_message
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -42,28 +43,13 @@ STOPPED = re.compile(r"decoder stopped: (.*)$", re.M)
 
 
 def decoder_toml(tmp: Path, name: str, index: int, replicas: int, http_port: int) -> str:
-    return f"""
-drain_timeout_s = 60.0
-[receiver]
-bind = "ipc://{tmp}/d-{index}.ipc"
-[pairing]
-mode = "timestamp"
-slop_ms = {SLOP_MS}
-max_age_ms = 1500.0
-[codec]
-device = "cpu"
-torch_threads = 1
-self_ensemble = 1
-[http]
-host = "127.0.0.1"
-port = {http_port}
-[[sinks]]
-type = "timing"
-path = "{tmp}/{name}.jsonl"
-[shard]
-replicas = {replicas}
-index = {index}
-"""
+    pairing = f'mode = "timestamp"\nslop_ms = {SLOP_MS}\nmax_age_ms = 1500.0'
+    return cpu_decoder_toml(
+        f"ipc://{tmp}/d-{index}.ipc", http_port, pairing=pairing, head="drain_timeout_s = 60.0"
+    ) + (
+        f'[[sinks]]\ntype = "timing"\npath = "{tmp}/{name}.jsonl"\n'
+        f"[shard]\nreplicas = {replicas}\nindex = {index}\n"
+    )
 
 
 def camera_toml(tmp: Path, side: str) -> str:
