@@ -23,6 +23,7 @@ from pipeline.codec.model import CodecConfig, DsinCodec
 from pipeline.codec.si_finder import SIFinderConfig
 from pipeline.codec.standard_models import (  # noqa: F401 (re-exported)
     STANDARD_MODELS,
+    RegistryEntry,
     StandardModelSpec,
     standard_model_id,
 )
@@ -37,13 +38,11 @@ _EXACT_PREFIXES = ("entropy_bottleneck.", "gaussian_conditional.", "h_s.")
 
 
 @dataclass(frozen=True)
-class ModelSpec:
-    """A registry entry: the model id written into bitstreams and its architecture."""
+class ModelSpec(RegistryEntry):
+    """A registry entry of a learned model: its architecture and default quality."""
 
-    model_id: str
     config: CodecConfig
     default_quality: int
-    summary: str
 
 
 REGISTRY: dict[str, ModelSpec] = {

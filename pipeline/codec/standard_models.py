@@ -6,26 +6,36 @@ Each names the model id its containers carry and the SI-Net weights that decode 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 from pipeline.codec.errors import WeightsError
 
 
 @dataclass(frozen=True)
-class StandardModelSpec:
-    """A registry entry for a standard camera codec: the model id its containers carry, the
-    codec, and the weights file (``<weights>-<hash>.pt``) of the SI-Net that decodes it."""
+class RegistryEntry:
+    """What every registry entry has: the model id its bitstreams carry, and (keyword only,
+    after the kind's own fields) a one-line summary for ``docs/models.md`` and ``--help``."""
 
     model_id: str
+    _: KW_ONLY
+    summary: str
+
+
+@dataclass(frozen=True)
+class StandardModelSpec(RegistryEntry):
+    """A registry entry for a standard camera codec: the codec, and the weights file
+    (``<weights>-<hash>.pt``) of the SI-Net that decodes it."""
+
     codec: str
     weights: str
-    summary: str
 
 
 STANDARD_MODELS: dict[str, StandardModelSpec] = {
     spec.model_id: spec
     for spec in (
-        StandardModelSpec(f"{codec}-si1", codec, "si-std1", f"{codec} with the si-std1 SI-Net")
+        StandardModelSpec(
+            f"{codec}-si1", codec, "si-std1", summary=f"{codec} with the si-std1 SI-Net"
+        )
         for codec in ("jpeg", "webp", "avif")
     )
 }
