@@ -25,6 +25,7 @@ from pipeline.codec.standard_models import (  # noqa: F401 (re-exported)
     STANDARD_MODELS,
     RegistryEntry,
     StandardModelSpec,
+    by_model_id,
     standard_model_id,
 )
 from pipeline.codec.weights_files import (  # noqa: F401 (file_hash re-exported)
@@ -45,20 +46,17 @@ class ModelSpec(RegistryEntry):
     default_quality: int
 
 
-REGISTRY: dict[str, ModelSpec] = {
-    spec.model_id: spec
-    for spec in (
-        ModelSpec(
-            "dsin-s1",
-            CodecConfig(
-                si_guided=True,
-                si_finder=SIFinderConfig(patch=16, band=16, overlap=True, coarse=True),
-            ),
-            default_quality=8,
-            summary="small variable-rate DSIN codec, 11 qualities, one autoencoder for both views",
+REGISTRY: dict[str, ModelSpec] = by_model_id([
+    ModelSpec(
+        "dsin-s1",
+        CodecConfig(
+            si_guided=True,
+            si_finder=SIFinderConfig(patch=16, band=16, overlap=True, coarse=True),
         ),
-    )
-}
+        default_quality=8,
+        summary="small variable-rate DSIN codec, 11 qualities, one autoencoder for both views",
+    ),
+])  # fmt: skip
 DEFAULT_MODEL = "dsin-s1"
 
 

@@ -214,18 +214,16 @@ class _Escaped(BaseException):
 
 
 def _run_with_a_dying_model(tmp_path, make_frame, fake_decoder_cls, restarts, deaths):
-    class Dying(fake_decoder_cls):
-        died = 0
+    died = []
 
-        def reconstruct(self, requests):
-            if Dying.died < deaths:
-                Dying.died += 1
-                raise _Escaped("the model thread dies")
-            return super().reconstruct(requests)
+    def die(requests):
+        if len(died) < deaths:
+            died.append(requests)
+            raise _Escaped("the model thread dies")
 
     registry = CollectorRegistry()
     cfg = DecoderConfig(**{**config(tmp_path).__dict__, "max_thread_restarts": restarts})
-    app = DecoderApp(cfg, registry, decoder=Dying())
+    app = DecoderApp(cfg, registry, decoder=fake_decoder_cls(before_reconstruct=die))
     stop, codes, runner, ctx, push = start_running(app)
     try:
         for seq in range(6):

@@ -1,6 +1,10 @@
-"""Decoder configurations the real-process tests start daemons with."""
+"""Decoder and camera configurations the real-process tests start their processes with."""
 
 from __future__ import annotations
+
+import tomli_w
+
+SYNTHETIC = {"type": "synthetic", "width": 64, "height": 48}
 
 
 def cpu_decoder_toml(
@@ -30,3 +34,12 @@ self_ensemble = {self_ensemble}
 host = "127.0.0.1"
 port = {http_port}
 """
+
+
+def camera_toml(
+    rig_id: str, side: str, endpoint: str, source: dict | None = None, **keys: object
+) -> str:
+    """A camera node of ``rig_id`` sending its ``side`` view to ``endpoint``; further top-level
+    ``keys`` (a dict value is a table) as given, and ``source`` (default: 64x48 synthetic)."""
+    document = {"rig_id": rig_id, "side": side, "endpoint": endpoint, **keys}
+    return tomli_w.dumps(document | {"source": SYNTHETIC if source is None else source})
