@@ -26,6 +26,7 @@ from decoder_node.config import (
     ReceiverConfig,
 )
 from decoder_node.metrics import final_counts
+from pipeline.demo.processes import wait_until
 from pipeline.monitoring import MonitoringServer
 from pipeline.wire import encode_frame
 
@@ -51,12 +52,8 @@ def get(port: int, path: str) -> tuple[int, bytes]:
 
 
 def wait_for(predicate, timeout=10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
+    """Poll ``predicate`` every 20 ms until it holds or ``timeout`` passes; whether it held."""
+    return wait_until(predicate, timeout, interval=0.02)
 
 
 def start_running(app: DecoderApp):
