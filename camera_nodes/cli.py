@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from camera_nodes.config import CameraConfig
 from camera_nodes.preflight import camera_weights, check_camera
 from pipeline.config import ConfigError, load_config
-from pipeline.help_text import command_parser
+from pipeline.help_text import command_parser, options
 
 log = logging.getLogger("camera_nodes")
 
@@ -43,18 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def load(args: argparse.Namespace) -> CameraConfig:
     """The config file with the command-line overrides applied (all checked alike)."""
-    overrides = {
-        key: value
-        for key, value in (
-            ("fps", args.fps),
-            ("frames", args.frames),
-            ("endpoint", args.endpoint),
-            ("metrics_port", args.metrics_port),
-            ("weights_dir", args.weights_dir),
-            ("weights_hash", args.weights_hash),
-        )
-        if value is not None
-    }
+    names = ("fps", "frames", "endpoint", "metrics_port", "weights_dir", "weights_hash")
+    given = options(args, *names)
+    overrides = {key: value for key, value in given.items() if value is not None}
     return load_config(args.config, CameraConfig, overrides)
 
 

@@ -10,6 +10,7 @@ same server key; any subscriber that has the server's public key may connect.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import zmq
@@ -21,6 +22,29 @@ from decoder_node.metrics import metric_name
 from pipeline.security import camera_allowlist, load_keypair
 
 CAMERAS, SINK = "cameras", "sink"
+
+
+def bind_socket(
+    context: zmq.Context,
+    kind: int,
+    endpoint: str,
+    options: Mapping[int, int],
+    secure: Callable[[zmq.Socket], None] | None = None,
+) -> zmq.Socket:
+    """A ``kind`` socket with ``options`` and no linger, made a CURVE server by ``secure`` (if
+    given), bound to ``endpoint``; closed again if the bind fails (``zmq.ZMQError`` raised)."""
+    sock = context.socket(kind)
+    for option, value in options.items():
+        sock.setsockopt(option, value)
+    sock.setsockopt(zmq.LINGER, 0)
+    if secure is not None:
+        secure(sock)
+    try:
+        sock.bind(endpoint)
+    except zmq.ZMQError:
+        sock.close(linger=0)
+        raise
+    return sock
 
 
 class _Allowlist:

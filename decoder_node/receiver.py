@@ -20,6 +20,7 @@ from typing import Any
 import zmq
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from decoder_node.auth import bind_socket
 from decoder_node.config import ReceiverConfig
 from decoder_node.frames import ReceivedFrame, StereoItem
 from decoder_node.metrics import (
@@ -141,18 +142,11 @@ class Receiver:
 
     def open(self) -> None:
         """Create and bind the PULL socket (raises ``zmq.ZMQError`` if the bind fails)."""
-        sock = self._context.socket(zmq.PULL)
-        sock.setsockopt(zmq.RCVHWM, self._cfg.rcvhwm)
-        sock.setsockopt(zmq.MAXMSGSIZE, MAX_PAYLOAD_BYTES + MAX_HEADER_BYTES)  # hostile peers
-        sock.setsockopt(zmq.LINGER, 0)
-        if self._secure is not None:
-            self._secure(sock)
-        try:
-            sock.bind(self._cfg.bind)
-        except zmq.ZMQError:
-            sock.close(linger=0)
-            raise
-        self._socket = sock
+        options = {
+            zmq.RCVHWM: self._cfg.rcvhwm,
+            zmq.MAXMSGSIZE: MAX_PAYLOAD_BYTES + MAX_HEADER_BYTES,  # hostile peers
+        }
+        self._socket = bind_socket(self._context, zmq.PULL, self._cfg.bind, options, self._secure)
 
     def close(self) -> None:
         """Close the socket without lingering."""

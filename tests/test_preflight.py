@@ -22,13 +22,29 @@ DECODER_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("text", "key"), DECODER_CASES)
-def test_decoder_validate_config_checks_what_start_up_needs(tmp_path, capsys, text, key):
-    path = tmp_path / "decoder.toml"
-    path.write_text(text)
-    assert decoder_main(["--config", str(path), "--validate-config"]) == 2
+CAMERA_CASES = [
+    ('codec = "avif"\nquality = 0\n', "quality"),
+    ('codec = "dsin"\nquality = 12\n', "quality"),
+    ('codec = "dsin"\nmodel = "dsin-s9"\n', "model"),
+    ('codec = "jpeg"\nmodel = "webp-si1"\n', "model"),
+    ('endpoint = "tcp://decoder"\n', "endpoint"),
+    ('[source]\ntype = "folder"\npath = "/nonexistent"\n', "source.path"),
+]
+NODES = {"decoder": (decoder_main, ""), "camera": (camera_main, 'side = "left"\n')}
+CASES = [("decoder", *case) for case in DECODER_CASES] + [
+    ("camera", *case) for case in CAMERA_CASES
+]
+
+
+@pytest.mark.parametrize(("node", "text", "key"), CASES)
+def test_validate_config_checks_what_start_up_needs(tmp_path, capsys, node, text, key):
+    """Decoder: device, model, endpoints; camera: codec, quality, model, endpoint, source."""
+    main, preamble = NODES[node]
+    path = tmp_path / f"{node}.toml"
+    path.write_text(preamble + text)
+    assert main(["--config", str(path), "--validate-config"]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and f"decoder.toml: {key}:" in err, err
+    assert len(err.splitlines()) == 1 and f"{node}.toml: {key}:" in err, err
 
 
 def test_an_unwritable_png_sink_is_refused_before_start_in_one_line(tmp_path):
@@ -44,25 +60,6 @@ def test_an_unwritable_png_sink_is_refused_before_start_in_one_line(tmp_path):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "sinks[0].dir" in lines[0] and "not a folder" in lines[0]
     assert "Traceback" not in done.stderr
-
-
-CAMERA_CASES = [
-    ('codec = "avif"\nquality = 0\n', "quality"),
-    ('codec = "dsin"\nquality = 12\n', "quality"),
-    ('codec = "dsin"\nmodel = "dsin-s9"\n', "model"),
-    ('codec = "jpeg"\nmodel = "webp-si1"\n', "model"),
-    ('endpoint = "tcp://decoder"\n', "endpoint"),
-    ('[source]\ntype = "folder"\npath = "/nonexistent"\n', "source.path"),
-]
-
-
-@pytest.mark.parametrize(("text", "key"), CAMERA_CASES)
-def test_camera_validate_config_checks_codec_quality_model_endpoint(tmp_path, capsys, text, key):
-    path = tmp_path / "camera.toml"
-    path.write_text(f'side = "left"\n{text}')
-    assert camera_main(["--config", str(path), "--validate-config"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and f"camera.toml: {key}:" in err, err
 
 
 def test_the_shipped_configs_pass(capsys):

@@ -32,22 +32,6 @@ def test_decoder_shard_section_loads(tmp_path):
     assert DecoderConfig().shard.replicas == 1
 
 
-@pytest.mark.parametrize(
-    ("text", "key", "reason"),
-    [("replicas = 0", "shard.replicas", ">= 1"),
-     ("replicas = 2\nindex = 2", "shard.index", "< replicas"),
-     ('index = "first"', "shard.index", "'auto'"),
-     ("replicas = 2\nassign = {rig1 = 5}", "shard.assign.rig1", "0..1"),
-     ("replicas = 2\nassign = {rig1 = \"a\"}", "shard.assign.rig1", "an int"),
-     ('replicas = 2\nassign = {"bad rig" = 0}', "shard.assign.bad rig", "rig id")],
-)  # fmt: skip
-def test_bad_decoder_shard_values_name_the_key(tmp_path, text, key, reason):
-    with pytest.raises(ConfigError) as e:
-        _load(tmp_path, f"[shard]\n{text}\n", DecoderConfig)
-    assert e.value.key == key and reason in e.value.reason
-    assert e.value.line is not None
-
-
 def test_auto_index_is_the_host_names_ordinal():
     cfg = DecoderShardConfig(replicas=3, index="auto")
     assert resolve_index(cfg, "decoder-2") == 2
@@ -69,20 +53,33 @@ def test_camera_endpoint_template_is_filled_with_its_rigs_replica(tmp_path):
     assert padded.decoder_endpoint == "tcp://decoder-00.decoder:5555"
 
 
-@pytest.mark.parametrize(
-    ("endpoint", "shard", "reason"),
-    [("tcp://decoder-{index}:5555", "", "needs [shard] replicas"),
-     ("tcp://decoder:5555", "replicas = 2", "needs {index}"),
-     ("tcp://{host}-{index}:5555", "replicas = 2", "only {index}"),
-     ("tcp://d{index[0]}:5555", "replicas = 2", "only {index}"),
-     ("tcp://d{index:s}:5555", "replicas = 2", "only {index}"),
-     ("tcp://d{:5555", "replicas = 2", "only {index}")],
-)  # fmt: skip
-def test_bad_camera_templates_name_the_endpoint(tmp_path, endpoint, shard, reason):
-    text = f'side = "left"\nendpoint = "{endpoint}"\n[shard]\n{shard}\n'
+def _camera(endpoint: str, shard: str = "replicas = 2") -> str:
+    return f'side = "left"\nendpoint = "{endpoint}"\n[shard]\n{shard}\n'
+
+
+BAD_VALUES = [
+    (DecoderConfig, "[shard]\nreplicas = 0", "shard.replicas", ">= 1"),
+    (DecoderConfig, "[shard]\nreplicas = 2\nindex = 2", "shard.index", "< replicas"),
+    (DecoderConfig, '[shard]\nindex = "first"', "shard.index", "'auto'"),
+    (DecoderConfig, "[shard]\nreplicas = 2\nassign = {rig1 = 5}", "shard.assign.rig1", "0..1"),
+    (DecoderConfig, '[shard]\nreplicas = 2\nassign = {rig1 = "a"}', "shard.assign.rig1", "an int"),
+    (DecoderConfig, '[shard]\nreplicas = 2\nassign = {"bad rig" = 0}', "shard.assign.bad rig",
+     "rig id"),
+    (CameraConfig, _camera("tcp://decoder-{index}:5555", ""), "endpoint", "needs [shard] replicas"),
+    (CameraConfig, _camera("tcp://decoder:5555"), "endpoint", "needs {index}"),
+    (CameraConfig, _camera("tcp://{host}-{index}:5555"), "endpoint", "only {index}"),
+    (CameraConfig, _camera("tcp://d{index[0]}:5555"), "endpoint", "only {index}"),
+    (CameraConfig, _camera("tcp://d{index:s}:5555"), "endpoint", "only {index}"),
+    (CameraConfig, _camera("tcp://d{:5555"), "endpoint", "only {index}"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("cls", "text", "key", "reason"), BAD_VALUES)
+def test_bad_shard_values_and_camera_templates_name_the_key(tmp_path, cls, text, key, reason):
     with pytest.raises(ConfigError) as e:
-        _load(tmp_path, text, CameraConfig)
-    assert e.value.key == "endpoint" and reason in e.value.reason
+        _load(tmp_path, text + "\n", cls)
+    assert e.value.key == key and reason in e.value.reason
+    assert e.value.line is not None
 
 
 def test_receiver_refuses_another_shards_rig_before_pairing_and_without_a_slot():

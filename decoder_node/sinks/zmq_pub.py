@@ -15,6 +15,7 @@ import msgpack
 import numpy as np
 import zmq
 
+from decoder_node.auth import bind_socket
 from decoder_node.config import ZmqSinkConfig
 from decoder_node.frames import DecodedItem
 from decoder_node.sinks.base import Sink
@@ -41,17 +42,8 @@ class ZmqPubSink(Sink):
 
     def open(self) -> None:
         """Bind the PUB socket."""
-        sock = self._context.socket(zmq.PUB)
-        sock.setsockopt(zmq.SNDHWM, self._cfg.sndhwm)
-        sock.setsockopt(zmq.LINGER, 0)
-        if self._secure is not None:
-            self._secure(sock)
-        try:
-            sock.bind(self._cfg.bind)
-        except zmq.ZMQError:
-            sock.close(linger=0)
-            raise
-        self._socket = sock
+        options = {zmq.SNDHWM: self._cfg.sndhwm}
+        self._socket = bind_socket(self._context, zmq.PUB, self._cfg.bind, options, self._secure)
 
     def write(self, decoded: DecodedItem) -> None:
         """Send one message per view present."""

@@ -23,7 +23,9 @@ from pipeline.codec.model import CodecConfig, DsinCodec
 from pipeline.codec.si_finder import SIFinderConfig
 from pipeline.codec.standard_models import (  # noqa: F401 (re-exported)
     STANDARD_MODELS,
+    RegistryEntry,
     StandardModelSpec,
+    by_model_id,
     standard_model_id,
 )
 from pipeline.codec.weights_files import (  # noqa: F401 (file_hash re-exported)
@@ -37,29 +39,24 @@ _EXACT_PREFIXES = ("entropy_bottleneck.", "gaussian_conditional.", "h_s.")
 
 
 @dataclass(frozen=True)
-class ModelSpec:
-    """A registry entry: the model id written into bitstreams and its architecture."""
+class ModelSpec(RegistryEntry):
+    """A registry entry of a learned model: its architecture and default quality."""
 
-    model_id: str
     config: CodecConfig
     default_quality: int
-    summary: str
 
 
-REGISTRY: dict[str, ModelSpec] = {
-    spec.model_id: spec
-    for spec in (
-        ModelSpec(
-            "dsin-s1",
-            CodecConfig(
-                si_guided=True,
-                si_finder=SIFinderConfig(patch=16, band=16, overlap=True, coarse=True),
-            ),
-            default_quality=8,
-            summary="small variable-rate DSIN codec, 11 qualities, one autoencoder for both views",
+REGISTRY: dict[str, ModelSpec] = by_model_id([
+    ModelSpec(
+        "dsin-s1",
+        CodecConfig(
+            si_guided=True,
+            si_finder=SIFinderConfig(patch=16, band=16, overlap=True, coarse=True),
         ),
-    )
-}
+        default_quality=8,
+        summary="small variable-rate DSIN codec, 11 qualities, one autoencoder for both views",
+    ),
+])  # fmt: skip
 DEFAULT_MODEL = "dsin-s1"
 
 

@@ -22,7 +22,7 @@ from pipeline.evaluation.plot import plot_rd
 from pipeline.evaluation.runner import EvaluationPlan, EvaluationResult, count_steps, evaluate
 from pipeline.evaluation.standard_si import StandardSI
 from pipeline.evaluation.summary import comparisons, curves
-from pipeline.help_text import command_parser
+from pipeline.help_text import command_parser, options
 
 SI_CODECS = ("jpeg_si", "webp_si", "avif_si")
 """Standard codecs decoded with side information: each brings its plain codec's rows too."""
@@ -178,11 +178,7 @@ def _standard(args: argparse.Namespace, ours: OursCodec | None) -> StandardSI:
 
 def _ours(args: argparse.Namespace) -> tuple[OursCodec, tuple[int, ...]]:
     ours = OursCodec(
-        model=args.model,
-        device=args.device,
-        side_quality=args.side_quality,
-        self_ensemble=args.self_ensemble,
-        weights_dir=args.weights_dir,
+        **options(args, "model", "device", "side_quality", "self_ensemble", "weights_dir")
     )
     qualities = tuple(args.qualities) if args.qualities else ours.qualities
     unknown = sorted(set(qualities) - set(ours.qualities))

@@ -8,25 +8,12 @@ have the same bits per pixel; the right view's bits are reported apart as ``side
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import cv2
 import numpy as np
 
-
-@dataclass
-class OursResult:
-    """The outcome of coding one stereo pair at one quality."""
-
-    left_bytes: int
-    side_bytes: int
-    left_alone: np.ndarray
-    left_si: np.ndarray
-    encode_seconds: float
-    decode_seconds: float
+from pipeline.evaluation.coded_pair import CodedPair, code_pair
 
 
 class OursCodec:
@@ -76,56 +63,16 @@ class OursCodec:
 
         return self.encoder.encode(left, role=Role.PRIMARY, quality=quality)
 
-    def run(self, left: np.ndarray, right: np.ndarray, quality: int) -> OursResult:
+    def run(self, left: np.ndarray, right: np.ndarray, quality: int) -> CodedPair:
         """Encode both views at ``quality`` (the right at ``side_quality`` if set) and decode."""
         from pipeline.codec import Role
 
-        start = time.perf_counter()
-        left_bits = self.encode_left(left, quality)
-        encode_seconds = time.perf_counter() - start
-        self._sample = left_bits
         side_quality = self.side_quality if self.side_quality is not None else quality
-        right_bits = self.encoder.encode(right, role=Role.SIDE, quality=side_quality)
-        left_alone, left_si, decode_seconds = decode_left(self.decoder, left_bits, right_bits, left)
-        return OursResult(
-            left_bytes=len(left_bits),
-            side_bytes=len(right_bits),
-            left_alone=left_alone,
-            left_si=left_si,
-            encode_seconds=encode_seconds,
-            decode_seconds=decode_seconds,
+        result = code_pair(
+            self.decoder,
+            left,
+            lambda: self.encode_left(left, quality),
+            lambda: self.encoder.encode(right, role=Role.SIDE, quality=side_quality),
         )
-
-
-def decode_left(
-    decoder, left_bits: bytes, right_bits: bytes, original: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """Decode one pair: the left view alone and with side information (in the original's
-    layout), and the seconds the decoder took."""
-    from pipeline.codec import DecodeRequest
-
-    start = time.perf_counter()
-    batch = decoder.decode_batch([DecodeRequest(primary=left_bits, side=right_bits)])
-    seconds = time.perf_counter() - start
-    pair = batch.pairs[0]
-    if pair.left is None or pair.left_alone is None:
-        raise RuntimeError("decoder returned no left view for a pair with both bitstreams")
-    return match_channels(pair.left_alone, original), match_channels(pair.left, original), seconds
-
-
-def match_channels(decoded: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Return ``decoded`` with the reference's layout: RGB kept, grey as (H, W).
-
-    A decoder that returns grey as three equal channels is accepted (its luma is used); any
-    other mismatch of size or channels is an error, never silently scored.
-    """
-    if decoded.ndim == 3 and decoded.shape[2] == 1:
-        decoded = decoded[:, :, 0]
-    if reference.ndim == 2 and decoded.ndim == 3:
-        decoded = cv2.cvtColor(np.ascontiguousarray(decoded), cv2.COLOR_RGB2GRAY)
-    if decoded.shape != reference.shape or decoded.dtype != np.uint8:
-        raise ValueError(
-            f"decoded image {decoded.shape} {decoded.dtype} does not match the original "
-            f"{reference.shape} uint8"
-        )
-    return decoded
+        self._sample = result.left_bits
+        return result

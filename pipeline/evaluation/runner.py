@@ -13,6 +13,7 @@ from tqdm import tqdm
 from pipeline.codec.errors import CodecError
 from pipeline.codec.images import read_image
 from pipeline.evaluation.classic import ClassicCodec
+from pipeline.evaluation.coded_pair import CodedPair
 from pipeline.evaluation.images import PairFiles
 from pipeline.evaluation.ours import OursCodec
 from pipeline.evaluation.quality import ms_ssim, psnr
@@ -144,31 +145,34 @@ def _standard_rows(
     quality: int,
 ) -> list[dict]:
     """The plain codec's row (its file bytes) and its ``*_si`` row (the container's bytes)."""
-    result = standard.run(codec, left, right, quality)
-    timing = {"encode_s": result.encode_seconds, "decode_s": result.decode_seconds}
-    alone = _score(pair, codec, quality, left, result.left_alone, result.file_bytes) | timing
-    with_side = (
-        _score(pair, f"{codec}_si", quality, left, result.left_si, result.container_bytes) | timing
-    )
-    pixels = left.shape[0] * left.shape[1]
-    with_side |= {"side_bytes": result.side_bytes, "side_bpp": result.side_bytes * 8 / pixels}
-    return [alone, with_side]
+    return _pair_rows(pair, left, codec, quality, standard.run(codec, left, right, quality))
 
 
 def _ours_rows(
     pair: PairFiles, left: np.ndarray, right: np.ndarray, ours: OursCodec, quality: int
 ) -> list[dict]:
-    result = ours.run(left, right, quality)
-    timing = {"encode_s": result.encode_seconds, "decode_s": result.decode_seconds}
-    alone = _score(pair, "ours", quality, left, result.left_alone, result.left_bytes) | timing
-    with_side = _score(pair, "ours_si", quality, left, result.left_si, result.left_bytes) | timing
     side_quality = ours.side_quality if ours.side_quality is not None else quality
+    result = ours.run(left, right, quality)
+    return _pair_rows(pair, left, "ours", quality, result, {"side_quality": side_quality})
+
+
+def _pair_rows(
+    pair: PairFiles,
+    left: np.ndarray,
+    name: str,
+    quality: int,
+    result: CodedPair,
+    extra: dict | None = None,
+) -> list[dict]:
+    """``name``'s row (the left view alone) and ``name_si``'s (the left bitstream decoded with
+    the right view; ``extra`` fields, then the right view's cost, added)."""
+    timing = {"encode_s": result.encode_seconds, "decode_s": result.decode_seconds}
+    alone = _score(pair, name, quality, left, result.left_alone, result.alone_bytes) | timing
+    si_bytes = len(result.left_bits)
+    with_side = _score(pair, f"{name}_si", quality, left, result.left_si, si_bytes) | timing
+    side_bytes = len(result.right_bits)
     pixels = left.shape[0] * left.shape[1]
-    with_side |= {
-        "side_quality": side_quality,
-        "side_bytes": result.side_bytes,
-        "side_bpp": result.side_bytes * 8 / pixels,
-    }
+    with_side |= (extra or {}) | {"side_bytes": side_bytes, "side_bpp": side_bytes * 8 / pixels}
     return [alone, with_side]
 
 

@@ -11,29 +11,14 @@ bytes of header), so it carries the container's cost.
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from pipeline.evaluation.ours import decode_left
+from pipeline.evaluation.coded_pair import CodedPair, code_pair
 
 if TYPE_CHECKING:
     from pipeline.codec import StereoDecoder
-
-
-@dataclass
-class StandardSIResult:
-    """One pair coded at one quality: file and container sizes, the two left decodes, times."""
-
-    file_bytes: int
-    container_bytes: int
-    side_bytes: int
-    left_alone: np.ndarray
-    left_si: np.ndarray
-    encode_seconds: float
-    decode_seconds: float
 
 
 class StandardSI:
@@ -56,26 +41,18 @@ class StandardSI:
         """The hash of the standard-codec SI-Net the decoder holds (None: it holds none)."""
         return self.decoder.standard_weights_hash
 
-    def run(
-        self, codec: str, left: np.ndarray, right: np.ndarray, quality: int
-    ) -> StandardSIResult:
-        """Encode both views with ``codec`` at ``quality`` and decode the pair."""
+    def run(self, codec: str, left: np.ndarray, right: np.ndarray, quality: int) -> CodedPair:
+        """Encode both views with ``codec`` at ``quality`` and decode the pair; the left view
+        alone costs its codec's file (the container less its header)."""
         from pipeline.codec import Role
         from pipeline.codec.container import parse
         from pipeline.codec.encoder import StandardEncoder
 
         encoder = self._encoders.setdefault(codec, StandardEncoder(codec))
-        start = time.perf_counter()
-        left_bits = encoder.encode(left, Role.PRIMARY, quality)
-        encode_seconds = time.perf_counter() - start
-        right_bits = encoder.encode(right, Role.SIDE, quality)
-        left_alone, left_si, decode_seconds = decode_left(self.decoder, left_bits, right_bits, left)
-        return StandardSIResult(
-            file_bytes=len(parse(left_bits).strings[0]),
-            container_bytes=len(left_bits),
-            side_bytes=len(right_bits),
-            left_alone=left_alone,
-            left_si=left_si,
-            encode_seconds=encode_seconds,
-            decode_seconds=decode_seconds,
+        return code_pair(
+            self.decoder,
+            left,
+            lambda: encoder.encode(left, Role.PRIMARY, quality),
+            lambda: encoder.encode(right, Role.SIDE, quality),
+            alone_bytes=lambda bits: len(parse(bits).strings[0]),
         )

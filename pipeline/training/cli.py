@@ -11,7 +11,7 @@ import torch
 from pipeline.codec.decoder import resolve_device
 from pipeline.codec.model import CodecConfig, DsinCodec
 from pipeline.codec.registry import WEIGHTS_DIR, export, get_spec, load, widths_of
-from pipeline.help_text import command_parser
+from pipeline.help_text import command_parser, options
 from pipeline.training.loop.trainer import TrainConfig, Trainer
 from pipeline.training.surgery.widen_analysis import widen_analysis_state
 
@@ -132,24 +132,16 @@ def train_main(argv: list[str]) -> int:
     device = resolve_device(args.device)
     config = TrainConfig(
         out_dir=args.out,
-        minutes=args.minutes,
         max_steps=args.steps,
-        lr=args.lr,
-        si_lr=args.si_lr,
-        lr_drop_last=args.lr_drop_last,
-        freeze_codec=args.freeze_codec,
-        codec_only=args.codec_only,
-        si_objective=args.si_objective,
         levels=tuple(q - 1 for q in args.qualities),
-        gains_only=args.gains_only,
-        new_channels_from=args.new_channels_from,
-        encoder_only=args.encoder_only,
-        alpha=args.alpha,
         device=str(device),
         amp=device.type == "cuda",
-        log_every=args.log_every,
-        seed=args.seed,
-    )
+        **options(
+            args, "minutes", "lr", "si_lr", "lr_drop_last", "freeze_codec", "codec_only",
+            "si_objective", "gains_only", "new_channels_from", "encoder_only", "alpha",
+            "log_every", "seed",
+        ),
+    )  # fmt: skip
     spec = get_spec(args.model)
     architecture = _architecture(spec.config, Path(args.out) / "checkpoint.pt", args.n_a)
     if isinstance(architecture, str):

@@ -19,6 +19,7 @@ import zmq
 from camera_nodes.config import CameraConfig, SyntheticSourceConfig
 from camera_nodes.node import CameraNode
 from pipeline.demo.processes import Child, camera_counts
+from pipeline.demo.processes import wait_until as poll_until
 from pipeline.wire import PROTOCOL_VERSION, decode_frame
 
 REPO = Path(__file__).resolve().parents[2]
@@ -168,13 +169,8 @@ def test_rate_controller_lowers_quality_in_node(pull) -> None:
 
 
 def wait_until(predicate, timeout_s: float = 20.0) -> bool:
-    """Poll ``predicate`` until it holds or ``timeout_s`` passes; whether it held."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
+    """Poll ``predicate`` every 20 ms until it holds or ``timeout_s`` passes; whether it held."""
+    return poll_until(predicate, timeout_s, interval=0.02)
 
 
 def test_survives_decoder_absent_and_restarting() -> None:

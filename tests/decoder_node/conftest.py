@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry
@@ -50,10 +53,14 @@ class FakeDecoder:
 
     Images encode which request they answer: every pixel of ``left`` is 200 when decoded with
     side information, 100 alone; ``right`` is 50. ``calls`` records each method call's size.
+    ``before_reconstruct`` runs first in every ``reconstruct`` call (to raise, wait, or count).
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self, before_reconstruct: Callable[[list[DecodeRequest]], None] | None = None
+    ) -> None:
         self.calls: list[tuple[str, int]] = []
+        self._before_reconstruct = before_reconstruct
 
     def entropy_decode(self, requests: list[DecodeRequest]) -> list[DecodeRequest]:
         self.calls.append(("entropy_decode", len(requests)))
@@ -64,6 +71,8 @@ class FakeDecoder:
         return list(requests)
 
     def reconstruct(self, requests: list[DecodeRequest]) -> DecodedBatch:
+        if self._before_reconstruct is not None:
+            self._before_reconstruct(requests)
         self.calls.append(("reconstruct", len(requests)))
         pairs = [self._pair(r) for r in requests]
         return DecodedBatch(pairs, StageSeconds(0.001, 0.002, 0.003, 0.004))
@@ -83,6 +92,17 @@ class FakeDecoder:
         alone = image(request.primary, 100)
         left = image(request.primary, 200 if request.side is not None else 100)
         return DecodedPair(left, alone, image(request.side, 50))
+
+
+def holding(entered: threading.Event, release: threading.Event, timeout: float):
+    """A ``before_reconstruct`` hook: set ``entered``, then wait (``timeout`` s at most) for
+    ``release``, so that a test can act while a batch is in the model."""
+
+    def hold(requests: list[DecodeRequest]) -> None:
+        entered.set()
+        release.wait(timeout)
+
+    return hold
 
 
 @pytest.fixture
@@ -122,5 +142,5 @@ def metric(registry: CollectorRegistry):
 
 @pytest.fixture
 def fake_decoder_cls() -> type[FakeDecoder]:
-    """The :class:`FakeDecoder` class (tests may subclass it)."""
+    """The :class:`FakeDecoder` class (tests may subclass it or give it a hook)."""
     return FakeDecoder

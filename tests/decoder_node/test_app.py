@@ -26,6 +26,7 @@ from decoder_node.config import (
     ReceiverConfig,
 )
 from decoder_node.metrics import final_counts
+from pipeline.demo.processes import wait_until
 from pipeline.monitoring import MonitoringServer
 from pipeline.wire import encode_frame
 
@@ -51,12 +52,8 @@ def get(port: int, path: str) -> tuple[int, bytes]:
 
 
 def wait_for(predicate, timeout=10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
+    """Poll ``predicate`` every 20 ms until it holds or ``timeout`` passes; whether it held."""
+    return wait_until(predicate, timeout, interval=0.02)
 
 
 def start_running(app: DecoderApp):
@@ -214,18 +211,16 @@ class _Escaped(BaseException):
 
 
 def _run_with_a_dying_model(tmp_path, make_frame, fake_decoder_cls, restarts, deaths):
-    class Dying(fake_decoder_cls):
-        died = 0
+    died = []
 
-        def reconstruct(self, requests):
-            if Dying.died < deaths:
-                Dying.died += 1
-                raise _Escaped("the model thread dies")
-            return super().reconstruct(requests)
+    def die(requests):
+        if len(died) < deaths:
+            died.append(requests)
+            raise _Escaped("the model thread dies")
 
     registry = CollectorRegistry()
     cfg = DecoderConfig(**{**config(tmp_path).__dict__, "max_thread_restarts": restarts})
-    app = DecoderApp(cfg, registry, decoder=Dying())
+    app = DecoderApp(cfg, registry, decoder=fake_decoder_cls(before_reconstruct=die))
     stop, codes, runner, ctx, push = start_running(app)
     try:
         for seq in range(6):
@@ -243,28 +238,22 @@ def _run_with_a_dying_model(tmp_path, make_frame, fake_decoder_cls, restarts, de
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
-def test_a_dead_worker_thread_is_started_again_and_its_pair_counted(
-    tmp_path, make_frame, fake_decoder_cls
+@pytest.mark.parametrize(
+    ("restarts", "code", "restarted"), [(3, 0, 1), (0, 1, 0)], ids=["restarted", "spent"]
+)
+def test_a_dead_worker_thread_is_started_again_until_its_restarts_are_spent(
+    tmp_path, make_frame, fake_decoder_cls, restarts, code, restarted
 ):
+    """With a restart left the thread comes back, the pair it held counted as a decode error,
+    and the daemon later exits 0; with none the daemon stops with 1. Every frame is counted."""
     codes, counts, registry = _run_with_a_dying_model(
-        tmp_path, make_frame, fake_decoder_cls, restarts=3, deaths=1
+        tmp_path, make_frame, fake_decoder_cls, restarts=restarts, deaths=1
     )
-    assert codes == [0]
-    assert counts["received"] == 12 and counts["decoded"] == 10
-    assert counts["dropped_decode_error"] == 2  # the pair the dead thread held
-    assert (
-        registry.get_sample_value("stereo_decoder_thread_restarts_total", {"thread": "model"}) == 1
-    )
-
-
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
-def test_the_daemon_stops_with_1_once_its_restarts_are_spent(
-    tmp_path, make_frame, fake_decoder_cls
-):
-    codes, counts, _ = _run_with_a_dying_model(
-        tmp_path, make_frame, fake_decoder_cls, restarts=0, deaths=1
-    )
-    assert codes == [1]
-    assert counts["received"] == counts["decoded"] + sum(
-        v for k, v in counts.items() if k.startswith("dropped_")
-    )
+    assert codes == [code]
+    dropped = sum(v for k, v in counts.items() if k.startswith("dropped_"))
+    assert counts["received"] == counts["decoded"] + dropped
+    restarts_total = "stereo_decoder_thread_restarts_total"
+    assert registry.get_sample_value(restarts_total, {"thread": "model"}) == restarted
+    if restarts:
+        assert counts["received"] == 12 and counts["decoded"] == 10
+        assert counts["dropped_decode_error"] == 2  # the pair the dead thread held

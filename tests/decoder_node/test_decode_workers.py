@@ -13,6 +13,7 @@ from decoder_node.decode_workers import DecodeWorkers
 from decoder_node.frames import DecodedItem, StereoItem
 from decoder_node.sinks import SinkSet
 from decoder_node.sinks.base import Sink
+from tests.decoder_node.conftest import holding
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -74,13 +75,12 @@ def test_one_bad_frame_in_a_batch_loses_nothing_else(
 def test_a_reconstruct_failure_is_retried_item_by_item(
     registry, drops, make_frame, fake_decoder_cls, metric
 ):
-    class FlakyModel(fake_decoder_cls):
-        def reconstruct(self, requests):
-            if len(requests) > 1:
-                raise RuntimeError("cuDNN error: an execution failed")
-            return super().reconstruct(requests)
+    def fail_batches(requests):
+        if len(requests) > 1:
+            raise RuntimeError("cuDNN error: an execution failed")
 
-    out = run_workers(registry, drops, FlakyModel(), [pair(make_frame, s) for s in range(3)])
+    flaky = fake_decoder_cls(before_reconstruct=fail_batches)
+    out = run_workers(registry, drops, flaky, [pair(make_frame, s) for s in range(3)])
     assert sorted(d.item.seq for d in out) == [0, 1, 2]
     assert metric("stereo_decoder_batch_retries_total") >= 1
 
@@ -90,13 +90,11 @@ def test_out_of_memory_halves_the_batch_until_it_fits(
 ):
     import torch
 
-    class SmallDevice(fake_decoder_cls):
-        def reconstruct(self, requests):
-            if len(requests) > 2:
-                raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB")
-            return super().reconstruct(requests)
+    def out_of_memory_beyond_2(requests):
+        if len(requests) > 2:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB")
 
-    decoder = SmallDevice()
+    decoder = fake_decoder_cls(before_reconstruct=out_of_memory_beyond_2)
     items = [pair(make_frame, s) for s in range(8)]
     out = run_workers(registry, drops, decoder, items, max_batch=8)
     assert sorted(d.item.seq for d in out) == list(range(8))  # nothing lost
@@ -132,14 +130,9 @@ def test_entropy_decode_of_the_next_batch_overlaps_the_model(
 def test_abort_hands_back_a_waiting_batch(registry, drops, make_frame, fake_decoder_cls):
     release, in_model = threading.Event(), threading.Event()
 
-    class Stuck(fake_decoder_cls):
-        def reconstruct(self, requests):
-            in_model.set()
-            release.wait(5.0)
-            return super().reconstruct(requests)
-
+    stuck = fake_decoder_cls(before_reconstruct=holding(in_model, release, 5.0))
     batcher = DynamicBatcher(BatchingConfig(max_batch=1, max_wait_ms=0.0), drops, registry)
-    workers = DecodeWorkers(Stuck(), batcher, SinkSet([Collect()], registry), drops, registry, 0.01)
+    workers = DecodeWorkers(stuck, batcher, SinkSet([Collect()], registry), drops, registry, 0.01)
     workers.start()
     for s in range(3):
         batcher.put(pair(make_frame, s))

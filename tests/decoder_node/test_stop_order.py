@@ -18,6 +18,7 @@ from decoder_node.config import (
     ReceiverConfig,
 )
 from pipeline.wire import decode_frame, encode_frame
+from tests.decoder_node.conftest import holding
 from tests.decoder_node.test_app import wait_for
 
 pytestmark = pytest.mark.timeout(60)
@@ -26,19 +27,14 @@ pytestmark = pytest.mark.timeout(60)
 def test_frames_sent_during_the_drain_reach_the_next_decoder(make_frame, fake_decoder_cls):
     busy, release = threading.Event(), threading.Event()
 
-    class SlowDecoder(fake_decoder_cls):
-        def reconstruct(self, requests):
-            busy.set()
-            release.wait(20)
-            return super().reconstruct(requests)
-
+    slow = fake_decoder_cls(before_reconstruct=holding(busy, release, 20.0))
     cfg = DecoderConfig(
         receiver=ReceiverConfig(bind="tcp://127.0.0.1:*", poll_ms=5.0),
         pairing=PairingConfig(mode="sequence"),
         batching=BatchingConfig(max_batch=1, max_wait_ms=0.0),
         http=HttpConfig(enabled=False),
     )
-    app, stop, codes = DecoderApp(cfg, CollectorRegistry(), SlowDecoder()), threading.Event(), []
+    app, stop, codes = DecoderApp(cfg, CollectorRegistry(), slow), threading.Event(), []
     runner = threading.Thread(target=lambda: codes.append(app.run(stop, 0.05)))
     runner.start()
     ctx = zmq.Context()

@@ -3,31 +3,18 @@ on two cores; ``python -m tests.fuzz.run`` runs them long, ``docs/fuzzing.md``).
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 
 from tests.fuzz import config, container, decode, wire
-from tests.fuzz.target import bounded
+from tests.fuzz.target import Target, bounded
+
+EXAMPLES = [(wire.TARGET, 2500), (container.TARGET, 3000), (decode.TARGET, 1000),
+            (config.TARGET, 2000)]  # fmt: skip
 
 
-@bounded(max_examples=2500)
-@given(wire.messages())
-def test_wire_messages_parse_or_raise_protocol_error(parts):
-    wire.check(parts)
-
-
-@bounded(max_examples=3000)
-@given(container.containers())
-def test_containers_parse_or_raise_bitstream_error(data):
-    container.check(data)
-
-
-@bounded(max_examples=1000)
-@given(decode.requests())
-def test_mutated_containers_decode_or_raise_bitstream_error(batch):
-    decode.check(batch)
-
-
-@bounded(max_examples=2000)
-@given(config.documents())
-def test_config_files_load_or_raise_config_error(document):
-    config.check(document)
+@pytest.mark.parametrize(("target", "examples"), EXAMPLES, ids=[t.name for t, _ in EXAMPLES])
+def test_inputs_parse_or_raise_the_parsers_documented_error(target: Target, examples: int):
+    """Wire messages (``ProtocolError``), containers and mutated decode batches
+    (``BitstreamError``), config files (``ConfigError``): each parses or raises its error."""
+    bounded(examples)(given(target.inputs())(target.check))()

@@ -18,7 +18,7 @@ from pipeline.demo.processes import spawn, stop, wait_until
 from pipeline.demo.setup import free_port, pick_ports
 from pipeline.scene import render_stereo_frame
 from pipeline.wire import decode_frame
-from tests.integration.configs import cpu_decoder_toml
+from tests.integration.configs import camera_toml, cpu_decoder_toml
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -72,20 +72,10 @@ def _grey_views(root: Path) -> dict[str, list[np.ndarray]]:
 
 
 def _camera_toml(side: str, tap_port: int, folder: Path) -> str:
-    return f"""
-rig_id = "grey"
-side = "{side}"
-endpoint = "tcp://127.0.0.1:{tap_port}"
-fps = 4.0
-frames = {FRAMES}
-codec = "jpeg"
-send_queue = 16
-flush_s = 10.0
-metrics_port = 0
-[source]
-type = "folder"
-path = "{folder.as_posix()}"
-"""
+    return camera_toml(
+        "grey", side, f"tcp://127.0.0.1:{tap_port}", {"type": "folder", "path": folder.as_posix()},
+        fps=4.0, frames=FRAMES, codec="jpeg", send_queue=16, flush_s=10.0, metrics_port=0,
+    )  # fmt: skip
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:

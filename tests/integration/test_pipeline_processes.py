@@ -28,6 +28,7 @@ from pipeline.demo.processes import (
 )
 from pipeline.demo.setup import pick_ports
 from tests.decoder_node.pairing_reference import replay_pairs
+from tests.integration.configs import SYNTHETIC, camera_toml, cpu_decoder_toml
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
@@ -59,51 +60,25 @@ class Outcome:
 
 
 def decoder_toml(ports, timing: Path) -> str:
-    return f"""
-drain_timeout_s = 120.0
-[receiver]
-bind = "tcp://127.0.0.1:{ports.frames}"
-[pairing]
-mode = "timestamp"
-slop_ms = {SLOP_MS}
-max_age_ms = 1000.0
-[batching]
-max_batch = 4
-max_wait_ms = 20.0
-backlog = 4000
-[codec]
-device = "cpu"
-torch_threads = 1
-self_ensemble = 2
-[http]
-host = "127.0.0.1"
-port = {ports.decoder_http}
-[[sinks]]
-type = "timing"
-path = "{timing.as_posix()}"
-"""
+    pairing = f'mode = "timestamp"\nslop_ms = {SLOP_MS}\nmax_age_ms = 1000.0'
+    decoder = cpu_decoder_toml(
+        ports.frames, ports.decoder_http, pairing=pairing, head="drain_timeout_s = 120.0",
+        self_ensemble=2,
+    )  # fmt: skip
+    return decoder + (
+        "[batching]\nmax_batch = 4\nmax_wait_ms = 20.0\nbacklog = 4000\n"
+        f'[[sinks]]\ntype = "timing"\npath = "{timing.as_posix()}"\n'
+    )
 
 
-def camera_toml(ports, side: str, frames: int, offset_ns: int) -> str:
-    metrics = ports.left_metrics if side == "left" else ports.right_metrics
-    return f"""
-rig_id = "itest"
-side = "{side}"
-endpoint = "tcp://127.0.0.1:{ports.frames}"
-fps = {FPS}
-frames = {frames}
-send_queue = 1000
-flush_s = 10.0
-metrics_port = {metrics}
-metrics_addr = "127.0.0.1"
-clock_offset_ns = {offset_ns}
-capture_jitter_ms = {JITTER_MS}
-[source]
-type = "synthetic"
-width = 96
-height = 64
-seed = 3
-"""
+def rig_camera_toml(ports, side: str, frames: int, offset_ns: int) -> str:
+    return camera_toml(
+        "itest", side, f"tcp://127.0.0.1:{ports.frames}",
+        SYNTHETIC | {"width": 96, "height": 64, "seed": 3},
+        fps=FPS, frames=frames, send_queue=1000, flush_s=10.0,
+        metrics_port=ports.left_metrics if side == "left" else ports.right_metrics,
+        metrics_addr="127.0.0.1", clock_offset_ns=offset_ns, capture_jitter_ms=JITTER_MS,
+    )  # fmt: skip
 
 
 def wait_for(predicate, timeout: float, what: str, children: list[Child]) -> None:
@@ -154,8 +129,8 @@ def outcome(tmp_path_factory) -> Outcome:
     timing = d / "timing.jsonl"
     configs = {
         "decoder": decoder_toml(ports, timing),
-        "left": camera_toml(ports, "left", 0, 0),
-        "right": camera_toml(ports, "right", 0, RIGHT_OFFSET_NS),
+        "left": rig_camera_toml(ports, "left", 0, 0),
+        "right": rig_camera_toml(ports, "right", 0, RIGHT_OFFSET_NS),
     }
     for name, text in configs.items():
         (d / f"{name}.toml").write_text(text)

@@ -20,7 +20,7 @@ import pytest
 
 from pipeline.demo.processes import Child, health, spawn, stop
 from pipeline.demo.setup import free_port, pick_ports
-from tests.integration.configs import cpu_decoder_toml
+from tests.integration.configs import camera_toml, cpu_decoder_toml
 from tests.integration.prometheus_tools import (
     PROMETHEUS_DIR,
     PrometheusServer,
@@ -61,20 +61,11 @@ scrape_configs:
 """
 
 
-def camera_toml(frames_port: int, metrics_port: int) -> str:
-    return f"""
-rig_id = "prom"
-side = "left"
-endpoint = "tcp://127.0.0.1:{frames_port}"
-codec = "jpeg"
-fps = 4.0
-metrics_port = {metrics_port}
-metrics_addr = "127.0.0.1"
-[source]
-type = "synthetic"
-width = 64
-height = 48
-"""
+def prom_camera_toml(frames_port: int, metrics_port: int) -> str:
+    return camera_toml(
+        "prom", "left", f"tcp://127.0.0.1:{frames_port}", codec="jpeg", fps=4.0,
+        metrics_port=metrics_port, metrics_addr="127.0.0.1",
+    )  # fmt: skip
 
 
 def wait_for(check: Callable[[], object], timeout: float, what: str, stack_log: Path) -> object:
@@ -95,7 +86,7 @@ def stack(tmp_path_factory):
     folder = tmp_path_factory.mktemp("prometheus")
     ports, prom_port = pick_ports(), free_port()
     (folder / "decoder.toml").write_text(cpu_decoder_toml(ports.frames, ports.decoder_http))
-    (folder / "camera.toml").write_text(camera_toml(ports.frames, ports.left_metrics))
+    (folder / "camera.toml").write_text(prom_camera_toml(ports.frames, ports.left_metrics))
     logs = folder / "logs"
     decoder = spawn("decoder", ["decoder", "--config", str(folder / "decoder.toml")], logs, ENV)
     camera = spawn("camera", ["camera", "--config", str(folder / "camera.toml")], logs, ENV)

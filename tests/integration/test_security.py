@@ -21,7 +21,7 @@ from pipeline.demo.processes import camera_counts, health, scrape, spawn, stop, 
 from pipeline.demo.setup import pick_ports
 from pipeline.security import generate, load_keypair, load_public
 from pipeline.wire import PROTOCOL_VERSION, FrameHeader, encode_frame
-from tests.integration.configs import cpu_decoder_toml
+from tests.integration.configs import camera_toml, cpu_decoder_toml
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -37,23 +37,11 @@ def _keys(folder: Path) -> None:
 
 
 def _camera_toml(side: str, frames: int, ports, keys: Path) -> str:
-    return f"""
-rig_id = "r"
-side = "{side}"
-endpoint = "tcp://127.0.0.1:{ports.frames}"
-codec = "avif"
-fps = 8.0
-frames = {frames}
-send_queue = 100
-flush_s = 10.0
-metrics_port = 0
-secret_key = "{keys / f"r-{side}.key_secret"}"
-server_key = "{keys / "decoder.key"}"
-[source]
-type = "synthetic"
-width = 64
-height = 48
-"""
+    return camera_toml(
+        "r", side, f"tcp://127.0.0.1:{ports.frames}", codec="avif", fps=8.0, frames=frames,
+        send_queue=100, flush_s=10.0, metrics_port=0,
+        secret_key=str(keys / f"r-{side}.key_secret"), server_key=str(keys / "decoder.key"),
+    )  # fmt: skip
 
 
 def _client(context: zmq.Context, keys: Path, name: str, endpoint: str) -> zmq.Socket:

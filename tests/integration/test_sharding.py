@@ -29,6 +29,7 @@ import zmq
 
 from pipeline.demo.processes import Child, camera_counts, health, scrape, spawn, stop, wait_until
 from pipeline.demo.setup import free_port
+from tests.integration.configs import camera_toml, cpu_decoder_toml
 from tests.integration.frame_sender import FrameSender, Sent, encoded_pair, frame_message
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -42,46 +43,20 @@ STOPPED = re.compile(r"decoder stopped: (.*)$", re.M)
 
 
 def decoder_toml(tmp: Path, name: str, index: int, replicas: int, http_port: int) -> str:
-    return f"""
-drain_timeout_s = 60.0
-[receiver]
-bind = "ipc://{tmp}/d-{index}.ipc"
-[pairing]
-mode = "timestamp"
-slop_ms = {SLOP_MS}
-max_age_ms = 1500.0
-[codec]
-device = "cpu"
-torch_threads = 1
-self_ensemble = 1
-[http]
-host = "127.0.0.1"
-port = {http_port}
-[[sinks]]
-type = "timing"
-path = "{tmp}/{name}.jsonl"
-[shard]
-replicas = {replicas}
-index = {index}
-"""
+    pairing = f'mode = "timestamp"\nslop_ms = {SLOP_MS}\nmax_age_ms = 1500.0'
+    return cpu_decoder_toml(
+        f"ipc://{tmp}/d-{index}.ipc", http_port, pairing=pairing, head="drain_timeout_s = 60.0"
+    ) + (
+        f'[[sinks]]\ntype = "timing"\npath = "{tmp}/{name}.jsonl"\n'
+        f"[shard]\nreplicas = {replicas}\nindex = {index}\n"
+    )
 
 
-def camera_toml(tmp: Path, side: str) -> str:
-    return f"""
-rig_id = "rig3"
-side = "{side}"
-endpoint = "ipc://{tmp}/d-{{index}}.ipc"
-codec = "jpeg"
-fps = {FPS}
-flush_s = 10.0
-metrics_port = 0
-[source]
-type = "synthetic"
-width = 64
-height = 48
-[shard]
-replicas = 1
-"""
+def rig3_camera_toml(tmp: Path, side: str) -> str:
+    return camera_toml(
+        "rig3", side, f"ipc://{tmp}/d-{{index}}.ipc", codec="jpeg", fps=FPS, flush_s=10.0,
+        metrics_port=0, shard={"replicas": 1},
+    )  # fmt: skip
 
 
 def start_decoder(tmp: Path, name: str, index: int, replicas: int) -> tuple[Child, int]:
@@ -93,7 +68,7 @@ def start_decoder(tmp: Path, name: str, index: int, replicas: int) -> tuple[Chil
 def start_cameras(tmp: Path) -> list[Child]:
     cameras = []
     for side in ("left", "right"):
-        (tmp / f"{side}.toml").write_text(camera_toml(tmp, side))
+        (tmp / f"{side}.toml").write_text(rig3_camera_toml(tmp, side))
         cameras.append(spawn(side, ["camera", "--config", str(tmp / f"{side}.toml")], tmp, ENV))
     return cameras
 

@@ -21,6 +21,7 @@ from pipeline.codec.standard import STANDARD_CODECS
 from pipeline.demo.setup import pick_ports
 from pipeline.scene.render import render_view
 from pipeline.wire import decode_frame
+from tests.integration.configs import SYNTHETIC, camera_toml
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -28,20 +29,10 @@ FRAMES, WIDTH, HEIGHT = 4, 64, 48
 
 
 def _camera_toml(endpoint: str, codec: str) -> str:
-    return f"""
-rig_id = "nt"
-side = "left"
-endpoint = "{endpoint}"
-codec = "{codec}"
-fps = 20.0
-frames = {FRAMES}
-metrics_port = 0
-flush_s = 10.0
-[source]
-type = "synthetic"
-width = {WIDTH}
-height = {HEIGHT}
-"""
+    return camera_toml(
+        "nt", "left", endpoint, SYNTHETIC | {"width": WIDTH, "height": HEIGHT},
+        codec=codec, fps=20.0, frames=FRAMES, metrics_port=0, flush_s=10.0,
+    )  # fmt: skip
 
 
 def _without_torch(args: list[str], timeout: float = 60.0) -> subprocess.CompletedProcess:

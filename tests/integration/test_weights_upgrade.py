@@ -23,7 +23,7 @@ from pipeline.codec.registry import DEFAULT_MODEL, file_hash, load_file
 from pipeline.demo.processes import camera_counts, health, scrape, spawn, stop, total, wait_until
 from pipeline.demo.setup import pick_ports
 from pipeline.wire import PROTOCOL_VERSION, FrameHeader, encode_frame
-from tests.integration.configs import cpu_decoder_toml
+from tests.integration.configs import camera_toml, cpu_decoder_toml
 from tests.weights_sets import perturbed_dsin
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -36,24 +36,12 @@ BY_WEIGHTS = "stereo_decoder_frames_decoded_by_weights_total"
 
 def _camera_toml(side: str, frames_port: int, weights: Path) -> str:
     digest = weights.stem.rsplit("-", 1)[1]
-    pin = f'weights_hash = "{digest}"\n' if side == "right" else ""  # left: the only file there
-    return f"""
-rig_id = "new"
-side = "{side}"
-endpoint = "tcp://127.0.0.1:{frames_port}"
-codec = "dsin"
-quality = 4
-fps = 4.0
-frames = {FRAMES}
-send_queue = 100
-flush_s = 10.0
-metrics_port = 0
-weights_dir = "{weights.parent}"
-{pin}[source]
-type = "synthetic"
-width = 64
-height = 48
-"""
+    pin = {"weights_hash": digest} if side == "right" else {}  # left: the only file there
+    return camera_toml(
+        "new", side, f"tcp://127.0.0.1:{frames_port}", codec="dsin", quality=4, fps=4.0,
+        frames=FRAMES, send_queue=100, flush_s=10.0, metrics_port=0,
+        weights_dir=str(weights.parent), **pin,
+    )  # fmt: skip
 
 
 def _messages(rig: str, encoders: dict[str, ImageEncoder]) -> list[list]:

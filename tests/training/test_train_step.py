@@ -63,7 +63,7 @@ def _write_pairs(root: Path) -> None:
 
 def test_train_and_export_commands_on_tiny_folders(tmp_path, monkeypatch):
     monkeypatch.setitem(
-        registry.REGISTRY, "tiny", registry.ModelSpec("tiny", TINY, 1, "test model")
+        registry.REGISTRY, "tiny", registry.ModelSpec("tiny", TINY, 1, summary="test model")
     )
     _write_pairs(tmp_path / "pairs")
     run = tmp_path / "run"

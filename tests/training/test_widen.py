@@ -5,20 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pipeline.codec.model import CodecConfig, DsinCodec
-from pipeline.training.loop.loss import codec_loss
+from pipeline.codec.model import DsinCodec
 from pipeline.training.loop.trainer import TrainConfig, Trainer
 from pipeline.training.surgery.widen import widen_checkpoint, widen_state
-
-SMALL = dict(n=16, n_a=16, n_h=16, nz=16, groups=2, si_width=8, lambdas=(0.01, 0.05))
+from tests.training.widening import first_step_backward, widened_pair
 
 
 def _models() -> tuple[DsinCodec, DsinCodec]:
-    torch.manual_seed(0)
-    narrow = DsinCodec(CodecConfig(**SMALL, m=16)).eval()
-    wide = DsinCodec(CodecConfig(**SMALL, m=24)).eval()
-    wide.load_state_dict(widen_state(narrow.state_dict(), 24))  # strict: every shape fits
-    return narrow, wide
+    return widened_pair(lambda state: widen_state(state, 24), {"m": 16}, {"m": 24})
 
 
 def test_the_widened_model_codes_exactly_as_before():
@@ -40,10 +34,7 @@ def test_the_widened_model_codes_exactly_as_before():
 
 def test_the_new_channels_receive_gradients_from_the_first_step():
     _, wide = _models()
-    wide.train()
-    image = torch.rand(2, 3, 64, 64)
-    level = torch.tensor([1, 1])
-    codec_loss(wide, image, image.flip(-1), level, level).loss.backward()
+    first_step_backward(wide)
     new_rows = wide.g_a[5].weight.grad[16:]
     assert new_rows.abs().sum() > 0
     assert wide.g_a[5].weight.grad[:16].abs().sum() > 0

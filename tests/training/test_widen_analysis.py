@@ -5,23 +5,22 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pipeline.codec.model import CodecConfig, DsinCodec
-from pipeline.training.loop.loss import codec_loss
+from pipeline.codec.model import DsinCodec
 from pipeline.training.surgery.widen import main
 from pipeline.training.surgery.widen_analysis import widen_analysis_state
+from tests.training.widening import first_step_backward, widened_pair
 
-SMALL = dict(n=16, n_h=16, m=16, nz=16, groups=2, si_width=8, lambdas=(0.01, 0.05))
+
+def _couple(model: DsinCodec) -> None:
+    """Trained-looking GDN coupling, so that a wrongly widened block would show."""
+    for gdn in (model.g_a[2], model.g_a[4]):
+        gdn.gamma.add_(0.05 * torch.rand_like(gdn.gamma))
 
 
 def _models() -> tuple[DsinCodec, DsinCodec]:
-    torch.manual_seed(0)
-    narrow = DsinCodec(CodecConfig(**SMALL, n_a=8)).eval()
-    with torch.no_grad():  # trained-looking GDN coupling, so that a wrong block would show
-        for gdn in (narrow.g_a[2], narrow.g_a[4]):
-            gdn.gamma.add_(0.05 * torch.rand_like(gdn.gamma))
-    wide = DsinCodec(CodecConfig(**SMALL, n_a=20)).eval()
-    wide.load_state_dict(widen_analysis_state(narrow.state_dict(), 20))  # strict: shapes fit
-    return narrow, wide
+    return widened_pair(
+        lambda state: widen_analysis_state(state, 20), {"n_a": 8}, {"n_a": 20}, prepare=_couple
+    )
 
 
 def test_the_widened_encoder_codes_exactly_as_before():
@@ -43,10 +42,7 @@ def test_widening_leaves_the_callers_random_state_alone():
 
 def test_the_new_channels_learn_from_the_first_step():
     _, wide = _models()
-    wide.train()
-    image = torch.rand(2, 3, 64, 64)
-    level = torch.tensor([1, 1])
-    codec_loss(wide, image, image.flip(-1), level, level).loss.backward()
+    first_step_backward(wide)
     assert wide.g_a[5].weight.grad[:, 8:].abs().sum() > 0  # the zero weights out of them
 
 

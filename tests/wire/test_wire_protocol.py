@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import msgpack
 import pytest
 import zmq
@@ -11,37 +9,13 @@ import zmq
 from pipeline.wire import (
     MAX_HEADER_BYTES,
     PROTOCOL_VERSION,
-    FrameHeader,
     MalformedMessageError,
     ProtocolError,
     UnsupportedVersionError,
     decode_frame,
     encode_frame,
 )
-
-
-def make_header(**changes: object) -> FrameHeader:
-    values = dict(
-        version=PROTOCOL_VERSION,
-        rig_id="rig0",
-        side="left",
-        seq=7,
-        capture_ns=1_700_000_000_000_000_000,
-        send_ns=1_700_000_000_001_000_000,
-        model_id="dsin-q4",
-        quality=4,
-        height=48,
-        width=64,
-        channels=3,
-    )
-    values.update(changes)
-    return FrameHeader(**values)
-
-
-def header_map(**changes: object) -> dict:
-    values = dataclasses.asdict(make_header())
-    values.update(changes)
-    return values
+from tests.wire.headers import header_map, make_header
 
 
 def parts_of(mapping: dict, payload: bytes = b"bits") -> list[bytes]:
