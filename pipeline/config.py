@@ -183,6 +183,8 @@ def _convert_scalar(value: Any, tp: Any, key: str) -> Any:
     if tp is float and type(value) in (int, float):
         return float(value)
     if tp is Path and isinstance(value, str):
+        if not value:  # Path("") is the working directory, never what an empty string meant
+            raise ConfigError(key, "empty path (leave the key out for its default)")
         return Path(value)
     if tp in (bool, int, str) and type(value) is tp:
         return value

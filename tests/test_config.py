@@ -199,3 +199,12 @@ def test_hostile_files_raise_config_error(tmp_path: Path, text: bytes, reason: s
     with pytest.raises(ConfigError) as info:
         load_config(path, Root)
     assert reason in info.value.reason
+
+
+def test_an_empty_path_is_refused_by_key(tmp_path):
+    from decoder_node.config import DecoderConfig
+
+    path = tmp_path / "d.toml"
+    path.write_text('[codec]\nweights_dir = ""\n')
+    with pytest.raises(ConfigError, match=r"codec\.weights_dir.*empty path"):
+        load_config(path, DecoderConfig)
