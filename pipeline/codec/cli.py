@@ -1,4 +1,6 @@
-"""``stereo-pipeline encode`` and ``stereo-pipeline decode``: one image file at a time."""
+"""``stereo-pipeline encode`` and ``stereo-pipeline decode``: one image file at a time.
+
+Encoding with a standard codec needs no torch (a camera host's install); decoding does."""
 
 from __future__ import annotations
 
@@ -9,13 +11,12 @@ import cv2
 import numpy as np
 
 from pipeline.codec.api import DecodeRequest, Role
+from pipeline.codec.camera_encoders import make_encoder
 from pipeline.codec.container import read_header
-from pipeline.codec.decoder import StereoDecoder
-from pipeline.codec.encoder import make_encoder
-from pipeline.codec.images import read_image
+from pipeline.codec.inputs import read_image
 from pipeline.codec.installed import select, weights_name
-from pipeline.codec.registry import STANDARD_MODELS
 from pipeline.codec.standard import CAMERA_CODECS
+from pipeline.codec.standard_models import STANDARD_MODELS
 from pipeline.help_text import command_parser
 
 
@@ -87,6 +88,8 @@ def decode_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     data = Path(args.bitstream).read_bytes()
     model_id = read_header(data).model_id
+    from pipeline.codec.decoder import StereoDecoder  # torch: the `learned` extra
+
     default = None if model_id in STANDARD_MODELS else model_id
     decoder = StereoDecoder(default, device=args.device, weights_dir=args.weights_dir)
     if args.band is not None:

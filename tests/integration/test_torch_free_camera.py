@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import zmq
@@ -79,10 +80,28 @@ def test_avif_camera_without_torch_sends_frames_a_receiver_parses(tmp_path: Path
         assert _psnr(image, render_view(header.seq, WIDTH, HEIGHT, 0, "left")) > 28.0
 
 
+def test_a_standard_codec_encodes_without_torch(tmp_path: Path) -> None:
+    view = render_view(0, WIDTH, HEIGHT, 0, "left")
+    cv2.imwrite(str(tmp_path / "left.png"), cv2.cvtColor(view, cv2.COLOR_RGB2BGR))
+    sic = tmp_path / "left.sic"
+    done = _without_torch(["encode", str(tmp_path / "left.png"), "-o", str(sic), "--codec", "avif"])
+    assert done.returncode == 0, done.stderr
+    assert "blocked: -" in done.stderr  # nothing even tried to import torch
+    bits = parse(sic.read_bytes())
+    assert (bits.header.model_id, bits.header.height, bits.header.width) == ("avif-si1", 48, 64)
+    pixels = STANDARD_CODECS["avif"].decode(bits.strings[0], 3, (HEIGHT, WIDTH))
+    assert _psnr(pixels, view) > 28.0
+
+
 def test_commands_that_need_torch_name_the_extra(tmp_path: Path) -> None:
     (tmp_path / "dsin.toml").write_text(_camera_toml("tcp://127.0.0.1:5555", "dsin"))
     camera = _without_torch(["camera", "--config", str(tmp_path / "dsin.toml")])
-    decoder = _without_torch(["decode", str(tmp_path / "x.sic"), "-o", "x.png"])
+    view = render_view(0, WIDTH, HEIGHT, 0, "left")
+    cv2.imwrite(str(tmp_path / "left.png"), cv2.cvtColor(view, cv2.COLOR_RGB2BGR))
+    sic = str(tmp_path / "x.sic")
+    encoded = _without_torch(["encode", str(tmp_path / "left.png"), "-o", sic, "--codec", "jpeg"])
+    assert encoded.returncode == 0, encoded.stderr
+    decoder = _without_torch(["decode", sic, "-o", str(tmp_path / "x.png")])
     for done in (camera, decoder):
         assert done.returncode == 2, done.stderr
         assert "pip install 'stereo-pipeline[learned]'" in done.stderr
