@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from pipeline.codec.standard import DEFAULT_CAMERA_CODEC
+from pipeline.codec.weights_files import HASH_HEX
 from pipeline.config import ConfigError, setting
 from pipeline.sharding import ShardConfig, fill_endpoint, replica_of, template_fields
 from pipeline.wire.protocol import ID_PATTERN
@@ -125,9 +126,9 @@ class CameraConfig:
     def __post_init__(self) -> None:
         if (self.secret_key is None) != (self.server_key is None):
             raise ValueError("secret_key and server_key go together (CURVE needs both)")
-        if self.weights_hash and not re.fullmatch(r"[0-9a-f]{16}", self.weights_hash):
+        if self.weights_hash and not re.fullmatch(rf"[0-9a-f]{{{HASH_HEX}}}", self.weights_hash):
             raise ValueError(
-                f"weights_hash must be 16 lower-case hex digits: {self.weights_hash!r}"
+                f"weights_hash must be {HASH_HEX} lower-case hex digits: {self.weights_hash!r}"
             )
         if not ID_PATTERN.fullmatch(self.rig_id):
             raise ValueError(f"rig_id must be 1-64 chars of [A-Za-z0-9_.:+-]: {self.rig_id!r}")

@@ -3,15 +3,16 @@ before every start."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from camera_nodes.config import CameraConfig, FolderSourceConfig
+from pipeline.codec.errors import WeightsError
+from pipeline.codec.installed import WeightsFile, select, weights_name
+from pipeline.codec.standard_models import STANDARD_MODELS, standard_model_id
+from pipeline.codec.weights_files import file_hash
 from pipeline.config import ConfigError
 from pipeline.preflight import check_dsin_model, check_endpoint
 from pipeline.security import load_keypair, load_public
-
-if TYPE_CHECKING:
-    from pipeline.codec.installed import WeightsFile
 
 
 def check_camera(cfg: CameraConfig) -> None:
@@ -22,8 +23,6 @@ def check_camera(cfg: CameraConfig) -> None:
         check_dsin_model("model", cfg.model)
     else:
         _check_standard_model(cfg)
-    from pipeline.codec.errors import WeightsError
-
     try:
         camera_weights(cfg)
     except WeightsError as e:
@@ -33,11 +32,9 @@ def check_camera(cfg: CameraConfig) -> None:
     if cfg.secret_key is not None and cfg.server_key is not None:
         load_keypair("secret_key", cfg.secret_key)
         load_public("server_key", cfg.server_key)
-    if isinstance(cfg.source, FolderSourceConfig):
-        from pathlib import Path
-
-        if not (Path(cfg.source.path) / cfg.side).is_dir():
-            raise ConfigError("source.path", f"{cfg.source.path}/{cfg.side} is not a folder")
+    folder = cfg.source.path if isinstance(cfg.source, FolderSourceConfig) else None
+    if folder is not None and not (Path(folder) / cfg.side).is_dir():
+        raise ConfigError("source.path", f"{folder}/{cfg.side} is not a folder")
 
 
 def camera_weights(cfg: CameraConfig) -> WeightsFile | None:
@@ -46,16 +43,10 @@ def camera_weights(cfg: CameraConfig) -> WeightsFile | None:
     file). Raises :class:`WeightsError` when there is not exactly one such file."""
     if cfg.weights_dir is None and not cfg.weights_hash:
         return None
-    from pipeline.codec.installed import select, weights_name
-
     return select(weights_name(cfg.codec, cfg.model), cfg.weights_dir, cfg.weights_hash)
 
 
 def _check_standard_model(cfg: CameraConfig) -> None:
-    from pipeline.codec.errors import WeightsError
-    from pipeline.codec.standard_models import STANDARD_MODELS, standard_model_id
-    from pipeline.codec.weights_files import file_hash
-
     model = cfg.model or standard_model_id(cfg.codec)
     spec = STANDARD_MODELS.get(model)
     if spec is None or spec.codec != cfg.codec:
