@@ -117,7 +117,7 @@ class DecoderApp:
             torch.set_num_threads(self.cfg.codec.torch_threads)
         if self._decoder is None:
             from pipeline.codec import StereoDecoder
-            from pipeline.codec.errors import WeightsError
+            from pipeline.codec.bitstream.errors import WeightsError
 
             codec = self.cfg.codec
             try:
@@ -137,7 +137,7 @@ class DecoderApp:
         publish_build_info(self.registry, pipeline.__version__, device, model_id)
         self._weights = publish_weights(self.registry, self._decoder)
         log.info("weights sets served: %s", ", ".join(" ".join(k) for k in self._weights))
-        from pipeline.codec import rans
+        from pipeline.codec.entropy import rans
 
         if not rans.BOUNDS_CHECKED:
             log.warning("numba is not installed: entropy decoding does not check its reads")

@@ -11,7 +11,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from decoder_node.frames import ReceivedFrame, StereoItem
 from decoder_node.metrics import LATENCY_BUCKETS, SIDES, FrameDrops, metric_name
 from pipeline.codec import DecodeRequest
-from pipeline.codec.errors import BitstreamError, ModelMismatchError
+from pipeline.codec.bitstream.errors import BitstreamError, ModelMismatchError
+from pipeline.codec.family import weights_of_model
 
 STAGES = ("entropy_decode", "synthesis", "si_finder", "si_net")
 """The ``stage`` label values of ``stage_seconds``."""
@@ -65,10 +66,7 @@ class DecodeMetrics:
 def weights_of(frame: ReceivedFrame) -> tuple[str, str]:
     """(weights name, hash) of the set that decodes ``frame``: its model id, or for a standard
     codec (``jpeg-si1`` ...) the SI-Net the id names (``si-std1``)."""
-    from pipeline.codec.registry import STANDARD_MODELS
-
-    spec = STANDARD_MODELS.get(frame.header.model_id)
-    return (spec.weights if spec else frame.header.model_id), frame.weights_hash
+    return weights_of_model(frame.header.model_id), frame.weights_hash
 
 
 def drop_reason(error: BaseException) -> str:

@@ -4,7 +4,7 @@ Each turns a uint8 grey ``(H, W)`` or RGB ``(H, W, 3)`` image into the bytes of 
 and back. The decoder side first reads the file's own header (Pillow, without decoding) and
 checks its format and size against what the container declares, so a payload that claims a
 huge image is refused before any pixel is allocated; only then it decodes. Errors are
-:class:`~pipeline.codec.errors.CorruptBitstreamError`, never a library's own exception.
+:class:`~pipeline.codec.bitstream.errors.CorruptBitstreamError`, never a library's own exception.
 
 Libraries (the fastest maintained decoder of each format that installs by name, measured at
 640x480 on this project's CPU): JPEG with OpenCV's libjpeg-turbo (0.5 ms a colour frame against
@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from pipeline.codec.errors import CorruptBitstreamError
+from pipeline.codec.bitstream.errors import CorruptBitstreamError
 
 AVIF_SPEED = 8
 """libavif encoder speed (0 slowest to 10 fastest): 38 ms a 640x480 colour frame on one thread

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import torch
 
-from pipeline.codec.decoder import resolve_device
-from pipeline.codec.model import CodecConfig, DsinCodec
-from pipeline.codec.registry import WEIGHTS_DIR, export, get_spec, load, widths_of
+from pipeline.codec.decode.decoder import resolve_device
+from pipeline.codec.model.dsin import CodecConfig, DsinCodec
+from pipeline.codec.model.registry import WEIGHTS_DIR, export, get_spec, load, widths_of
 from pipeline.help_text import command_parser, options
 from pipeline.training.loop.trainer import TrainConfig, Trainer
 from pipeline.training.surgery.widen_analysis import widen_analysis_state

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from benchmarks import common, encode_speed
-from pipeline.codec import registry
+from pipeline.codec.model import registry
 
 
 @pytest.fixture(autouse=True)

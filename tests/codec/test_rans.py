@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from compressai.ans import RansEncoder
 
-from pipeline.codec import rans
-from pipeline.codec.entropy import CdfTables
-from pipeline.codec.errors import CorruptBitstreamError
-from pipeline.codec.registry import load
+from pipeline.codec.bitstream.errors import CorruptBitstreamError
+from pipeline.codec.entropy import rans
+from pipeline.codec.entropy.coder import CdfTables
+from pipeline.codec.model.registry import load
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,7 @@ def bitstream_path(codec: str, side: str) -> Path:
 
 def encode(codec: str) -> tuple[bytes, bytes]:
     """Both views of :func:`source` encoded with the camera codec ``codec`` on this CPU."""
-    from pipeline.codec.camera_encoders import make_encoder
+    from pipeline.codec.family import make_encoder
 
     encoder = make_encoder(codec)
     left, right = source()

@@ -16,7 +16,7 @@ import pytest
 import zmq
 
 from pipeline.codec import Role
-from pipeline.codec.encoder import StandardEncoder
+from pipeline.codec.encode import StandardEncoder
 from pipeline.demo.processes import camera_counts, health, scrape, spawn, stop, total, wait_until
 from pipeline.demo.setup import pick_ports
 from pipeline.security import generate, load_keypair, load_public

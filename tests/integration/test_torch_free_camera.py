@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import zmq
 
-from pipeline.codec.container import parse
+from pipeline.codec.bitstream.container import parse
 from pipeline.codec.standard import STANDARD_CODECS
 from pipeline.demo.setup import pick_ports
 from pipeline.scene.render import render_view

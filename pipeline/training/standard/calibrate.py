@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipeline.codec.images import read_image, to_tensor
-from pipeline.codec.si_finder import find_with_confidence
-from pipeline.codec.si_standard import QUALITY_STEPS, StandardSIConfig, StandardSINet
+from pipeline.codec.model.si_finder import find_with_confidence
+from pipeline.codec.model.si_standard import QUALITY_STEPS, StandardSIConfig, StandardSINet
+from pipeline.codec.model.tensors import read_image, to_tensor
 from pipeline.help_text import command_parser
 from pipeline.training.data.datasets import list_pairs
 from pipeline.training.standard.prepare import code

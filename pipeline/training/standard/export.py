@@ -12,8 +12,8 @@ from pathlib import Path
 
 import torch
 
-from pipeline.codec.registry import STANDARD_MODELS
-from pipeline.codec.si_standard import StandardSIConfig, StandardSINet, export_standard_net
+from pipeline.codec.model.si_standard import StandardSIConfig, StandardSINet, export_standard_net
+from pipeline.codec.weights import STANDARD_MODELS
 from pipeline.help_text import command_parser
 
 

@@ -24,9 +24,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from pipeline.codec.registry import load
-from pipeline.codec.si_net import SYMMETRIES
-from pipeline.codec.si_standard import StandardSIConfig, StandardSINet
+from pipeline.codec.model.registry import load
+from pipeline.codec.model.si_net import SYMMETRIES
+from pipeline.codec.model.si_standard import StandardSIConfig, StandardSINet
 from pipeline.codec.standard import CODEC_NAMES
 from pipeline.help_text import command_parser
 

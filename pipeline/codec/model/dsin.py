@@ -3,8 +3,8 @@
 One autoencoder codes both views (as in DSIN): the side view is decoded on its own, the
 primary view is decoded to X_dec, matched against the decoded side view (SI-Finder) and fused
 with it (SI-Net). The model follows CompressAI's contract: :meth:`forward` for training
-returns reconstructions and likelihoods; bitstream work is in :mod:`pipeline.codec.encoder`
-and :mod:`pipeline.codec.decoder`, which call the inference pieces below.
+returns reconstructions and likelihoods; bitstream work is in :mod:`pipeline.codec.model.encoder`
+and :mod:`pipeline.codec.decode.decoder`, which call the inference pieces below.
 """
 
 from __future__ import annotations
@@ -16,10 +16,15 @@ from compressai.entropy_models import EntropyBottleneck, GaussianConditional
 from compressai.models import CompressionModel
 from torch import Tensor
 
-from pipeline.codec.integer_hyper import Z_MAX, IntegerHyperSynthesis
-from pipeline.codec.layers import GainUnit, analysis_transform, hyper_analysis, synthesis_transform
-from pipeline.codec.si_finder import SIFinderConfig, find_with_confidence
-from pipeline.codec.si_net import DEFAULT_DILATIONS, SINet
+from pipeline.codec.model.integer_hyper import Z_MAX, IntegerHyperSynthesis
+from pipeline.codec.model.layers import (
+    GainUnit,
+    analysis_transform,
+    hyper_analysis,
+    synthesis_transform,
+)
+from pipeline.codec.model.si_finder import SIFinderConfig, find_with_confidence
+from pipeline.codec.model.si_net import DEFAULT_DILATIONS, SINet
 
 #: Image sides are padded to a multiple of this (g_a x16, h_a x4).
 PAD_MULTIPLE = 64

@@ -18,7 +18,7 @@ import zlib
 from dataclasses import dataclass
 
 from pipeline.codec.api import Role
-from pipeline.codec.errors import (
+from pipeline.codec.bitstream.errors import (
     CorruptBitstreamError,
     TruncatedBitstreamError,
     UnsupportedVersionError,
