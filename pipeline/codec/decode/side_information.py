@@ -19,7 +19,8 @@ from torch import Tensor
 
 from pipeline.codec.decode.device import chunked, reduced
 from pipeline.codec.decode.read import View
-from pipeline.codec.model.si_finder import SIFinderConfig, find_with_confidence
+from pipeline.codec.model.fusion import find
+from pipeline.codec.model.si_finder import SIFinderConfig
 
 Timer = Callable[[str, Callable[[], object]], object]
 """``timer(stage, work)``: runs ``work`` and adds its seconds to ``stage``."""
@@ -53,10 +54,7 @@ class SideInformation:
         ]
         found = timer(
             "si_finder",
-            lambda: {
-                i: find_with_confidence(alone[i], references[i], self._finder(views[i]))
-                for i in both
-            },
+            lambda: {i: find(alone[i], references[i], self._finder(views[i])) for i in both},
         )
         groups: dict[tuple, list[int]] = defaultdict(list)
         for i in both:  # one SI-Net call per weights set and shape

@@ -16,6 +16,7 @@ from compressai.entropy_models import EntropyBottleneck, GaussianConditional
 from compressai.models import CompressionModel
 from torch import Tensor
 
+from pipeline.codec.model.fusion import find_batch, fuse_learned
 from pipeline.codec.model.integer_hyper import Z_MAX, IntegerHyperSynthesis
 from pipeline.codec.model.layers import (
     GainUnit,
@@ -23,7 +24,7 @@ from pipeline.codec.model.layers import (
     hyper_analysis,
     synthesis_transform,
 )
-from pipeline.codec.model.si_finder import SIFinderConfig, find_with_confidence
+from pipeline.codec.model.si_finder import SIFinderConfig
 from pipeline.codec.model.si_net import DEFAULT_DILATIONS, SINet
 
 #: Image sides are padded to a multiple of this (g_a x16, h_a x4).
@@ -134,14 +135,8 @@ class DsinCodec(CompressionModel):
         ``scaled`` is off (training, calibration), the SI-Net's calibrated per-level scales.
         ``ensemble``: the SI-Net's self-ensemble size (1 in training).
         """
-        finder = finder or self.config.si_finder
-        with torch.no_grad(), torch.autocast(x_dec.device.type, enabled=False):
-            found = [
-                find_with_confidence(x.float(), s.float(), finder)
-                for x, s in zip(x_dec, side_dec, strict=True)
-            ]
-            y_syn, confidence = (torch.stack(parts) for parts in zip(*found, strict=True))
-        return self.si_net(x_dec, y_syn, level, confidence, scaled, ensemble)
+        y_syn, confidence = find_batch(x_dec, side_dec, finder or self.config.si_finder)
+        return fuse_learned(self.si_net, x_dec, y_syn, confidence, level, scaled, ensemble)
 
     @torch.no_grad()
     def analyse(self, x: Tensor, level: Tensor) -> tuple[Tensor, Tensor]:
