@@ -18,7 +18,7 @@ import numpy as np
 
 from benchmarks.common import DATA, environment, write_report
 from pipeline.cli import main as cli
-from pipeline.codec.model.tensors import read_image
+from pipeline.codec.inputs import read_image
 from pipeline.evaluation.quality import psnr
 
 

@@ -22,8 +22,8 @@ import torch
 from benchmarks.common import DATA, environment, write_report
 from pipeline.codec.api import DecodeRequest, Role
 from pipeline.codec.decode.decoder import StereoDecoder
+from pipeline.codec.inputs import read_image
 from pipeline.codec.model.encoder import ImageEncoder
-from pipeline.codec.model.tensors import read_image
 from pipeline.evaluation.quality import psnr
 from pipeline.training.data.datasets import list_pairs
 

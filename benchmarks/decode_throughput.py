@@ -34,7 +34,7 @@ from decoder_node.metrics import FrameDrops
 from decoder_node.sinks import SinkSet, build_sink
 from decoder_node.sinks.base import Sink
 from pipeline.codec import ImageEncoder, Role, StereoDecoder, read_header
-from pipeline.codec.model.tensors import read_image
+from pipeline.codec.inputs import read_image
 from pipeline.training.data.datasets import list_pairs
 from pipeline.wire import PROTOCOL_VERSION, FrameHeader
 

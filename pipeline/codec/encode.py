@@ -1,7 +1,8 @@
 """Encoding: an image to a container (``docs/bitstream.md``), on a camera's CPU, without torch.
 
 :class:`Encoder` is what every camera encoder offers; :class:`StandardEncoder` is the standard
-codecs' (JPEG, WebP, AVIF), and :func:`container` writes the header both kinds share. The learned
+codecs' (JPEG, WebP, AVIF), and both write their containers with
+:func:`~pipeline.codec.bitstream.container.container`. The learned
 codec's encoder (:class:`~pipeline.codec.model.encoder.ImageEncoder`, torch: the ``learned``
 extra) is built by its family (:func:`pipeline.codec.family.make_encoder`) only for ``dsin``
 (docs/install.md)."""
@@ -13,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from pipeline.codec.api import Role
-from pipeline.codec.bitstream.container import FORMAT_VERSION, Bitstream, BitstreamHeader
+from pipeline.codec.bitstream.container import container
 from pipeline.codec.inputs import check_image, checked_quality
 from pipeline.codec.standard import STANDARD_CODECS
 from pipeline.codec.weights import STANDARD_MODELS, named_hash, standard_model_id
@@ -38,22 +39,6 @@ class Encoder(Protocol):
         self, image: np.ndarray, role: Role = Role.PRIMARY, quality: int | None = None
     ) -> bytes:
         """Encode one uint8 image; raises ValueError for a bad image or quality."""
-
-
-def container(
-    image: np.ndarray, model_id: str, weights_hash: str, quality: int, role: Role, strings
-) -> bytes:
-    """The container of one coded ``image`` (its shape and channels in the header)."""
-    header = BitstreamHeader(
-        FORMAT_VERSION,
-        model_id,
-        weights_hash,
-        quality,
-        Role(role),
-        *image.shape[:2],
-        1 if image.ndim == 2 else 3,
-    )
-    return Bitstream(header, tuple(strings)).to_bytes()
 
 
 class StandardEncoder:

@@ -124,16 +124,24 @@ STANDARD_CODECS: dict[str, StandardCodec] = {
     codec.name: codec
     for codec in (
         StandardCodec(
-            "jpeg", "JPEG", _QUALITIES, 50,
-            opencv_encoder(".jpg", cv2.IMWRITE_JPEG_QUALITY), opencv_pixels,
+            "jpeg",
+            "JPEG",
+            _QUALITIES,
+            50,
+            opencv_encoder(".jpg", cv2.IMWRITE_JPEG_QUALITY),
+            opencv_pixels,
         ),
         StandardCodec(
-            "webp", "WEBP", _QUALITIES, 50,
-            opencv_encoder(".webp", cv2.IMWRITE_WEBP_QUALITY), opencv_pixels,
+            "webp",
+            "WEBP",
+            _QUALITIES,
+            50,
+            opencv_encoder(".webp", cv2.IMWRITE_WEBP_QUALITY),
+            opencv_pixels,
         ),
         StandardCodec("avif", "AVIF", _QUALITIES, 50, avif_encode, _avif_pixels),
     )
-}  # fmt: skip
+}
 """The standard camera codecs by name; their order is the SI-Net's codec input. The default
 quality of each (50) lands near 35 dB on the evaluation sets (docs/models.md): AVIF 0.37 bpp,
 WebP 0.43, JPEG 0.64, where dsin-s1's default (8) gives 32.4 dB at 0.48 bpp."""

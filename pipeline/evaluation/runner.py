@@ -11,7 +11,7 @@ import numpy as np
 from tqdm import tqdm
 
 from pipeline.codec.bitstream.errors import CodecError
-from pipeline.codec.model.tensors import read_image
+from pipeline.codec.inputs import read_image
 from pipeline.evaluation.classic import ClassicCodec
 from pipeline.evaluation.coded_pair import CodedPair
 from pipeline.evaluation.images import PairFiles

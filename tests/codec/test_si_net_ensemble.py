@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from pipeline.codec import StereoDecoder
-from pipeline.codec.decode.decoder import resolve_ensemble
+from pipeline.codec.decode.device import resolve_ensemble
 from pipeline.codec.model.registry import load
 from pipeline.codec.model.si_net import SINet
 

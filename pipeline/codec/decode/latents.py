@@ -19,7 +19,6 @@ from pipeline.codec.bitstream.errors import CorruptBitstreamError
 from pipeline.codec.bitstream.limits import ImageLimits
 from pipeline.codec.decode.model_set import DsinEntry
 from pipeline.codec.model.dsin import PAD_MULTIPLE
-from pipeline.codec.model.fusion import fuse_learned
 from pipeline.codec.model.tensors import padded_size
 
 if TYPE_CHECKING:
@@ -71,4 +70,4 @@ def fuse_latents(
 ) -> Tensor:
     """The guided SI-Net of the views' model over a batch (one weights set, one shape)."""
     levels = torch.tensor([view.level for view in views], device=x.device)
-    return fuse_learned(views[0].entry.model.si_net, x, y_syn, confidence, levels, True, ensemble)
+    return views[0].entry.model.si_net(x, y_syn, levels, confidence, ensemble=ensemble)

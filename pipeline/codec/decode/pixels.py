@@ -17,7 +17,6 @@ from pipeline.codec.bitstream.container import BitstreamHeader
 from pipeline.codec.bitstream.errors import CorruptBitstreamError
 from pipeline.codec.bitstream.limits import ImageLimits
 from pipeline.codec.decode.model_set import StandardEntry
-from pipeline.codec.model.fusion import fuse_standard
 from pipeline.codec.model.tensors import to_tensor
 from pipeline.codec.standard import STANDARD_CODECS
 
@@ -64,4 +63,4 @@ def fuse_pixels(
     codecs = [net.codec_index(view.codec) for view in views]
     qualities = [view.header.quality for view in views]
     codecs, qualities = (torch.tensor(v, device=x.device) for v in (codecs, qualities))
-    return fuse_standard(net, x, y_syn, confidence, codecs, qualities, ensemble=ensemble)
+    return net(x, y_syn, confidence, codecs, qualities, ensemble=ensemble)

@@ -16,7 +16,7 @@ from compressai.entropy_models import EntropyBottleneck, GaussianConditional
 from compressai.models import CompressionModel
 from torch import Tensor
 
-from pipeline.codec.model.fusion import find_batch, fuse_learned
+from pipeline.codec.model.fusion import find_batch
 from pipeline.codec.model.integer_hyper import Z_MAX, IntegerHyperSynthesis
 from pipeline.codec.model.layers import (
     GainUnit,
@@ -136,7 +136,7 @@ class DsinCodec(CompressionModel):
         ``ensemble``: the SI-Net's self-ensemble size (1 in training).
         """
         y_syn, confidence = find_batch(x_dec, side_dec, finder or self.config.si_finder)
-        return fuse_learned(self.si_net, x_dec, y_syn, confidence, level, scaled, ensemble)
+        return self.si_net(x_dec, y_syn, level, confidence, scaled, ensemble)
 
     @torch.no_grad()
     def analyse(self, x: Tensor, level: Tensor) -> tuple[Tensor, Tensor]:

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from pipeline.codec.api import Role
-from pipeline.codec.encode import container
+from pipeline.codec.bitstream.container import container
 from pipeline.codec.entropy.coder import LatentCoder
 from pipeline.codec.inputs import check_image, checked_quality
 from pipeline.codec.model.dsin import PAD_MULTIPLE

@@ -1,30 +1,25 @@
-"""The one side-information path: the SI-Finder's search, the SI-Nets' calls, the scale fit.
+"""The one side-information path: the SI-Finder's search and the residual-scale fit.
 
 The decoder (:mod:`pipeline.codec.decode.side_information` and its families' parts), the
 learned model's training and calibration (:meth:`~pipeline.codec.model.dsin.DsinCodec.fuse`,
 :mod:`pipeline.training.surgery.calibrate`) and the standard-codec SI-Net's data preparation,
-training and calibration (:mod:`pipeline.training.standard`) all call these functions, so
-what an SI-Net is trained and calibrated on is what the decoder gives it.
+training and calibration (:mod:`pipeline.training.standard`) all find side information with
+:func:`find` and call the same SI-Net modules (``scaled=False`` in training and calibration:
+the raw residual), so what an SI-Net is trained and calibrated on is what the decoder gives it.
 
 :func:`find` runs the SI-Finder in float32 without gradients (never under reduced precision);
-:func:`fuse_learned` and :func:`fuse_standard` call the two SI-Nets (``scaled=False`` in
-training and calibration: the raw residual); :class:`ResidualFit` is the least-squares fit of
-the residual scale s = <r, X - X_dec> / <r, r>, clipped to [0, 1], that both calibrations use.
+:class:`ResidualFit` is the least-squares fit of the residual scale
+s = <r, X - X_dec> / <r, r>, clipped to [0, 1], that both calibrations use.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
 from pipeline.codec.model.si_finder import SIFinderConfig, find_with_confidence
-
-if TYPE_CHECKING:
-    from pipeline.codec.model.si_net import SINet
-    from pipeline.codec.model.si_standard import StandardSINet
 
 
 def find(x_dec: Tensor, reference: Tensor, finder: SIFinderConfig) -> tuple[Tensor, Tensor]:
@@ -40,41 +35,6 @@ def find_batch(
     found = [find(x, s, finder) for x, s in zip(x_dec, references, strict=True)]
     y_syn, confidence = (torch.stack(parts) for parts in zip(*found, strict=True))
     return y_syn, confidence
-
-
-def fuse_learned(
-    si_net: SINet,
-    x_dec: Tensor,
-    y_syn: Tensor,
-    confidence: Tensor,
-    levels: Tensor | None,
-    scaled: bool = True,
-    ensemble: int = 1,
-) -> Tensor:
-    """X_hat from a learned model's guided SI-Net, told each item's level (B,)."""
-    return si_net(x_dec, y_syn, levels, confidence, scaled, ensemble)
-
-
-def fuse_standard(
-    net: StandardSINet,
-    x_dec: Tensor,
-    y_syn: Tensor,
-    confidence: Tensor,
-    codecs: Tensor,
-    qualities: Tensor,
-    scaled: bool = True,
-    ensemble: int = 1,
-) -> Tensor:
-    """X_hat from the standard-codec SI-Net, told each item's codec index and quality (B,)."""
-    return net(
-        x_dec,
-        y_syn.clamp(0.0, 1.0),
-        confidence,
-        codecs,
-        qualities,
-        scaled=scaled,
-        ensemble=ensemble,
-    )
 
 
 class ResidualFit:

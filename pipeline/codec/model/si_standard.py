@@ -85,7 +85,9 @@ class StandardSINet(nn.Module):
         ensemble: int = 1,
     ) -> Tensor:
         """Fuse a batch: images (B, 3, H, W), confidence (B, 1, H, W), ``codec`` indexes and
-        ``quality`` settings (B,) as integers; ``scaled=False`` in training."""
+        ``quality`` settings (B,) as integers; ``scaled=False`` in training and calibration.
+        Y_syn is clamped to [0, 1] here, wherever it came from (the decoder, stored crops)."""
+        y_syn = y_syn.clamp(0.0, 1.0)
         quality = quality.clamp(0, QUALITY_STEPS - 1)
         onehot = F.one_hot(codec, len(self.config.codecs)).to(x_dec.dtype)
         fused = self.net(

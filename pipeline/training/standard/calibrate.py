@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipeline.codec.model.fusion import ResidualFit, find, fuse_standard
+from pipeline.codec.inputs import read_image
+from pipeline.codec.model.fusion import ResidualFit, find
 from pipeline.codec.model.si_standard import QUALITY_STEPS, StandardSIConfig, StandardSINet
-from pipeline.codec.model.tensors import read_image, to_tensor
+from pipeline.codec.model.tensors import to_tensor
 from pipeline.help_text import command_parser
 from pipeline.training.data.datasets import list_pairs
 from pipeline.training.standard.prepare import code
@@ -73,9 +74,7 @@ def _fit_one(
     x_dec = to_tensor(code(codec, left, quality))
     y_syn, confidence = find(x_dec, to_tensor(code(codec, right, quality)), net.config.si_finder)
     codecs, qualities = torch.tensor([cell[0]]), torch.tensor([quality])
-    fused = fuse_standard(
-        net, x_dec[None], y_syn[None], confidence[None], codecs, qualities, scaled=False
-    )
+    fused = net(x_dec[None], y_syn[None], confidence[None], codecs, qualities, scaled=False)
     fit.add(cell, fused, x_dec[None], to_tensor(left)[None])
 
 

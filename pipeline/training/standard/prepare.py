@@ -26,10 +26,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pipeline.codec.inputs import read_image
 from pipeline.codec.model.fusion import find
 from pipeline.codec.model.si_finder import SIFinderConfig
 from pipeline.codec.model.si_standard import STANDARD_SI_FINDER
-from pipeline.codec.model.tensors import read_image, to_tensor
+from pipeline.codec.model.tensors import to_tensor
 from pipeline.codec.standard import CODEC_NAMES, STANDARD_CODECS
 from pipeline.help_text import command_parser
 from pipeline.training.data.datasets import list_images, list_pairs

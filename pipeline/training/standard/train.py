@@ -24,7 +24,6 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from pipeline.codec.model.fusion import fuse_standard
 from pipeline.codec.model.registry import load
 from pipeline.codec.model.si_net import SYMMETRIES
 from pipeline.codec.model.si_standard import StandardSIConfig, StandardSINet
@@ -97,8 +96,7 @@ def step(model: StandardSINet, optimizer: torch.optim.Optimizer, batch: dict) ->
     """One optimisation step on the negative mean gain; returns the per-item gains."""
     device = next(model.parameters()).device
     batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-    x_hat = fuse_standard(
-        model,
+    x_hat = model(
         batch["x_dec"],
         batch["y_syn"],
         batch["confidence"],

@@ -19,11 +19,12 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from pipeline.codec.inputs import read_image
 from pipeline.codec.model.dsin import PAD_MULTIPLE, DsinCodec
 from pipeline.codec.model.fusion import ResidualFit
 from pipeline.codec.model.registry import get_spec
 from pipeline.codec.model.si_net import ENSEMBLE_SIZES
-from pipeline.codec.model.tensors import read_image, to_tensor
+from pipeline.codec.model.tensors import to_tensor
 from pipeline.evaluation.images import find_pairs
 from pipeline.help_text import command_parser
 
