@@ -151,8 +151,9 @@ def spawn_sandboxed(
     appear in :data:`CONFIG_DIR`; :meth:`Sandbox.host_path` says where its writable folders
     are), log in ``folder/<name>.log``. ``names`` (a Service's DNS names) resolve to 127.0.0.1,
     as ``hostname`` and localhost do."""
-    if REPO.is_relative_to("/tmp"):  # the pod's /tmp would hide the code under test
-        pytest.fail(f"{REPO} is under /tmp: run the tests from a checkout outside it")
+    for code in (REPO, Path(sys.prefix)):  # the sandbox's /tmp would hide the code under test
+        if code.is_relative_to("/tmp"):
+            pytest.fail(f"{code} is under /tmp: run the tests from a checkout and venv outside it")
     for top in sandbox.writable:
         (folder / "rw" / _slug(top)).mkdir(parents=True, exist_ok=True)
     loopback = " ".join(("localhost", hostname, *names))
