@@ -106,6 +106,16 @@ def publish_build_info(
     gauge.labels(version, device, model_id).set(1)
 
 
+def publish_entropy_check(registry: CollectorRegistry, checked: bool) -> None:
+    """Set ``stereo_decoder_entropy_bounds_checked`` to 1 when entropy decoding checks its reads
+    (numba), 0 when it is CompressAI's unchecked decoder (``STEREO_ALLOW_UNCHECKED_RANS=1``)."""
+    Gauge(
+        metric_name("entropy_bounds_checked"),
+        "1 when entropy decoding checks every read (numba), 0 when it is CompressAI's unchecked.",
+        registry=registry,
+    ).set(int(checked))
+
+
 def publish_weights(registry: CollectorRegistry, decoder: object) -> list[tuple[str, str]]:
     """Set ``stereo_decoder_weights_installed{weights, weights_hash} 1`` for every weights set
     ``decoder`` serves (``docs/weights.md``) and return them as (name, hash); none for a decoder
