@@ -1,6 +1,6 @@
 """The pairer's metrics (``docs/metrics.md``, "Decoder node"): pairs, forced pairs, frames
 released alone, skew, waits, clock steps and waiting frames, each rig's series created at zero
-from its first frame."""
+from its first frame and removed when its slot is released."""
 
 from __future__ import annotations
 
@@ -12,15 +12,17 @@ from decoder_node.metrics import (
     SIDES,
     SKEW_BUCKETS,
     UNPAIRED_REASONS,
+    RigSeries,
     metric_name,
     zero_series,
 )
 
 
 class PairingMetrics:
-    """The pairer's metrics, created in the daemon's registry."""
+    """The pairer's metrics, created in the daemon's registry; the rig-labelled ones tracked in
+    ``rigs`` (a rig's series exist while it holds a slot)."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, rigs: RigSeries) -> None:
         self.pairs = Counter(
             metric_name("pairs_total"), "Left/right pairs formed.", ("rig",), registry=registry
         )
@@ -65,10 +67,9 @@ class PairingMetrics:
             registry=registry,
         )
         zero_series((self.wait,), SIDES)
-
-    def init_rig(self, rig: str) -> None:
-        """Create ``rig``'s series at zero: every side and reason."""
-        zero_series((self.pairs, self.skew), (rig,))
-        zero_series((self.forced,), (rig,), FORCED_REASONS)
-        zero_series((self.clock_steps, self.unmatched), (rig,), SIDES)
-        zero_series((self.unpaired,), (rig,), SIDES, UNPAIRED_REASONS)
+        rigs.track(self.pairs)
+        rigs.track(self.skew)
+        rigs.track(self.forced, FORCED_REASONS)
+        rigs.track(self.clock_steps, SIDES)
+        rigs.track(self.unmatched, SIDES)
+        rigs.track(self.unpaired, SIDES, UNPAIRED_REASONS)
