@@ -24,14 +24,21 @@ from decoder_node.metrics import BATCH_SIZE_BUCKETS, LATENCY_BUCKETS, FrameDrops
 
 
 class BatcherMetrics:
-    """The batcher's metrics, created in the daemon's registry."""
+    """The batcher's metrics, created in the daemon's registry; ``backlog`` is the configured
+    capacity, exported so that alerts compare ``pending_pairs`` with it."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, backlog: int) -> None:
         self.pending = Gauge(
             metric_name("pending_pairs"),
             "Pairs and lone views waiting for a decode batch.",
             registry=registry,
         )
+        capacity = Gauge(
+            metric_name("backlog_capacity"),
+            "Pairs the batcher holds ([batching] backlog); beyond it the oldest is dropped.",
+            registry=registry,
+        )
+        capacity.set(backlog)
         self.batch_size = Histogram(
             metric_name("batch_size"),
             "Pairs (or lone views) per decode batch.",
@@ -61,7 +68,7 @@ class DynamicBatcher:
         self._backlog = cfg.backlog
         self._drops = drops
         self._clock = clock
-        self._metrics = BatcherMetrics(registry)
+        self._metrics = BatcherMetrics(registry, cfg.backlog)
         self._groups: OrderedDict[Hashable, list[StereoItem]] = OrderedDict()
         self._size = 0
         self._cond = threading.Condition()

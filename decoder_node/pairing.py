@@ -52,7 +52,7 @@ class Pairer:
         self._slop_ns = int(cfg.slop_ms * 1e6)
         self._max_age_s = cfg.max_age_ms / 1000.0
         self._drops = drops
-        self._metrics = PairingMetrics(registry, drops.rigs)
+        self._metrics = PairingMetrics(registry, drops.rigs, cfg.slop_ms)
         self._rigs: dict[str, _RigState] = {}
 
     @property

@@ -20,9 +20,9 @@ from decoder_node.metrics import (
 
 class PairingMetrics:
     """The pairer's metrics, created in the daemon's registry; the rig-labelled ones tracked in
-    ``rigs`` (a rig's series exist while it holds a slot)."""
+    ``rigs`` (a rig's series exist while it holds a slot); ``slop_ms`` exported for alerts."""
 
-    def __init__(self, registry: CollectorRegistry, rigs: RigSeries) -> None:
+    def __init__(self, registry: CollectorRegistry, rigs: RigSeries, slop_ms: float) -> None:
         self.pairs = Counter(
             metric_name("pairs_total"), "Left/right pairs formed.", ("rig",), registry=registry
         )
@@ -66,6 +66,12 @@ class PairingMetrics:
             ("rig", "side"),
             registry=registry,
         )
+        slop = Gauge(
+            metric_name("pairing_slop_seconds"),
+            "Largest capture-time difference of a pair ([pairing] slop_ms), in seconds.",
+            registry=registry,
+        )
+        slop.set(slop_ms / 1000.0)
         zero_series((self.wait,), SIDES)
         rigs.track(self.pairs)
         rigs.track(self.skew)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import zmq
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from decoder_node.auth import bind_socket
 from decoder_node.config import ReceiverConfig
@@ -54,9 +54,9 @@ BURST = 256
 
 class ReceiverMetrics:
     """Receive-side metrics, created in the daemon's registry; the rig-labelled ones tracked in
-    ``rigs``."""
+    ``rigs``; ``max_rigs`` exported for alerts."""
 
-    def __init__(self, registry: CollectorRegistry, rigs: RigSeries) -> None:
+    def __init__(self, registry: CollectorRegistry, rigs: RigSeries, max_rigs: int) -> None:
         self.received = Counter(
             metric_name("frames_received_total"),
             "Frame messages with a valid wire header.",
@@ -85,6 +85,17 @@ class ReceiverMetrics:
         self.rigs_released = Counter(
             metric_name("rig_slots_released_total"),
             "Rig slots given to a new rig after their rig was silent rig_idle_s.",
+            registry=registry,
+        )
+        slots = Gauge(
+            metric_name("rig_slots"),
+            "Rig ids accepted at once ([receiver] max_rigs).",
+            registry=registry,
+        )
+        slots.set(max_rigs)
+        self.rig_slots_used = Gauge(
+            metric_name("rig_slots_used"),
+            "Rig slots held by a rig.",
             registry=registry,
         )
         self.network = Histogram(
@@ -125,7 +136,7 @@ class Receiver:
         self._pairer = pairer
         self._emit = emit
         self._drops = drops
-        self._metrics = ReceiverMetrics(registry, drops.rigs)
+        self._metrics = ReceiverMetrics(registry, drops.rigs, cfg.max_rigs)
         self._context = context
         self._socket: zmq.Socket | None = None
         self._rigs: dict[str, float] = {}  # rig -> when its last frame came (monotonic)
@@ -223,6 +234,7 @@ class Receiver:
             log.info("rig %s silent for %.0f s: its slot goes to rig %s", idle, silent, rig)
         if rig not in self._rigs:
             self._drops.rigs.add(rig)
+            self._metrics.rig_slots_used.set(len(self._rigs) + 1)
         self._rigs[rig] = now
         return True
 
