@@ -20,7 +20,13 @@ from prometheus_client import CollectorRegistry, Gauge, Histogram
 
 from decoder_node.config import BatchingConfig
 from decoder_node.frames import StereoItem
-from decoder_node.metrics import BATCH_SIZE_BUCKETS, LATENCY_BUCKETS, FrameDrops, metric_name
+from decoder_node.metrics import (
+    BATCH_SIZE_BUCKETS,
+    LATENCY_BUCKETS,
+    FrameDrops,
+    metric_name,
+    publish_setting,
+)
 
 
 class BatcherMetrics:
@@ -33,12 +39,12 @@ class BatcherMetrics:
             "Pairs and lone views waiting for a decode batch.",
             registry=registry,
         )
-        capacity = Gauge(
-            metric_name("backlog_capacity"),
+        publish_setting(
+            registry,
+            "backlog_capacity",
             "Pairs the batcher holds ([batching] backlog); beyond it the oldest is dropped.",
-            registry=registry,
+            backlog,
         )
-        capacity.set(backlog)
         self.batch_size = Histogram(
             metric_name("batch_size"),
             "Pairs (or lone views) per decode batch.",

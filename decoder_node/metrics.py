@@ -136,6 +136,12 @@ class FrameDrops:
             child.inc(count)
 
 
+def publish_setting(registry: CollectorRegistry, suffix: str, doc: str, value: float) -> None:
+    """Export a configured size as a gauge (``backlog_capacity`` ...), so that alerts compare
+    with the decoder's own configuration rather than with a default (``docs/metrics.md``)."""
+    Gauge(metric_name(suffix), doc, registry=registry).set(value)
+
+
 def publish_build_info(
     registry: CollectorRegistry, version: str, device: str, model_id: str
 ) -> None:

@@ -14,6 +14,7 @@ from decoder_node.metrics import (
     UNPAIRED_REASONS,
     RigSeries,
     metric_name,
+    publish_setting,
     zero_series,
 )
 
@@ -66,12 +67,12 @@ class PairingMetrics:
             ("rig", "side"),
             registry=registry,
         )
-        slop = Gauge(
-            metric_name("pairing_slop_seconds"),
+        publish_setting(
+            registry,
+            "pairing_slop_seconds",
             "Largest capture-time difference of a pair ([pairing] slop_ms), in seconds.",
-            registry=registry,
+            slop_ms / 1000.0,
         )
-        slop.set(slop_ms / 1000.0)
         zero_series((self.wait,), SIDES)
         rigs.track(self.pairs)
         rigs.track(self.skew)

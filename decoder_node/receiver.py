@@ -30,6 +30,7 @@ from decoder_node.metrics import (
     FrameDrops,
     RigSeries,
     metric_name,
+    publish_setting,
     zero_series,
 )
 from decoder_node.pairing import Pairer
@@ -87,12 +88,9 @@ class ReceiverMetrics:
             "Rig slots given to a new rig after their rig was silent rig_idle_s.",
             registry=registry,
         )
-        slots = Gauge(
-            metric_name("rig_slots"),
-            "Rig ids accepted at once ([receiver] max_rigs).",
-            registry=registry,
+        publish_setting(
+            registry, "rig_slots", "Rig ids accepted at once ([receiver] max_rigs).", max_rigs
         )
-        slots.set(max_rigs)
         self.rig_slots_used = Gauge(
             metric_name("rig_slots_used"),
             "Rig slots held by a rig.",
