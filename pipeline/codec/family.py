@@ -19,6 +19,7 @@ at receive, before pairing, and hands the pair stage pixels like :data:`STANDARD
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class CodecFamily:
+class CodecFamily(ABC):
     """The codecs and model ids of one family, and what the camera and decoder ask of them."""
 
     name: str
@@ -52,9 +53,9 @@ class CodecFamily:
     #: Its views are latents the decoder's synthesis turns into X_dec (else pixels already).
     synthesised: bool
 
+    @abstractmethod
     def model_ids(self) -> tuple[str, ...]:
         """The model ids its bitstreams may carry."""
-        raise NotImplementedError
 
     def serves_model(self, model_id: str) -> bool:
         """True when bitstreams of ``model_id`` are this family's."""
@@ -64,29 +65,30 @@ class CodecFamily:
         """True when weights files named ``name`` are this family's."""
         return name in {self.weights_of_model(m) for m in self.model_ids()}
 
+    @abstractmethod
     def weights_of_model(self, model_id: str) -> str:
         """The weights name that decodes bitstreams of ``model_id``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def model_id(self, codec: str, model: str | None = None) -> str:
         """The model id a camera running ``codec`` writes (``model`` or the codec's default);
         WeightsError when ``model`` is not one of ``codec``'s."""
-        raise NotImplementedError
 
     def weights_name(self, codec: str, model: str | None = None) -> str:
         """The weights a camera codec encodes with (their hash goes into every container)."""
         return self.weights_of_model(self.model_id(codec, model))
 
+    @abstractmethod
     def top_quality(self, codec: str, model: str | None = None) -> int:
         """The highest quality setting of ``codec`` (the lowest is 1)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def make_encoder(
         self, codec: str, model: str | None = None, weights: WeightsFile | None = None
     ) -> Encoder:
         """The encoder of ``codec``; ``weights``: the file to encode with (None: built in)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def read_view(
         self,
         header: BitstreamHeader,
@@ -95,15 +97,14 @@ class CodecFamily:
         limits: ImageLimits,
     ) -> Latents | Pixels:
         """Decode stage 1 for one checked container: its weights set, then the view."""
-        raise NotImplementedError
 
+    @abstractmethod
     def si_finder(self, view, default: SIFinderConfig | None) -> SIFinderConfig:
         """The SI-Finder settings for ``view`` (``default``: the decoder's, when it has one)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def si_net(self, views: list, x, y_syn, confidence, ensemble: int):
         """X_hat of a batch of this family's ``views`` (one weights set, one shape)."""
-        raise NotImplementedError
 
 
 class LearnedFamily(CodecFamily):
