@@ -68,26 +68,3 @@ def test_the_shipped_configs_pass(capsys):
     for side in ("left", "right"):
         path = configs / f"camera-{side}.toml"
         assert camera_main(["--config", str(path), "--validate-config"]) == 0
-
-
-def test_security_keys_are_checked_and_generated(tmp_path, capsys):
-    from pipeline.cli import main as cli_main
-
-    keys = tmp_path / "keys"
-    config = tmp_path / "decoder.toml"
-    text = f'[security]\nenabled = true\nsecret_key = "{keys}/decoder.key_secret"\n'
-    config.write_text(text + f'cameras = "{keys}/cameras"\n')
-    assert decoder_main(["--config", str(config), "--validate-config"]) == 2
-    assert "security.secret_key" in capsys.readouterr().err
-    assert cli_main(["keys", "generate", "--out", str(keys), "--name", "decoder"]) == 0
-    (keys / "cameras").mkdir()
-    assert decoder_main(["--config", str(config), "--validate-config"]) == 2
-    assert "no camera certificate" in capsys.readouterr().err
-    assert cli_main(["keys", "generate", "--out", str(keys / "cameras"), "--name", "nobody"]) == 0
-    assert decoder_main(["--config", str(config), "--validate-config"]) == 2
-    assert "names its rig" in capsys.readouterr().err  # a key without a rig cannot be a camera
-    (keys / "cameras" / "nobody.key").unlink()
-    args = ["keys", "generate", "--out", str(keys / "cameras"), "--name", "c", "--rig", "rig0"]
-    assert cli_main(args) == 0
-    assert decoder_main(["--config", str(config), "--validate-config"]) == 0
-    assert oct((keys / "cameras" / "c.key_secret").stat().st_mode & 0o777) == "0o600"
