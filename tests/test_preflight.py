@@ -11,6 +11,7 @@ import pytest
 
 from camera_nodes.cli import main as camera_main
 from decoder_node.cli import main as decoder_main
+from tests.integration.secured_run import documented_keys_step, run_shell
 
 DECODER_CASES = [
     ('[codec]\ndevice = "gpu"\n', "codec.device"),
@@ -62,7 +63,10 @@ def test_an_unwritable_png_sink_is_refused_before_start_in_one_line(tmp_path):
     assert "Traceback" not in done.stderr
 
 
-def test_the_shipped_configs_pass(capsys):
+def test_the_shipped_configs_pass(tmp_path, monkeypatch):
+    """With the keys docs/install.md's "Keys" step generates, where their relative paths say."""
+    run_shell(documented_keys_step()[0], tmp_path)
+    monkeypatch.chdir(tmp_path)
     configs = Path(__file__).resolve().parents[1] / "configs"
     assert decoder_main(["--config", str(configs / "decoder.toml"), "--validate-config"]) == 0
     for side in ("left", "right"):
