@@ -29,7 +29,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "eval": ("pipeline.evaluation.cli", "main", "rate-distortion evaluation against other codecs"),
     "train": ("pipeline.training.cli", "train_main", "train a model"),
     "export": ("pipeline.training.cli", "export_main", "export a checkpoint to shipped weights"),
-    "keys": ("pipeline.security", "main", "generate CURVE keys for cameras and the decoder"),
+    "keys": ("pipeline.keygen", "main", "generate CURVE keys for cameras and the decoder"),
     "shard": ("pipeline.shard_cli", "main", "print the decoder replica that serves a rig"),
 }
 
