@@ -85,6 +85,18 @@ def test_a_corrupt_packet_raises_and_the_stream_recovers_at_the_next_keyframe(st
     assert outcomes[5:] == ["ok"] * 7
 
 
+def test_an_hevc_parameter_set_ffmpeg_refuses_with_eperm_is_a_corrupt_packet():
+    """Found by the fuzz target: three zero bytes spliced into the SPS's first bytes make
+    FFmpeg's HEVC decoder return EPERM, which PyAV raises as ``av.error.PermissionError``."""
+    packets = encode_stream(SETTINGS["hevc"], moving_frames(6))
+    data = packets[0].data
+    at = data.index(b"\x00\x00\x00\x01\x42\x01") + 6  # the SPS NAL, after its header
+    spliced = data[:at] + b"\x00\x00\x00" + data[at : at + 1] + data[at + 4 :]
+    received = [dataclasses.replace(packets[0], data=spliced), *packets[1:]]
+    outcomes = _outcomes(VideoStreamDecoder("hevc", 1), received)
+    assert outcomes == ["corrupt"] + ["waiting_keyframe"] * 4 + ["ok"]
+
+
 def test_decoded_sizes_are_checked_against_the_limits_and_the_declared_shape(stream):
     codec, packets = stream
     small = ImageLimits(max_width=WIDTH, max_height=HEIGHT - 2)
