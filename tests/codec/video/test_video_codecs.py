@@ -103,3 +103,14 @@ def test_an_image_of_another_shape_is_refused():
         encoder.encode(moving_frames(1, 3)[0])
     with pytest.raises(ValueError, match="even width and height"):
         VideoEncoder(VideoSettings(), WIDTH + 1, HEIGHT, 1)
+
+
+@pytest.mark.parametrize("codec", VIDEO_CODECS)
+def test_two_threads_still_give_one_packet_a_frame_and_decode_in_step(codec):
+    """x264's sliced threads, x265 with one frame thread, SVT-AV1's lp; slice-threaded
+    decoding: nothing is held back for a later frame."""
+    frames = moving_frames(12, height=240, width=320)
+    packets = encode_stream(VideoSettings(codec=codec, threads=2), frames)
+    assert [p.index for p in packets] == list(range(12))
+    decoder = VideoStreamDecoder(codec, 1, threads=2)
+    assert all(decoder.decode(p).image.shape == (240, 320) for p in packets)
