@@ -34,10 +34,10 @@ def test_pipeline_imports_neither_camera_nodes_nor_decoder_node():
 
 # pipeline/codec: subpackages along the data path, ranked bottom to top; a module imports only
 # modules of its own rank or lower (docs/architecture.md lists them).
-CODEC_SUBPACKAGES = ("bitstream", "entropy", "model", "decode")
+CODEC_SUBPACKAGES = ("bitstream", "entropy", "model", "decode", "video")
 CODEC_RANKS = (
     ("api", "bitstream"),
-    ("entropy", "weights", "standard", "inputs"),
+    ("entropy", "weights", "standard", "video", "inputs"),
     ("model",),
     ("encode", "decode.latents", "decode.pixels", "decode.model_set", "decode.device"),
     ("family",),
