@@ -1,0 +1,236 @@
+"""A stream the camera already compresses, passed through: ``[source] type = "passthrough"``.
+
+PyAV demuxes the URL, file or device; no decoder or encoder is opened on the packets (the
+open's stream probe, FFmpeg's ``avformat_find_stream_info``, may decode the first frames to
+learn the stream's size). Each packet leaves as the camera coded it, in Annex B: MP4/MKV's
+length-prefixed packets go through FFmpeg's ``h264_mp4toannexb`` / ``hevc_mp4toannexb``
+filter, which rewrites the length prefixes as start codes and puts the extradata's parameter
+sets before every keyframe; an Annex B stream (RTSP, a raw .h264 file, a UVC camera) passes
+the filter unchanged, and a keyframe of it without parameter sets gets the stream's
+extradata (RTSP's ``sprop-parameter-sets``) put in front. The slices are never touched.
+
+Refused: a stream with B-frames (the decoder's stream decoder takes one frame out per packet
+in; a reordering stream would hold frames back), detected at ``connect`` from the stream's
+reorder delay and on ``read`` from a timestamp that goes back.
+
+The end of a file raises :class:`EndOfStream`; the end of a network stream or a device is a
+failed read (:class:`SourceError`: the node reconnects).
+
+Timestamps: the first packet's is anchored at the camera clock's time when it was read, the
+later ones follow by their timestamp's distance from it (a stream without timestamps, a raw
+.h264 file: by their count at ``fps``). With ``realtime`` a packet is handed out no earlier
+than its time (a file plays at its own rate), and when stream and wall clock part by more
+than ``resync_s`` (a stalled network, a timestamp jump, a drifting camera clock) the anchor
+moves to the packet's arrival. Times are made strictly increasing.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable
+from fractions import Fraction
+
+import av
+from av.bitstream import BitStreamFilterContext
+
+from camera_nodes.config import PassthroughSourceConfig
+from camera_nodes.sources.annexb import has_parameter_sets, is_annexb
+from camera_nodes.sources.base import EndOfStream, SourceError
+from camera_nodes.sources.packets import CapturedPacket, PacketSource
+from pipeline.codec.video.encoder import VideoPacket
+
+TO_ANNEXB = {"h264": "h264_mp4toannexb", "hevc": "hevc_mp4toannexb"}
+"""The FFmpeg bitstream filter that makes each codec's packets Annex B."""
+
+FFMPEG_CODEC = {"h264": "h264", "hevc": "hevc"}
+"""The FFmpeg codec name of each ``codec`` setting."""
+
+NS = 1_000_000_000
+
+
+class PassthroughSource(PacketSource):
+    """Reads a compressed stream with PyAV and hands its packets out unchanged.
+
+    ``clock``: the camera clock in nanoseconds (the node's, with its offset); ``sleep``: how
+    a realtime file waits for a packet's time. The first packet handed out is the stream's
+    first keyframe (packets before it, as when joining a live stream, are skipped and
+    counted in :attr:`skipped`).
+    """
+
+    def __init__(
+        self,
+        config: PassthroughSourceConfig,
+        clock: Callable[[], int] = time.time_ns,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config, self.codec = config, config.codec
+        self._clock, self._sleep = clock, sleep
+        self._container = None
+        self.skipped = 0
+        """Packets skipped before the first keyframe, over all connects."""
+
+    @property
+    def _is_file(self) -> bool:
+        """A file ends; a network stream or a device that ends has failed (reconnect)."""
+        return "://" not in self.config.url and not self.config.format
+
+    def connect(self) -> None:
+        cfg = self.config
+        try:
+            container = av.open(
+                cfg.url, format=cfg.format or None, options=dict(cfg.options), timeout=cfg.timeout_s
+            )
+        except (av.error.FFmpegError, OSError) as e:
+            raise SourceError(f"cannot open {cfg.url!r}: {e}") from e
+        try:
+            self._start(container)
+        except SourceError:
+            container.close()
+            raise
+
+    def _start(self, container) -> None:
+        if not container.streams.video:
+            raise SourceError(f"{self.config.url!r} has no video stream")
+        stream = container.streams.video[0]
+        context = stream.codec_context
+        if context.name != FFMPEG_CODEC[self.codec]:
+            raise SourceError(
+                f"{self.config.url!r} is {context.name}, not {self.codec}: set [source] codec"
+            )
+        if context.has_b_frames:
+            raise SourceError(_b_frames(self.config.url, "its reorder delay is set"))
+        self._container, self._stream = container, stream
+        self._packets = container.demux(stream)
+        self._filter = BitStreamFilterContext(TO_ANNEXB[self.codec], stream)
+        self._extradata = context.extradata if is_annexb(context.extradata or b"") else None
+        self._size = (context.width, context.height)
+        self._rate = Fraction(self.config.fps) if self.config.fps else stream.average_rate
+        self._stream_id, self._index = secrets.randbits(63), 0
+        self._anchor: tuple[float, int] | None = None
+        self._last_ns, self._last_pts = None, None
+        self._gop_bits: deque[int] = deque()
+        self._last_gop: tuple[int, int] = (0, 0)
+
+    def read(self) -> CapturedPacket:
+        if self._container is None:
+            raise SourceError("passthrough source read before connect()")
+        while True:
+            keyframe, pts, data = self._next_packet()
+            if keyframe or self._index:
+                break
+            self.skipped += 1
+        if keyframe and not has_parameter_sets(self.codec, data):
+            data = self._with_parameter_sets(data)
+        capture_ns = self._capture_time(pts)
+        packet = VideoPacket(self._stream_id, self._index, keyframe, self._index, data)
+        self._index += 1
+        width, height = self._size
+        return CapturedPacket(
+            packet, capture_ns, width, height, self.config.quality, self._bpp(keyframe, data)
+        )
+
+    def _next_packet(self) -> tuple[bool, int | None, bytes]:
+        """The next demuxed packet with data, in Annex B: (keyframe, pts, bytes)."""
+        while True:
+            try:
+                packet = next(self._packets)
+            except StopIteration:
+                if self._is_file:
+                    raise EndOfStream(f"end of {self.config.url}") from None
+                raise SourceError(f"{self.config.url!r} ended") from None
+            except (av.error.FFmpegError, OSError) as e:
+                raise SourceError(f"reading {self.config.url!r} failed: {e}") from e
+            if packet.size == 0:
+                continue
+            keyframe, pts = packet.is_keyframe, packet.pts
+            self._check_order(pts)
+            return keyframe, pts, self._to_annexb(packet)
+
+    def _to_annexb(self, packet: av.Packet) -> bytes:
+        name = TO_ANNEXB[self.codec]
+        try:
+            out = self._filter.filter(packet)
+        except av.error.FFmpegError as e:
+            raise SourceError(f"{self.config.url!r}: {name} refuses a packet: {e}") from e
+        if len(out) != 1:
+            raise SourceError(f"{self.config.url!r}: {name} made {len(out)} packets of one")
+        return bytes(out[0])
+
+    def _check_order(self, pts: int | None) -> None:
+        if pts is None:
+            return
+        if self._last_pts is not None and pts < self._last_pts:
+            raise SourceError(_b_frames(self.config.url, f"pts {pts} after {self._last_pts}"))
+        self._last_pts = pts
+
+    def _with_parameter_sets(self, data: bytes) -> bytes:
+        if self._extradata is None or not has_parameter_sets(self.codec, self._extradata):
+            raise SourceError(
+                f"{self.config.url!r}: keyframe {self._index} has no parameter sets and the "
+                "stream gives none out of band"
+            )
+        return self._extradata + data
+
+    def _capture_time(self, pts: int | None) -> int:
+        """The camera-clock time of the packet with stream timestamp ``pts``."""
+        now = self._clock()
+        offset = self._stream_offset(pts)
+        if offset is None:
+            mapped = now
+        else:
+            if self._anchor is None:
+                self._anchor = (offset, now)
+            mapped = self._anchor[1] + round((offset - self._anchor[0]) * NS)
+            if self.config.realtime:
+                mapped = self._pace(offset, mapped, now)
+        if self._last_ns is not None and mapped <= self._last_ns:
+            mapped = self._last_ns + 1
+        self._last_ns = mapped
+        return mapped
+
+    def _pace(self, offset: float, mapped: int, now: int) -> int:
+        """Wait until ``mapped``; re-anchor at ``now`` when it is over ``resync_s`` away."""
+        ahead = (mapped - now) / NS
+        if abs(ahead) > self.config.resync_s:
+            self._anchor = (offset, now)
+            return now
+        if ahead > 0:
+            self._sleep(ahead)
+        return mapped
+
+    def _stream_offset(self, pts: int | None) -> float | None:
+        """Seconds into the stream: by ``pts`` where the packet has one, else by its count at
+        the frame rate; None without either (the packet's time is its arrival)."""
+        if pts is not None and self._stream.time_base:
+            return float(pts * self._stream.time_base)
+        if self._rate:
+            return float(self._index / self._rate)
+        return None
+
+    def _bpp(self, keyframe: bool, data: bytes) -> float:
+        """Bits per pixel over the last complete keyframe interval (until there is one: over
+        the packets since the first keyframe)."""
+        if keyframe and self._gop_bits:
+            self._last_gop = (sum(self._gop_bits), len(self._gop_bits))
+            self._gop_bits.clear()
+        self._gop_bits.append(len(data) * 8)
+        bits, count = self._last_gop
+        if not count:
+            bits, count = sum(self._gop_bits), len(self._gop_bits)
+        width, height = self._size
+        return bits / (count * max(width * height, 1))
+
+    def disconnect(self) -> None:
+        if self._container is not None:
+            self._container.close()
+            self._container = None
+
+
+def _b_frames(url: str, evidence: str) -> str:
+    return (
+        f"{url!r} has B-frames ({evidence}): pass-through takes streams of one frame a packet "
+        "in display order; configure the camera for baseline profile or zero latency (no "
+        "B-frames), or use an opencv source to re-encode"
+    )
