@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from types import TracebackType
 
-from pipeline.codec.video.encoder import VideoPacket
+from camera_nodes.sources.base import Connectable
+from pipeline.codec.video import VideoPacket
 
 
 @dataclass(frozen=True)
@@ -38,39 +38,19 @@ class CapturedPacket:
     bpp: float
 
 
-class PacketSource(abc.ABC):
+class PacketSource(Connectable):
     """A source of one view's already compressed video, packet by packet.
 
     Not thread-safe: one reader thread. :meth:`read` returns packets in decode order, one
-    frame each, starting at a keyframe.
+    frame each, starting at a keyframe; :meth:`connect` raises :class:`SourceError` also for a
+    stream that cannot be passed through.
     """
 
     codec: str
     """The stream's codec (``h264``, ``hevc``): what the decoder must run."""
 
     @abc.abstractmethod
-    def connect(self) -> None:
-        """Open the stream (may block for seconds on a network camera). Raises
-        :class:`SourceError` if it cannot be opened or cannot be passed through."""
-
-    @abc.abstractmethod
     def read(self) -> CapturedPacket:
         """The next packet; blocks until it arrives (or, for a paced file, until its time).
         Raises :class:`EndOfStream` at the end of a file and :class:`SourceError` when a
         read fails."""
-
-    @abc.abstractmethod
-    def disconnect(self) -> None:
-        """Close the stream; safe to call twice."""
-
-    def __enter__(self) -> PacketSource:
-        self.connect()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.disconnect()

@@ -39,7 +39,7 @@ from camera_nodes.config import PassthroughSourceConfig
 from camera_nodes.sources.annexb import has_parameter_sets, is_annexb
 from camera_nodes.sources.base import EndOfStream, SourceError
 from camera_nodes.sources.packets import CapturedPacket, PacketSource
-from pipeline.codec.video.encoder import VideoPacket
+from pipeline.codec.video import VideoPacket
 
 TO_ANNEXB = {"h264": "h264_mp4toannexb", "hevc": "hevc_mp4toannexb"}
 """The FFmpeg bitstream filter that makes each codec's packets Annex B."""

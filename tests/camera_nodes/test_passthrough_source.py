@@ -197,6 +197,17 @@ def test_b_frames_are_refused_naming_the_fix(tmp_path):
         PassthroughSource(_config(path)).connect()
 
 
+def test_b_frames_the_stream_does_not_declare_are_refused_on_read(tmp_path, monkeypatch):
+    """A camera whose SPS does not declare its reorder delay: the first pts that goes back."""
+    path = write_stream(tmp_path / "b.mp4", options=WITH_B_FRAMES)
+    monkeypatch.setattr(av.video.codeccontext.VideoCodecContext, "has_b_frames", False)
+    with PassthroughSource(_config(path)) as source:
+        assert source.read().packet.keyframe
+        with pytest.raises(SourceError, match=r"B-frames \(pts 1024 after 3072\)"):
+            source.read()
+            source.read()
+
+
 def test_open_errors_name_the_problem(files, tmp_path):
     with pytest.raises(SourceError, match="cannot open"):
         PassthroughSource(_config(tmp_path / "missing.mp4")).connect()
