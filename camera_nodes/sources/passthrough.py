@@ -18,10 +18,12 @@ failed read (:class:`SourceError`: the node reconnects).
 
 Timestamps: the first packet's is anchored at the camera clock's time when it was read, the
 later ones follow by their timestamp's distance from it (a stream without timestamps, a raw
-.h264 file: by their count at ``fps``). With ``realtime`` a packet is handed out no earlier
-than its time (a file plays at its own rate), and when stream and wall clock part by more
-than ``resync_s`` (a stalled network, a timestamp jump, a drifting camera clock) the anchor
-moves to the packet's arrival. Times are made strictly increasing.
+.h264 file: by their count at ``fps``). A file with ``realtime`` hands a packet out no earlier
+than its time (it plays at its own rate). A live stream (a URL, a device) is never held back:
+its anchor moves to a packet that arrives before its mapped time (so the anchor is the least
+delayed packet's), and to a packet that arrives over ``resync_s`` late (a stalled network, a
+timestamp jump, a camera clock slower than the host's); so does a realtime file's when
+stream and wall time part by more than ``resync_s``. Times are made strictly increasing.
 """
 
 from __future__ import annotations
@@ -74,7 +76,8 @@ class PassthroughSource(PacketSource):
     @property
     def _is_file(self) -> bool:
         """A file ends; a network stream or a device that ends has failed (reconnect)."""
-        return "://" not in self.config.url and not self.config.format
+        url = self.config.url
+        return not self.config.format and ("://" not in url or url.startswith("file:"))
 
     def connect(self) -> None:
         cfg = self.config
@@ -183,7 +186,9 @@ class PassthroughSource(PacketSource):
             if self._anchor is None:
                 self._anchor = (offset, now)
             mapped = self._anchor[1] + round((offset - self._anchor[0]) * NS)
-            if self.config.realtime:
+            if not self._is_file:
+                mapped = self._follow(offset, mapped, now)
+            elif self.config.realtime:
                 mapped = self._pace(offset, mapped, now)
         if self._last_ns is not None and mapped <= self._last_ns:
             mapped = self._last_ns + 1
@@ -198,6 +203,15 @@ class PassthroughSource(PacketSource):
             return now
         if ahead > 0:
             self._sleep(ahead)
+        return mapped
+
+    def _follow(self, offset: float, mapped: int, now: int) -> int:
+        """A live stream: keep the anchor at its least delayed packet (re-anchor at ``now``
+        when a packet comes earlier than its time), and re-anchor when one is over
+        ``resync_s`` late; never wait (the camera paces the stream)."""
+        if mapped > now or now - mapped > self.config.resync_s * NS:
+            self._anchor = (offset, now)
+            return now
         return mapped
 
     def _stream_offset(self, pts: int | None) -> float | None:

@@ -237,6 +237,20 @@ def test_realtime_paces_a_file_at_its_rate_and_resyncs_after_a_stall(files):
     assert after == late + FRAME_NS
 
 
+def test_a_live_stream_is_never_held_back_and_anchors_at_its_least_delayed_packet(
+    files, monkeypatch
+):
+    monkeypatch.setattr(PassthroughSource, "_is_file", False)
+    arrivals_ms = iter([0, 150, 180, 5000, 5120])  # the packets' pts are 100 ms apart
+    config = PassthroughSourceConfig(url=str(files["mp4"]), resync_s=1.0)
+    clock = lambda: T0 + next(arrivals_ms) * 1_000_000  # noqa: E731
+    with PassthroughSource(config, clock=clock, sleep=pytest.fail) as source:
+        times_ms = [(source.read().capture_ns - T0) // 1_000_000 for _ in range(5)]
+    # 0: the anchor; 1: 50 ms late, by its pts; 2: 20 ms early, the anchor moves to it;
+    # 3: 4.72 s late, re-anchored; 4: 20 ms late, by its pts from there
+    assert times_ms == [0, 100, 180, 5000, 5100]
+
+
 def test_quality_and_bits_per_pixel(files):
     packets = _read_all(_config(files["mp4"], quality=23))
     assert {p.quality for p in packets} == {23}
