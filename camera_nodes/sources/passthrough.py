@@ -6,8 +6,9 @@ learn the stream's size). Each packet leaves as the camera coded it, in Annex B:
 length-prefixed packets go through FFmpeg's ``h264_mp4toannexb`` / ``hevc_mp4toannexb``
 filter, which rewrites the length prefixes as start codes and puts the extradata's parameter
 sets before every keyframe; an Annex B stream (RTSP, a raw .h264 file, a UVC camera) passes
-the filter unchanged, and a keyframe of it without parameter sets gets the stream's
-extradata (RTSP's ``sprop-parameter-sets``) put in front. The slices are never touched.
+the filter unchanged, and a keyframe of it without parameter sets gets the last ones the
+stream carried, or its extradata's (RTSP's ``sprop-parameter-sets``), put in front (with none
+at all it goes as an ordinary packet, no join point). The slices are never touched.
 
 Refused: a stream with B-frames (the decoder's stream decoder takes one frame out per packet
 in; a reordering stream would hold frames back), detected at ``connect`` from the stream's
@@ -38,7 +39,7 @@ import av
 from av.bitstream import BitStreamFilterContext
 
 from camera_nodes.config import PassthroughSourceConfig
-from camera_nodes.sources.annexb import has_parameter_sets, is_annexb
+from camera_nodes.sources.annexb import has_parameter_sets, is_annexb, parameter_sets
 from camera_nodes.sources.base import EndOfStream, SourceError
 from camera_nodes.sources.packets import CapturedPacket, PacketSource
 from pipeline.codec.video import VideoPacket
@@ -72,6 +73,8 @@ class PassthroughSource(PacketSource):
         self._container = None
         self.skipped = 0
         """Packets skipped before the first keyframe, over all connects."""
+        self.unjoinable = 0
+        """Keyframes sent as ordinary packets: no parameter sets for them, over all connects."""
 
     @property
     def _is_file(self) -> bool:
@@ -107,7 +110,9 @@ class PassthroughSource(PacketSource):
         self._container, self._stream = container, stream
         self._packets = container.demux(stream)
         self._filter = BitStreamFilterContext(TO_ANNEXB[self.codec], stream)
-        self._extradata = context.extradata if is_annexb(context.extradata or b"") else None
+        extradata = bytes(context.extradata or b"")
+        annexb = is_annexb(extradata)  # else avcC/hvcC: the filter puts them on keyframes
+        self._parameter_sets = parameter_sets(self.codec, extradata) if annexb else b""
         self._size = (context.width, context.height)
         self._rate = Fraction(self.config.fps) if self.config.fps else stream.average_rate
         self._stream_id, self._index = secrets.randbits(63), 0
@@ -121,11 +126,11 @@ class PassthroughSource(PacketSource):
             raise SourceError("passthrough source read before connect()")
         while True:
             keyframe, pts, data = self._next_packet()
+            if keyframe:
+                keyframe, data = self._joinable(data)
             if keyframe or self._index:
                 break
             self.skipped += 1
-        if keyframe and not has_parameter_sets(self.codec, data):
-            data = self._with_parameter_sets(data)
         capture_ns = self._capture_time(pts)
         packet = VideoPacket(self._stream_id, self._index, keyframe, self._index, data)
         self._index += 1
@@ -168,13 +173,17 @@ class PassthroughSource(PacketSource):
             raise SourceError(_b_frames(self.config.url, f"pts {pts} after {self._last_pts}"))
         self._last_pts = pts
 
-    def _with_parameter_sets(self, data: bytes) -> bytes:
-        if self._extradata is None or not has_parameter_sets(self.codec, self._extradata):
-            raise SourceError(
-                f"{self.config.url!r}: keyframe {self._index} has no parameter sets and the "
-                "stream gives none out of band"
-            )
-        return self._extradata + data
+    def _joinable(self, data: bytes) -> tuple[bool, bytes]:
+        """A keyframe with its parameter sets: its own (remembered for later keyframes), else
+        the last seen or the extradata's put in front. Without any it is no join point: sent
+        as an ordinary packet (``keyframe`` false), counted in :attr:`unjoinable`."""
+        if has_parameter_sets(self.codec, data):
+            self._parameter_sets = parameter_sets(self.codec, data)
+            return True, data
+        if self._parameter_sets:
+            return True, self._parameter_sets + data
+        self.unjoinable += 1
+        return False, data
 
     def _capture_time(self, pts: int | None) -> int:
         """The camera-clock time of the packet with stream timestamp ``pts``."""

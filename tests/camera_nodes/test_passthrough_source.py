@@ -19,6 +19,7 @@ import pytest
 
 from camera_nodes.config import PassthroughSourceConfig
 from camera_nodes.sources import CapturedPacket, EndOfStream, PassthroughSource, SourceError
+from camera_nodes.sources.annexb import has_parameter_sets, is_annexb, nal_types, parameter_sets
 from pipeline.codec.video import VideoStreamDecoder
 from pipeline.config import ConfigError, load_config
 from tests.camera_nodes.coded_files import (
@@ -180,6 +181,18 @@ def test_annexb_keyframes_without_parameter_sets_get_the_streams(files, tmp_path
     assert all(np.array_equal(a, b) for a, b in zip(images, expected, strict=True))
 
 
+def test_parameter_sets_are_found_without_decoding(files):
+    extradata, stored = demuxed(files["h264"])
+    keyframe, first = stored[0]
+    assert keyframe and has_parameter_sets("h264", first)
+    assert not has_parameter_sets("h264", stored[1][1])
+    sets = parameter_sets("h264", first)
+    assert _annexb_units(sets) == [u for u in _annexb_units(first) if u[0] & 0x1F in (7, 8)]
+    assert _annexb_units(sets) == _annexb_units(extradata)
+    assert nal_types("h264", first)[-1] == 5  # up to the IDR slice
+    assert parameter_sets("hevc", b"") == b"" and not is_annexb(demuxed(files["mp4"])[0])
+
+
 def test_a_stream_joined_mid_gop_starts_at_its_first_keyframe(files, tmp_path):
     _, stored = demuxed(files["h264"])
     path = tmp_path / "joined.h264"
@@ -287,6 +300,7 @@ from tests.integration.without_torch import LearnedExtraBlocker
 blocker = LearnedExtraBlocker()
 sys.meta_path.insert(0, blocker)
 from camera_nodes.config import PassthroughSourceConfig
+from camera_nodes.sources.annexb import has_parameter_sets, is_annexb, nal_types, parameter_sets
 from camera_nodes.sources import PassthroughSource
 with PassthroughSource(PassthroughSourceConfig(url=sys.argv[1], realtime=False)) as source:
     assert source.read().packet.keyframe
