@@ -149,7 +149,7 @@ class PassthroughSource(PacketSource):
                     raise EndOfStream(f"end of {self.config.url}") from None
                 raise SourceError(f"{self.config.url!r} ended") from None
             except (av.error.FFmpegError, OSError) as e:
-                raise SourceError(f"reading {self.config.url!r} failed: {e}") from e
+                raise self._lost(f"reading {self.config.url!r} failed: {e}") from e
             if packet.size == 0:
                 continue
             keyframe, pts = packet.is_keyframe, packet.pts
@@ -161,10 +161,17 @@ class PassthroughSource(PacketSource):
         try:
             out = self._filter.filter(packet)
         except av.error.FFmpegError as e:
-            raise SourceError(f"{self.config.url!r}: {name} refuses a packet: {e}") from e
+            raise self._lost(f"{self.config.url!r}: {name} refuses a packet: {e}") from e
         if len(out) != 1:
-            raise SourceError(f"{self.config.url!r}: {name} made {len(out)} packets of one")
+            raise self._lost(f"{self.config.url!r}: {name} made {len(out)} packets of one")
         return bytes(out[0])
+
+    def _lost(self, message: str) -> SourceError:
+        """The error for a packet lost mid-stream: its index is skipped, so a decoder sees the
+        gap and waits for the next keyframe instead of decoding on a missing reference."""
+        if self._index:
+            self._index += 1
+        return SourceError(message)
 
     def _check_order(self, pts: int | None) -> None:
         if pts is None:

@@ -204,6 +204,33 @@ def test_a_stream_joined_mid_gop_starts_at_its_first_keyframe(files, tmp_path):
     assert first.packet.data == stored[GOP][1]
 
 
+def test_a_packet_lost_in_the_source_leaves_an_index_gap_the_decoder_waits_out(files, monkeypatch):
+    filter_ = av.bitstream.BitStreamFilterContext.filter
+    calls = []
+
+    def refuse_the_fifth(self, packet=None):
+        calls.append(packet)
+        if len(calls) == 5:
+            raise av.error.InvalidDataError(1094995529, "Invalid data found")
+        return filter_(self, packet)
+
+    monkeypatch.setattr(av.bitstream.BitStreamFilterContext, "filter", refuse_the_fifth)
+    with PassthroughSource(_config(files["mp4"])) as source:
+        packets = [source.read() for _ in range(4)]
+        with pytest.raises(SourceError, match="refuses a packet"):
+            source.read()
+        packets += [source.read() for _ in range(FRAMES - 5)]
+    assert [p.packet.index for p in packets] == [0, 1, 2, 3, *range(5, FRAMES)]
+    decoder = VideoStreamDecoder("h264", 3)
+    outcomes = [decoder.decode(p.packet) for p in packets]
+    assert [o.dropped for o in outcomes[4 : GOP - 1]] == ["stream_gap"] + ["waiting_keyframe"] * 4
+    expected = direct_decode(files["mp4"])
+    images = [o.image for o in outcomes[:4] + outcomes[GOP - 1 :]]
+    assert all(
+        np.array_equal(a, b) for a, b in zip(images, expected[:4] + expected[GOP:], strict=True)
+    )
+
+
 def test_b_frames_are_refused_naming_the_fix(tmp_path):
     path = write_stream(tmp_path / "b.mp4", options=WITH_B_FRAMES)
     with pytest.raises(SourceError, match=r"B-frames.*zero latency"):
