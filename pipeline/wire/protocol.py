@@ -130,8 +130,8 @@ def decode_frame(frames: Sequence[Any]) -> tuple[FrameHeader, bytes]:
 
     ``frames`` may be ``zmq.Frame`` objects (``recv_multipart(copy=False)``) or bytes-likes.
     Raises :class:`UnsupportedVersionError` for a header of a version not in
-    :data:`SUPPORTED_VERSIONS` and
-    :class:`MalformedMessageError` for anything else that is wrong; never anything else.
+    :data:`SUPPORTED_VERSIONS` and :class:`MalformedMessageError` for anything else that is
+    wrong; never anything else.
     """
     if len(frames) != 2:
         raise MalformedMessageError(f"expected 2 message parts, got {len(frames)}")
