@@ -26,8 +26,8 @@ import zmq
 from benchmarks.common import DATA, environment, write_report
 from benchmarks.decode_throughput import SIZES, encode
 from pipeline.codec import read_header
-from pipeline.demo.processes import by_label, health, scrape, spawn, stop, wait_until
-from pipeline.demo.setup import pick_ports
+from stereo_app.demo.processes import by_label, health, scrape, spawn, stop, wait_until
+from stereo_app.demo.setup import pick_ports
 from pipeline.wire import PROTOCOL_VERSION, FrameHeader, encode_frame
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
-from pipeline.cli import COMMANDS, main
+from stereo_app.cli import COMMANDS, main
 
 #: reStructuredText that should never reach a terminal: double backquotes and roles.
 RST = re.compile(r"``|:(mod|class|func|meth|data|attr):`")

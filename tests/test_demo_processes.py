@@ -1,4 +1,4 @@
-"""Reading a stopped camera node's frame counts from its log (``pipeline.demo.processes``)."""
+"""Reading a stopped camera node's frame counts from its log (``stereo_app.demo.processes``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipeline.demo.processes import Child, camera_counts
+from stereo_app.demo.processes import Child, camera_counts
 
 LINE = (
     "2026-11-28 12:00:00,000 INFO camera_nodes.node: rigA/left stopped: captured={n} "

@@ -53,7 +53,7 @@ def test_an_unwritable_png_sink_is_refused_before_start_in_one_line(tmp_path):
     path = tmp_path / "decoder.toml"
     path.write_text(f'[[sinks]]\ntype = "png"\ndir = "{blocker}/out"\n[http]\nport = 0\n')
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "decoder", "--config", str(path)],
+        [sys.executable, "-m", "stereo_app.cli", "decoder", "--config", str(path)],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 2
@@ -71,7 +71,7 @@ def test_the_shipped_configs_pass(capsys):
 
 
 def test_security_keys_are_checked_and_generated(tmp_path, capsys):
-    from pipeline.cli import main as cli_main
+    from stereo_app.cli import main as cli_main
 
     keys = tmp_path / "keys"
     config = tmp_path / "decoder.toml"

@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from pipeline.config import ConfigError
-from pipeline.shard_cli import main as shard_main
+from stereo_app.shard_cli import main as shard_main
 from pipeline.sharding import (
     fill_endpoint,
     ordinal_of,

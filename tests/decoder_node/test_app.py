@@ -26,7 +26,7 @@ from decoder_node.config import (
     ReceiverConfig,
 )
 from decoder_node.metrics import final_counts
-from pipeline.demo.processes import wait_until
+from stereo_app.demo.processes import wait_until
 from pipeline.monitoring import MonitoringServer
 from pipeline.wire import encode_frame
 

@@ -22,7 +22,7 @@ from tests.fuzz.target import MIB, Target
 CHUNK = 500
 #: Seconds between two progress lines on stderr.
 REPORT_EVERY = 60.0
-PRODUCT_DIRS = ("pipeline", "camera_nodes", "decoder_node")
+PRODUCT_DIRS = ("pipeline", "camera_nodes", "decoder_node", "stereo_app")
 REPO = Path(__file__).resolve().parents[2]
 
 

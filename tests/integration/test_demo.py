@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pipeline.demo import main
+from stereo_app.demo import main
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 

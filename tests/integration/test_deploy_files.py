@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from decoder_node.config import DecoderConfig
-from pipeline.cli import COMMANDS
+from stereo_app.cli import COMMANDS
 from pipeline.config import load_config
 
 REPO = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.demo.setup import free_port
+from stereo_app.demo.setup import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKER = REPO / "deploy" / "docker"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.demo.processes import (
+from stereo_app.demo.processes import (
     Child,
     camera_counts,
     health,
@@ -26,7 +26,7 @@ from pipeline.demo.processes import (
     stop,
     total,
 )
-from pipeline.demo.setup import pick_ports
+from stereo_app.demo.setup import pick_ports
 from tests.decoder_node.pairing_reference import replay_pairs
 from tests.integration.configs import SYNTHETIC, camera_toml, cpu_decoder_toml
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.demo.processes import Child, health, spawn, stop
-from pipeline.demo.setup import free_port, pick_ports
+from stereo_app.demo.processes import Child, health, spawn, stop
+from stereo_app.demo.setup import free_port, pick_ports
 from tests.integration.configs import camera_toml, cpu_decoder_toml
 from tests.integration.prometheus_tools import (
     PROMETHEUS_DIR,

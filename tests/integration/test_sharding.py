@@ -27,8 +27,8 @@ from pathlib import Path
 import pytest
 import zmq
 
-from pipeline.demo.processes import Child, camera_counts, health, scrape, spawn, stop, wait_until
-from pipeline.demo.setup import free_port
+from stereo_app.demo.processes import Child, camera_counts, health, scrape, spawn, stop, wait_until
+from stereo_app.demo.setup import free_port
 from tests.integration.configs import camera_toml, cpu_decoder_toml
 from tests.integration.frame_sender import FrameSender, Sent, encoded_pair, frame_message
 

@@ -19,7 +19,7 @@ import zmq
 
 from pipeline.codec.container import parse
 from pipeline.codec.standard import STANDARD_CODECS
-from pipeline.demo.setup import pick_ports
+from stereo_app.demo.setup import pick_ports
 from pipeline.scene.render import render_view
 from pipeline.wire import decode_frame
 from tests.integration.configs import SYNTHETIC, camera_toml

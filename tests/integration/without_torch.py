@@ -35,7 +35,7 @@ def main(argv: list[str]) -> int:
     already = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
     if already:
         raise SystemExit(f"imported before the blocker: {already}")
-    from pipeline.cli import main as cli_main
+    from stereo_app.cli import main as cli_main
 
     try:
         return cli_main(argv)

@@ -25,12 +25,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "camera": ("camera_nodes.cli", "main", "run a camera node"),
     "decoder": ("decoder_node.cli", "main", "run the decoder daemon"),
-    "demo": ("pipeline.demo", "main", "run the whole pipeline on a synthetic stereo scene"),
+    "demo": ("stereo_app.demo", "main", "run the whole pipeline on a synthetic stereo scene"),
     "eval": ("pipeline.evaluation.cli", "main", "rate-distortion evaluation against other codecs"),
     "train": ("pipeline.training.cli", "train_main", "train a model"),
     "export": ("pipeline.training.cli", "export_main", "export a checkpoint to shipped weights"),
     "keys": ("pipeline.security", "main", "generate CURVE keys for cameras and the decoder"),
-    "shard": ("pipeline.shard_cli", "main", "print the decoder replica that serves a rig"),
+    "shard": ("stereo_app.shard_cli", "main", "print the decoder replica that serves a rig"),
 }
 
 

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.codec.standard import CAMERA_CODECS, DEFAULT_CAMERA_CODEC
-from pipeline.demo import report as rpt
-from pipeline.demo.processes import (
+from stereo_app.demo import report as rpt
+from stereo_app.demo.processes import (
     Child,
     Samples,
     by_label,
@@ -35,8 +35,8 @@ from pipeline.demo.processes import (
     total,
     wait_until,
 )
-from pipeline.demo.setup import DemoPlan, pick_ports, write_configs
-from pipeline.demo.status import Progress, Stall
+from stereo_app.demo.setup import DemoPlan, pick_ports, write_configs
+from stereo_app.demo.status import Progress, Stall
 from pipeline.help_text import command_parser
 
 RIG = "demo"
