@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import DATA, environment, write_report
-from stereo_app.cli import main as cli
 from pipeline.codec.images import read_image
 from pipeline.evaluation.quality import psnr
+from stereo_app.cli import main as cli
 
 
 def round_trip(left: Path, right: Path, work: Path, quality: int | None) -> dict[str, float]:

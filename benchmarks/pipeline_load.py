@@ -26,9 +26,9 @@ import zmq
 from benchmarks.common import DATA, environment, write_report
 from benchmarks.decode_throughput import SIZES, encode
 from pipeline.codec import read_header
+from pipeline.wire import PROTOCOL_VERSION, FrameHeader, encode_frame
 from stereo_app.demo.processes import by_label, health, scrape, spawn, stop, wait_until
 from stereo_app.demo.setup import pick_ports
-from pipeline.wire import PROTOCOL_VERSION, FrameHeader, encode_frame
 
 
 def decoder_toml(frames_port: int, http_port: int, timing: Path, args) -> str:

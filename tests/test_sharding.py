@@ -7,7 +7,6 @@ import hashlib
 import pytest
 
 from pipeline.config import ConfigError
-from stereo_app.shard_cli import main as shard_main
 from pipeline.sharding import (
     fill_endpoint,
     ordinal_of,
@@ -15,6 +14,7 @@ from pipeline.sharding import (
     replica_of,
     replica_weight,
 )
+from stereo_app.shard_cli import main as shard_main
 
 RIGS = ["rig0", "rig1", "rig2", "rig3", "cam-a", "cam-b", "north.gate", "x"]
 

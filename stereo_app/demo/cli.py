@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.codec.standard import CAMERA_CODECS, DEFAULT_CAMERA_CODEC
+from pipeline.help_text import command_parser
 from stereo_app.demo import report as rpt
 from stereo_app.demo.processes import (
     Child,
@@ -37,7 +38,6 @@ from stereo_app.demo.processes import (
 )
 from stereo_app.demo.setup import DemoPlan, pick_ports, write_configs
 from stereo_app.demo.status import Progress, Stall
-from pipeline.help_text import command_parser
 
 RIG = "demo"
 SIDES = ("left", "right")

@@ -26,9 +26,9 @@ from decoder_node.config import (
     ReceiverConfig,
 )
 from decoder_node.metrics import final_counts
-from stereo_app.demo.processes import wait_until
 from pipeline.monitoring import MonitoringServer
 from pipeline.wire import encode_frame
+from stereo_app.demo.processes import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 from decoder_node.config import DecoderConfig
-from stereo_app.cli import COMMANDS
 from pipeline.config import load_config
+from stereo_app.cli import COMMANDS
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"

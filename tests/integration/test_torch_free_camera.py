@@ -19,9 +19,9 @@ import zmq
 
 from pipeline.codec.container import parse
 from pipeline.codec.standard import STANDARD_CODECS
-from stereo_app.demo.setup import pick_ports
 from pipeline.scene.render import render_view
 from pipeline.wire import decode_frame
+from stereo_app.demo.setup import pick_ports
 from tests.integration.configs import SYNTHETIC, camera_toml
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
