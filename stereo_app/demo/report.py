@@ -9,6 +9,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from pipeline.evaluation.quality import PSNR_CAP_DB, psnr
 from pipeline.scene import render_stereo_frame
 
 STAGES = (
@@ -46,12 +47,6 @@ def mean_bpp(records: list[dict[str, Any]], side: str) -> float | None:
     return round(float(np.mean(values)), 4) if values else None
 
 
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR in dB of two uint8 images."""
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return 10.0 * np.log10(255.0**2 / max(mse, 1e-10))
-
-
 def read_rgb(path: Path) -> np.ndarray | None:
     """An RGB image from a PNG, or None when it is missing or unreadable."""
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
@@ -69,7 +64,7 @@ def quality(
         for view, original in (("left_alone", left), ("left", left), ("right", right)):
             image = read_rgb(decoded_dir / rig / view / f"{seq:06d}.png")
             if image is not None:
-                scores[view].append(psnr(image, original))
+                scores[view].append(min(psnr(image, original), PSNR_CAP_DB))
     mean = {k: round(float(np.mean(v)), 3) if v else None for k, v in scores.items()}
     return {
         "psnr_left_alone": mean["left_alone"],
