@@ -71,9 +71,18 @@ def send(push: zmq.Socket, coded: list, rigs: int, fps: float, seconds: float, s
             for side, data in (("left", left), ("right", right)):
                 h = read_header(data)
                 header = FrameHeader(
-                    PROTOCOL_VERSION, f"load{rig}", side, seq, capture, time.time_ns(),
-                    h.model_id, h.quality, h.height, h.width, h.channels,
-                )  # fmt: skip
+                    PROTOCOL_VERSION,
+                    f"load{rig}",
+                    side,
+                    seq,
+                    capture,
+                    time.time_ns(),
+                    h.model_id,
+                    h.quality,
+                    h.height,
+                    h.width,
+                    h.channels,
+                )
                 push.send_multipart(encode_frame(header, data))
         seq += 1
     return seq

@@ -44,21 +44,31 @@ class CameraMetrics:
         )
         self.dropped = {r: dropped.labels(**labels, reason=r) for r in DROP_REASONS}
         self.capture_seconds = Histogram(
-            "stereo_camera_capture_seconds", "Time to read one frame from the source",
-            names, buckets=_SECONDS_BUCKETS, registry=self.registry,
-        ).labels(**labels)  # fmt: skip
+            "stereo_camera_capture_seconds",
+            "Time to read one frame from the source",
+            names,
+            buckets=_SECONDS_BUCKETS,
+            registry=self.registry,
+        ).labels(**labels)
         self.encode_seconds = Histogram(
-            "stereo_camera_encode_seconds", "Time to encode one frame",
-            names, buckets=_SECONDS_BUCKETS, registry=self.registry,
-        ).labels(**labels)  # fmt: skip
+            "stereo_camera_encode_seconds",
+            "Time to encode one frame",
+            names,
+            buckets=_SECONDS_BUCKETS,
+            registry=self.registry,
+        ).labels(**labels)
         self.quality = Gauge(
-            "stereo_camera_quality", "Codec quality of the last frame", names,
+            "stereo_camera_quality",
+            "Codec quality of the last frame",
+            names,
             registry=self.registry,
-        ).labels(**labels)  # fmt: skip
+        ).labels(**labels)
         self.queue_depth = Gauge(
-            "stereo_camera_send_queue_depth", "Frames waiting in the send queue", names,
+            "stereo_camera_send_queue_depth",
+            "Frames waiting in the send queue",
+            names,
             registry=self.registry,
-        ).labels(**labels)  # fmt: skip
+        ).labels(**labels)
 
     def totals(self) -> dict[str, int]:
         """This node's frame counts so far: captured, encoded, sent, capture times missed, and

@@ -267,10 +267,18 @@ class CameraNode:
             if deadline is not None and time.monotonic() >= deadline:
                 return False
         header = FrameHeader(
-            PROTOCOL_VERSION, self.config.rig_id, self.config.side, item.seq, item.capture_ns,
-            time.time_ns() + self.config.clock_offset_ns, model_id, item.quality,
-            item.height, item.width, item.channels,
-        )  # fmt: skip
+            version=PROTOCOL_VERSION,
+            rig_id=self.config.rig_id,
+            side=self.config.side,
+            seq=item.seq,
+            capture_ns=item.capture_ns,
+            send_ns=time.time_ns() + self.config.clock_offset_ns,
+            model_id=model_id,
+            quality=item.quality,
+            height=item.height,
+            width=item.width,
+            channels=item.channels,
+        )
         sock.send_multipart(encode_frame(header, item.bitstream), copy=False)
         self.metrics.sent.inc()
         self.metrics.sent_bytes.inc(len(item.bitstream))

@@ -164,11 +164,16 @@ class DecoderApp:
     def _init_receiver(self) -> None:
         assert None not in (self._pairer, self._batcher, self._drops, self._context)
         self._receiver = Receiver(
-            self.cfg.receiver, self._pairer, self._batcher.put, self._drops, self.registry,
-            self._context, self.cfg.limits.image_limits(),
+            self.cfg.receiver,
+            self._pairer,
+            self._batcher.put,
+            self._drops,
+            self.registry,
+            self._context,
+            self.cfg.limits.image_limits(),
             None if self._curve is None else (lambda s: self._curve.secure(s, CAMERAS)),
             ShardFilter.from_config(self.cfg.shard).owns,
-        )  # fmt: skip
+        )
         try:
             self._receiver.open()
         except zmq.ZMQError as e:
@@ -187,8 +192,14 @@ class DecoderApp:
 
     def _start_workers(self) -> None:
         assert None not in (self._decoder, self._batcher, self._sinks, self._drops)
-        self._workers = DecodeWorkers(self._decoder, self._batcher, self._sinks, self._drops,
-                                      self.registry, weights=self._weights)  # fmt: skip
+        self._workers = DecodeWorkers(
+            self._decoder,
+            self._batcher,
+            self._sinks,
+            self._drops,
+            self.registry,
+            weights=self._weights,
+        )
         self._workers.start()
 
     def _start_receiving(self) -> None:

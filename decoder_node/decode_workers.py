@@ -81,8 +81,11 @@ class DecodeWorkers:
             thread.start()
 
     def _targets(self) -> dict[str, Any]:
-        return {"entropy-decode": self._entropy_loop, "model": self._model_loop,
-                "sink": self._sink_loop}  # fmt: skip
+        return {
+            "entropy-decode": self._entropy_loop,
+            "model": self._model_loop,
+            "sink": self._sink_loop,
+        }
 
     def _thread(self, name: str) -> threading.Thread:
         return threading.Thread(target=self._targets()[name], name=name, daemon=True)
@@ -228,8 +231,12 @@ class DecodeWorkers:
         self._metrics.oom_splits.inc()
         free_device_memory()
         half = len(batch) // 2
-        log.warning("out of memory on a batch of %d: decoding %d and %d", len(batch), half,
-                    len(batch) - half)  # fmt: skip
+        log.warning(
+            "out of memory on a batch of %d: decoding %d and %d",
+            len(batch),
+            half,
+            len(batch) - half,
+        )
         for part in (batch[:half], batch[half:]):
             taken = time.monotonic()
             try:

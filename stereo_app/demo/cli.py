@@ -267,8 +267,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.frames < 1 or args.fps <= 0 or args.timeout <= 0 or args.stall <= 0:
         print("demo: --frames must be >= 1; --fps, --timeout and --stall > 0", file=sys.stderr)
         return 2
-    plan = DemoPlan(args.frames, args.fps, args.width, args.height, args.seed, args.quality,
-                    args.out, args.decode_threads, args.codec)  # fmt: skip
+    plan = DemoPlan(
+        args.frames,
+        args.fps,
+        args.width,
+        args.height,
+        args.seed,
+        args.quality,
+        args.out,
+        args.decode_threads,
+        args.codec,
+    )
     clean(plan.out)
     run = Run(plan, args.timeout, args.stall)
     codes: dict[str, int | None] = {}

@@ -44,9 +44,12 @@ def spawn(name: str, args: list[str], log_dir: Path, env: dict[str, str] | None 
     log = (log_dir / f"{name}.log").open("wb")
     cmd = [sys.executable, "-m", "stereo_app.cli", *args]
     proc = subprocess.Popen(
-        cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        cmd,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
         env={**os.environ, **(env or {})},
-    )  # fmt: skip
+    )
     return Child(name, proc, log)
 
 

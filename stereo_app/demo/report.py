@@ -13,9 +13,16 @@ from pipeline.evaluation.quality import PSNR_CAP_DB, psnr
 from pipeline.scene import render_stereo_frame
 
 STAGES = (
-    "network", "pairing", "queue", "entropy_decode", "synthesis", "si_finder", "si_net", "sink",
+    "network",
+    "pairing",
+    "queue",
+    "entropy_decode",
+    "synthesis",
+    "si_finder",
+    "si_net",
+    "sink",
     "end_to_end",
-)  # fmt: skip
+)
 """Stages of the timing records, in data-path order (``decoder_node/sinks/timing.py``)."""
 
 
@@ -32,8 +39,11 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
     if not values:
         return {"p50_ms": None, "p95_ms": None, "p99_ms": None}
     p50, p95, p99 = np.percentile(np.asarray(values) * 1000.0, [50, 95, 99])
-    return {"p50_ms": round(float(p50), 2), "p95_ms": round(float(p95), 2),
-            "p99_ms": round(float(p99), 2)}  # fmt: skip
+    return {
+        "p50_ms": round(float(p50), 2),
+        "p95_ms": round(float(p95), 2),
+        "p99_ms": round(float(p99), 2),
+    }
 
 
 def stage_latencies(records: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
