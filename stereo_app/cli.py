@@ -1,7 +1,7 @@
 """The ``stereo-pipeline`` command: one sub-command per part of the product.
 
-Each sub-command imports its module when it runs, not before: the decoder, ``eval``, ``train``
-and ``export`` load torch, and a camera host has none
+:func:`entry_point` imports a sub-command's module when it runs, not before: ``eval``, ``train``
+and ``export`` load torch as they import, the decoder as it starts, and a camera host has none
 (``tests/integration/test_torch_free_camera.py``).
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.metadata
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from pipeline.codec.errors import CodecError
 from pipeline.preflight import LEARNED_HINT
@@ -21,100 +20,52 @@ LEARNED_PACKAGES = frozenset({"torch", "torchvision", "compressai", "numba", "py
 Run = Callable[[list[str]], int]
 """A sub-command's entry point: its arguments in, its exit status out."""
 
-
-@dataclass(frozen=True)
-class Command:
-    """One sub-command: its one-line help and the function that runs it."""
-
-    help: str
-    run: Run
-
-
-#: sub-command -> :class:`Command`, in the order ``--help`` lists them.
-COMMANDS: dict[str, Command] = {}
-
-
-def _command(name: str, help_: str) -> Callable[[Run], Run]:
-    def register(run: Run) -> Run:
-        COMMANDS[name] = Command(help_, run)
-        return run
-
-    return register
+#: sub-command -> its one-line help, in the order ``--help`` lists them.
+COMMANDS: dict[str, str] = {
+    "encode": "encode an image into a bitstream",
+    "decode": "decode a bitstream, optionally with side info",
+    "camera": "run a camera node",
+    "decoder": "run the decoder daemon",
+    "demo": "run the whole pipeline on a synthetic stereo scene",
+    "eval": "rate-distortion evaluation against other codecs",
+    "train": "train a model",
+    "export": "export a checkpoint to shipped weights",
+    "keys": "generate CURVE keys for cameras and the decoder",
+    "shard": "print the decoder replica that serves a rig",
+}
 
 
-@_command("encode", "encode an image into a bitstream")
-def _encode(argv: list[str]) -> int:
-    from pipeline.codec.cli import encode_main
+def entry_point(command: str) -> Run:
+    """The function that runs ``command`` (a key of :data:`COMMANDS`), its module imported now."""
+    match command:
+        case "encode" | "decode":
+            from pipeline.codec import cli as codec_cli
 
-    return encode_main(argv)
+            return {"encode": codec_cli.encode_main, "decode": codec_cli.decode_main}[command]
+        case "camera":
+            from camera_nodes.cli import main
+        case "decoder":
+            from decoder_node.cli import main
+        case "demo":
+            from stereo_app.demo import main
+        case "eval":
+            from pipeline.evaluation.cli import main
+        case "train" | "export":
+            from pipeline.training import cli as training_cli
 
-
-@_command("decode", "decode a bitstream, optionally with side info")
-def _decode(argv: list[str]) -> int:
-    from pipeline.codec.cli import decode_main
-
-    return decode_main(argv)
-
-
-@_command("camera", "run a camera node")
-def _camera(argv: list[str]) -> int:
-    from camera_nodes.cli import main as camera_main
-
-    return camera_main(argv)
-
-
-@_command("decoder", "run the decoder daemon")
-def _decoder(argv: list[str]) -> int:
-    from decoder_node.cli import main as decoder_main
-
-    return decoder_main(argv)
-
-
-@_command("demo", "run the whole pipeline on a synthetic stereo scene")
-def _demo(argv: list[str]) -> int:
-    from stereo_app.demo import main as demo_main
-
-    return demo_main(argv)
-
-
-@_command("eval", "rate-distortion evaluation against other codecs")
-def _eval(argv: list[str]) -> int:
-    from pipeline.evaluation.cli import main as eval_main
-
-    return eval_main(argv)
-
-
-@_command("train", "train a model")
-def _train(argv: list[str]) -> int:
-    from pipeline.training.cli import train_main
-
-    return train_main(argv)
-
-
-@_command("export", "export a checkpoint to shipped weights")
-def _export(argv: list[str]) -> int:
-    from pipeline.training.cli import export_main
-
-    return export_main(argv)
-
-
-@_command("keys", "generate CURVE keys for cameras and the decoder")
-def _keys(argv: list[str]) -> int:
-    from pipeline.security import main as keys_main
-
-    return keys_main(argv)
-
-
-@_command("shard", "print the decoder replica that serves a rig")
-def _shard(argv: list[str]) -> int:
-    from stereo_app.shard_cli import main as shard_main
-
-    return shard_main(argv)
+            return {"train": training_cli.train_main, "export": training_cli.export_main}[command]
+        case "keys":
+            from pipeline.security import main
+        case "shard":
+            from stereo_app.shard_cli import main
+        case _:
+            raise KeyError(command)
+    return main
 
 
 def _usage() -> str:
     lines = ["usage: stereo-pipeline [--version] COMMAND [ARGS...]", "", "commands:"]
-    lines += [f"  {name:<8} {command.help}" for name, command in COMMANDS.items()]
+    lines += [f"  {name:<8} {help_}" for name, help_ in COMMANDS.items()]
     lines += ["", "stereo-pipeline COMMAND --help describes a command's options."]
     return "\n".join(lines)
 
@@ -132,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stereo-pipeline: unknown command {argv[0]!r}\n{_usage()}", file=sys.stderr)
         return 2
     try:
-        return COMMANDS[argv[0]].run(argv[1:])
+        return entry_point(argv[0])(argv[1:])
     except (CodecError, ValueError, OSError) as e:
         print(f"stereo-pipeline {argv[0]}: error: {e}", file=sys.stderr)
         return 2
