@@ -20,10 +20,18 @@ RST = re.compile(r"``|:(mod|class|func|meth|data|attr):`")
 TOOLS = [
     f"pipeline.training.{name}"
     for name in (
-        "surgery.widen", "surgery.graft", "surgery.guide", "surgery.levels", "surgery.calibrate",
-        "data.pack", "standard.prepare", "standard.train", "standard.calibrate", "standard.export",
+        "surgery.widen",
+        "surgery.graft",
+        "surgery.guide",
+        "surgery.levels",
+        "surgery.calibrate",
+        "data.pack",
+        "standard.prepare",
+        "standard.train",
+        "standard.calibrate",
+        "standard.export",
     )
-]  # fmt: skip
+]
 
 
 def _parsers_of(
