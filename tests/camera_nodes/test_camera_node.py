@@ -263,10 +263,18 @@ def test_process_sigterm_exits_zero(pull, tmp_path: Path) -> None:
     assert counts["sent"] == len(got) and counts["captured"] >= len(got)
 
 
-def test_cli_validate_config(tmp_path: Path, capsys) -> None:
+def test_cli_validate_config(tmp_path: Path, capsys, monkeypatch) -> None:
     from camera_nodes.cli import main
+    from pipeline.security import main as keys
 
-    assert main(["--config", str(REPO / "configs/camera-left.toml"), "--validate-config"]) == 0
+    # the example config is the secure one: its keys (relative paths) must be there
+    monkeypatch.chdir(tmp_path)
+    shipped = ["--config", str(REPO / "configs/camera-left.toml"), "--validate-config"]
+    assert main(shipped) == 2
+    assert "secret_key" in capsys.readouterr().err
+    assert keys(["generate", "--out", "keys", "--name", "decoder"]) == 0
+    assert keys(["generate", "--out", "keys", "--name", "rig0-left", "--rig", "rig0"]) == 0
+    assert main(shipped) == 0
     bad = tmp_path / "bad.toml"
     bad.write_text('side = "left"\nfps = -1\n')
     assert main(["--config", str(bad), "--validate-config"]) == 2

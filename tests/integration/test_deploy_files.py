@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 
-from decoder_node.config import DecoderConfig
-from pipeline.config import load_config
+from camera_nodes.config import CameraConfig
+from decoder_node.config import DecoderConfig, PngSinkConfig
+from pipeline.config import load_config, parse_config
 from stereo_app.cli import COMMANDS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,3 +67,81 @@ def test_units_and_images_run_existing_commands():
 def test_shipped_decoder_config_is_valid():
     cfg = load_config(REPO / "configs" / "decoder.toml", DecoderConfig)
     assert cfg.receiver.bind == "tcp://*:5555"
+
+
+def shipped_configs() -> dict[Path, DecoderConfig | CameraConfig]:
+    """Every TOML config the repository ships (configs/, deploy/), parsed with its schema (the
+    Kubernetes camera files' rig placeholder filled as their init container does)."""
+    found = {}
+    for path in sorted([*(REPO / "configs").rglob("*.toml"), *DEPLOY.rglob("*.toml")]):
+        data = tomllib.loads(path.read_text().replace("__RIG_ID__", "rig0"))
+        found[path] = parse_config(data, CameraConfig if "side" in data else DecoderConfig)
+    return found
+
+
+def test_images_and_install_steps_copy_only_shipped_configs():
+    copied = set()
+    for path in (DEPLOY / "docker").glob("*.Dockerfile"):
+        copied |= set(re.findall(r"^COPY (configs/\S+\.toml) ", path.read_text(), re.M))
+    copied |= set(
+        re.findall(r"install .*?(configs/\S+\.toml) ", (REPO / "docs/install.md").read_text())
+    )
+    assert {"configs/decoder.toml", "configs/camera-left.toml"} <= copied
+    assert {REPO / name for name in copied} <= set(shipped_configs())
+
+
+def test_every_shipped_png_sink_is_bounded():
+    pngs = [
+        (path, sink)
+        for path, config in shipped_configs().items()
+        if isinstance(config, DecoderConfig)
+        for sink in config.sinks
+        if isinstance(sink, PngSinkConfig)
+    ]
+    assert pngs  # configs/decoder.toml writes PNGs
+    for path, sink in pngs:  # max_age_s alone does not bound a busy decoder's disk
+        assert sink.max_files > 0, path
+
+
+def test_every_shipped_config_turns_curve_on():
+    configs = shipped_configs()
+    assert sum(isinstance(c, DecoderConfig) for c in configs.values()) == 2
+    for path, config in configs.items():
+        if isinstance(config, DecoderConfig):
+            assert config.security.enabled, path
+        else:
+            assert config.secret_key and config.server_key, path
+
+
+def test_readmes_and_install_steps_lead_to_the_security_doc():
+    for path in (REPO / "README.md", DEPLOY / "README.md", REPO / "docs" / "install.md"):
+        assert "docs/security.md" in path.read_text(), path
+
+
+def systemd_steps() -> str:
+    """The shell lines of docs/install.md's systemd section, continuations joined."""
+    text = (REPO / "docs" / "install.md").read_text()
+    section = text.split("## systemd units\n", 1)[1].split("\n## ", 1)[0]
+    return "".join(re.findall(r"```\n(.*?)```", section, re.S)).replace("\\\n", " ")
+
+
+def test_systemd_install_steps_write_every_key_the_configs_read_before_starting():
+    steps = systemd_steps()
+    unit = (DEPLOY / "systemd" / "stereo-decoder.service").read_text()
+    workdir = Path(re.search(r"^WorkingDirectory=(\S+)$", unit, re.M)[1])
+    (out,) = set(re.findall(r"keys generate --out ([^\s\"]+)", steps))
+    written = set()
+    for name in re.findall(r"\$KEYGEN --name (\S+)", steps):
+        written |= {Path(out) / f"{name}.key", Path(out) / f"{name}.key_secret"}
+    for line in re.findall(r"^sudo install (?!-d)(.*)$", steps, re.M):
+        *sources, target = re.sub(r"-[mog] \S+|-D", "", line).split()
+        written |= {Path(target) / Path(s).name for s in sources if target.endswith("/")}
+    decoder = load_config(REPO / "configs" / "decoder.toml", DecoderConfig).security
+    assert workdir / decoder.secret_key in written
+    allowed = {p for p in written if p.parent == workdir / decoder.cameras}
+    assert {p.name for p in allowed} == {"rig0-left.key", "rig0-right.key"}
+    for side in ("left", "right"):
+        camera = load_config(REPO / "configs" / f"camera-{side}.toml", CameraConfig)
+        assert {workdir / camera.secret_key, workdir / camera.server_key} <= written
+    # the decoder starts once its allowlist is in place
+    assert steps.index("enable --now stereo-decoder") > steps.index("keys/cameras/\n")
