@@ -99,6 +99,7 @@ def run(decoder: StereoDecoder, coded: list, batch: int, sink: str, out_dir: Pat
     """Decode every pair through the daemon's workers once; the setting's figures."""
     registry = CollectorRegistry()
     drops = FrameDrops(registry)
+    drops.rigs.add("bench")  # its slot, as the receiver gives one: decoded views are counted
     batcher = DynamicBatcher(
         BatchingConfig(max_batch=batch, max_wait_ms=5.0, backlog=100_000), drops, registry
     )

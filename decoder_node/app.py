@@ -24,8 +24,15 @@ from decoder_node.config import DecoderConfig
 from decoder_node.decode_workers import BatchDecoder, DecodeWorkers
 from decoder_node.frames import StereoItem
 from decoder_node.health import health_document
-from decoder_node.metrics import FrameDrops, final_counts, publish_build_info, publish_weights
+from decoder_node.metrics import (
+    FrameDrops,
+    final_counts,
+    publish_build_info,
+    publish_entropy_check,
+    publish_weights,
+)
 from decoder_node.pairing import Pairer
+from decoder_node.preflight import check_entropy_decoder
 from decoder_node.receiver import Receiver
 from decoder_node.shard import ShardFilter
 from decoder_node.sinks import SinkSet, build_sink
@@ -68,6 +75,8 @@ class DecoderApp:
         self._watchdog = Watchdog(self.registry, cfg.max_thread_restarts)
         self._curve: Curve | None = None
         self._weights: list[tuple[str, str]] = []
+        self.entropy_bounds_checked: bool | None = None
+        """Whether entropy decoding checks its reads (None until the codec is set up)."""
 
     # -- start ---------------------------------------------------------------------------
 
@@ -139,8 +148,14 @@ class DecoderApp:
         log.info("weights sets served: %s", ", ".join(" ".join(k) for k in self._weights))
         from pipeline.codec import rans
 
+        check_entropy_decoder()
+        self.entropy_bounds_checked = rans.BOUNDS_CHECKED
+        publish_entropy_check(self.registry, rans.BOUNDS_CHECKED)
         if not rans.BOUNDS_CHECKED:
-            log.warning("numba is not installed: entropy decoding does not check its reads")
+            log.warning(
+                "numba is not installed: entropy decoding does not check its reads (%s=1)",
+                rans.ALLOW_UNCHECKED_ENV,
+            )
         ensemble = getattr(self._decoder, "self_ensemble", "?")
         dtype = getattr(self._decoder, "dtype", "?")
         log.info(

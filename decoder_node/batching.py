@@ -20,17 +20,30 @@ from prometheus_client import CollectorRegistry, Gauge, Histogram
 
 from decoder_node.config import BatchingConfig
 from decoder_node.frames import StereoItem
-from decoder_node.metrics import BATCH_SIZE_BUCKETS, LATENCY_BUCKETS, FrameDrops, metric_name
+from decoder_node.metrics import (
+    BATCH_SIZE_BUCKETS,
+    LATENCY_BUCKETS,
+    FrameDrops,
+    metric_name,
+    publish_setting,
+)
 
 
 class BatcherMetrics:
-    """The batcher's metrics, created in the daemon's registry."""
+    """The batcher's metrics, created in the daemon's registry; ``backlog`` is the configured
+    capacity, exported so that alerts compare ``pending_pairs`` with it."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, backlog: int) -> None:
         self.pending = Gauge(
             metric_name("pending_pairs"),
             "Pairs and lone views waiting for a decode batch.",
             registry=registry,
+        )
+        publish_setting(
+            registry,
+            "backlog_capacity",
+            "Pairs the batcher holds ([batching] backlog); beyond it the oldest is dropped.",
+            backlog,
         )
         self.batch_size = Histogram(
             metric_name("batch_size"),
@@ -61,7 +74,7 @@ class DynamicBatcher:
         self._backlog = cfg.backlog
         self._drops = drops
         self._clock = clock
-        self._metrics = BatcherMetrics(registry)
+        self._metrics = BatcherMetrics(registry, cfg.backlog)
         self._groups: OrderedDict[Hashable, list[StereoItem]] = OrderedDict()
         self._size = 0
         self._cond = threading.Condition()

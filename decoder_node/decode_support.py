@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from decoder_node.frames import ReceivedFrame, StereoItem
-from decoder_node.metrics import LATENCY_BUCKETS, SIDES, FrameDrops, metric_name
+from decoder_node.metrics import LATENCY_BUCKETS, SIDES, RigSeries, metric_name
 from pipeline.codec import DecodeRequest
 from pipeline.codec.errors import BitstreamError, ModelMismatchError
 
@@ -18,10 +18,10 @@ STAGES = ("entropy_decode", "synthesis", "si_finder", "si_net")
 
 
 class DecodeMetrics:
-    """Decode metrics, created in the daemon's registry (a rig's series at zero from its first
-    frame, told by ``drops``)."""
+    """Decode metrics, created in the daemon's registry; ``decoded`` is tracked in ``rigs`` (a
+    rig's series at zero from its first frame, removed with its slot)."""
 
-    def __init__(self, registry: CollectorRegistry, drops: FrameDrops | None = None) -> None:
+    def __init__(self, registry: CollectorRegistry, rigs: RigSeries) -> None:
         self.decoded = Counter(
             metric_name("frames_decoded_total"),
             "Views decoded and handed to the sinks.",
@@ -53,13 +53,14 @@ class DecodeMetrics:
         )
         for stage in STAGES:
             self.stage.labels(stage)
-        if drops is not None:
-            drops.on_new_rig(self.init_rig)
+        rigs.track(self.decoded, SIDES)
+        self._rigs = rigs
 
-    def init_rig(self, rig: str) -> None:
-        """Create ``rig``'s series at zero."""
-        for side in SIDES:
-            self.decoded.labels(rig, side)
+    def count_decoded(self, frame: ReceivedFrame) -> None:
+        """Count one decoded view (a view of a rig released meanwhile counts nowhere)."""
+        child = self._rigs.labels(self.decoded, frame.rig, frame.side)
+        if child is not None:
+            child.inc()
 
 
 def weights_of(frame: ReceivedFrame) -> tuple[str, str]:

@@ -60,7 +60,7 @@ class DecodeWorkers:
         self._batcher = batcher
         self._sinks = sinks
         self._drops = drops
-        self._metrics = DecodeMetrics(registry, drops)
+        self._metrics = DecodeMetrics(registry, drops.rigs)
         for name, digest in weights:  # the sets served: their counters start at zero
             self._metrics.by_weights.labels(name, digest)
         self._poll_s = poll_s
@@ -301,7 +301,7 @@ class DecodeWorkers:
             finally:
                 self._busy.pop("sink", None)
             for frame in decoded.item.frames:
-                self._metrics.decoded.labels(frame.rig, frame.side).inc()
+                self._metrics.count_decoded(frame)
                 self._metrics.by_weights.labels(*weights_of(frame)).inc()
                 self.frames_decoded += 1
             self.last_output_mono = time.monotonic()

@@ -24,6 +24,7 @@ def health_document(app: Any, batcher: Any, workers: Any, decoder: Any) -> dict[
         "device": str(getattr(decoder, "device", "unknown")),
         "model_id": str(getattr(decoder, "model_id", "")),
         "self_ensemble": getattr(decoder, "self_ensemble", None),
+        "entropy_bounds_checked": app.entropy_bounds_checked,
         "uptime_s": round(time.monotonic() - app.started_mono, 3),
         "pending_pairs": pending,
         "frames_decoded": workers.frames_decoded if workers else 0,

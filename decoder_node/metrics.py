@@ -1,19 +1,25 @@
 """Metric conventions shared by the daemon's parts (``docs/metrics.md``, "Decoder node").
 
 Each part creates its own metric objects, in the registry it is given, where it produces the
-values; only what several parts write is created here: the frame-drop counter and the build info.
+values; only what several parts write is created here: the frame-drop counter, the build info,
+and the registry of rig-labelled series (:class:`RigSeries`: created with a rig's slot, removed
+with it).
 Every daemon instance has its own :class:`CollectorRegistry`, so tests can run several.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Sequence
+from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.metrics import MetricWrapperBase
 
 PREFIX = "stereo_decoder"
+
+M = TypeVar("M", bound=MetricWrapperBase)
 
 SIDES = ("left", "right")
 DROP_REASONS = (
@@ -58,13 +64,58 @@ def zero_series(metrics: Sequence[MetricWrapperBase], *label_values: Sequence[st
             metric.labels(*values)
 
 
+class RigSeries:
+    """Every decoder metric whose first label is ``rig``, and the rigs that hold a slot.
+
+    Each part registers its rig-labelled metrics once (:meth:`track`). When a rig gets a slot
+    (:meth:`add`) its series of every tracked metric are created at zero; when its slot is
+    released (:meth:`release`) they are all removed, so the series stay bounded by
+    ``max_rigs`` however many rig ids come and go (``docs/metrics.md``). A count made outside
+    the receive loop (a decode worker, the batcher) takes its series from :meth:`labels`, which
+    gives None for a rig without a slot: a frame of a released rig still in flight then counts
+    nowhere instead of bringing one of its series back. Thread-safe.
+    """
+
+    def __init__(self) -> None:
+        self._metrics: list[tuple[MetricWrapperBase, tuple[Sequence[str], ...]]] = []
+        self._held: set[str] = set()
+        self._lock = threading.Lock()
+
+    def track(self, metric: MetricWrapperBase, *label_values: Sequence[str]) -> None:
+        """Track ``metric``, whose labels are ``rig`` and then one label for each sequence of
+        ``label_values``, which lists every value that label takes."""
+        with self._lock:
+            self._metrics.append((metric, label_values))
+            for rig in self._held:
+                zero_series((metric,), (rig,), *label_values)
+
+    def add(self, rig: str) -> None:
+        """``rig`` got a slot: create its series at zero."""
+        with self._lock:
+            self._held.add(rig)
+            for metric, values in self._metrics:
+                zero_series((metric,), (rig,), *values)
+
+    def release(self, rig: str) -> None:
+        """``rig``'s slot was released: remove every series of it."""
+        with self._lock:
+            self._held.discard(rig)
+            for metric, values in self._metrics:
+                for labels in itertools.product((rig,), *values):
+                    metric.remove(*labels)
+
+    def labels(self, metric: M, rig: str, *values: str) -> M | None:
+        """``metric``'s child for ``rig`` and ``values``, or None if ``rig`` holds no slot."""
+        with self._lock:
+            return metric.labels(rig, *values) if rig in self._held else None
+
+
 class FrameDrops:
     """``stereo_decoder_frames_dropped_total{rig, side, reason}``: frames that will not be decoded.
 
     Shared by the receiver, the pairer, the batcher and the decode workers; every drop of a
-    frame with a known rig and side goes through :meth:`drop`. It also tells them of each new
-    rig (:meth:`on_new_rig`), so that every part creates that rig's labelled series at zero
-    (every side and reason) from its first frame, not at its first event.
+    frame with a known rig and side goes through :meth:`drop`. It also carries the daemon's
+    :class:`RigSeries` (:attr:`rigs`), where every part tracks its rig-labelled metrics.
     """
 
     def __init__(self, registry: CollectorRegistry) -> None:
@@ -74,23 +125,21 @@ class FrameDrops:
             ("rig", "side", "reason"),
             registry=registry,
         )
-        self._rig_hooks: list[Callable[[str], None]] = [self._init_rig]
-
-    def on_new_rig(self, hook: Callable[[str], None]) -> None:
-        """Call ``hook(rig)`` when a rig sends its first accepted frame."""
-        self._rig_hooks.append(hook)
-
-    def new_rig(self, rig: str) -> None:
-        """A rig was accepted for the first time (or again after its slot was released)."""
-        for hook in self._rig_hooks:
-            hook(rig)
-
-    def _init_rig(self, rig: str) -> None:
-        zero_series((self._counter,), (rig,), SIDES, DROP_REASONS)
+        self.rigs = RigSeries()
+        self.rigs.track(self._counter, SIDES, DROP_REASONS)
 
     def drop(self, rig: str, side: str, reason: str, count: int = 1) -> None:
-        """Count ``count`` dropped frames of ``rig``/``side`` for ``reason``."""
-        self._counter.labels(rig, side, reason).inc(count)
+        """Count ``count`` dropped frames of ``rig``/``side`` for ``reason`` (none for a rig
+        whose slot was released while the frame was in flight)."""
+        child = self.rigs.labels(self._counter, rig, side, reason)
+        if child is not None:
+            child.inc(count)
+
+
+def publish_setting(registry: CollectorRegistry, suffix: str, doc: str, value: float) -> None:
+    """Export a configured size as a gauge (``backlog_capacity`` ...), so that alerts compare
+    with the decoder's own configuration rather than with a default (``docs/metrics.md``)."""
+    Gauge(metric_name(suffix), doc, registry=registry).set(value)
 
 
 def publish_build_info(
@@ -104,6 +153,16 @@ def publish_build_info(
         registry=registry,
     )
     gauge.labels(version, device, model_id).set(1)
+
+
+def publish_entropy_check(registry: CollectorRegistry, checked: bool) -> None:
+    """Set ``stereo_decoder_entropy_bounds_checked`` to 1 when entropy decoding checks its reads
+    (numba), 0 when it is CompressAI's unchecked decoder (``STEREO_ALLOW_UNCHECKED_RANS=1``)."""
+    Gauge(
+        metric_name("entropy_bounds_checked"),
+        "1 when entropy decoding checks every read (numba), 0 when it is CompressAI's unchecked.",
+        registry=registry,
+    ).set(int(checked))
 
 
 def publish_weights(registry: CollectorRegistry, decoder: object) -> list[tuple[str, str]]:

@@ -52,8 +52,7 @@ class Pairer:
         self._slop_ns = int(cfg.slop_ms * 1e6)
         self._max_age_s = cfg.max_age_ms / 1000.0
         self._drops = drops
-        self._metrics = PairingMetrics(registry)
-        drops.on_new_rig(self._metrics.init_rig)
+        self._metrics = PairingMetrics(registry, drops.rigs, cfg.slop_ms)
         self._rigs: dict[str, _RigState] = {}
 
     @property
@@ -79,15 +78,12 @@ class Pairer:
 
     def forget(self, rig: str, now: float) -> list[StereoItem]:
         """Drop a silent rig's state; its waiting frames (if any) are released alone
-        (unpaired reason ``rig_idle``)."""
+        (unpaired reason ``rig_idle``). The caller then releases the rig's series."""
         state = self._rigs.pop(rig, None)
         if state is None:
             return []
         frames = sorted((f for q in state.waiting.values() for f in q), key=lambda f: f.recv_mono)
-        released = [self._alone(state, f, now, "rig_idle") for f in frames]
-        for side in ("left", "right"):
-            self._metrics.unmatched.labels(rig, side).set(0)
-        return released
+        return [self._alone(state, f, now, "rig_idle") for f in frames]
 
     def expire(self, now: float) -> list[StereoItem]:
         """Release, alone, every frame that has waited ``max_age_ms``."""

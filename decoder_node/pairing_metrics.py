@@ -1,6 +1,6 @@
 """The pairer's metrics (``docs/metrics.md``, "Decoder node"): pairs, forced pairs, frames
 released alone, skew, waits, clock steps and waiting frames, each rig's series created at zero
-from its first frame."""
+from its first frame and removed when its slot is released."""
 
 from __future__ import annotations
 
@@ -12,15 +12,18 @@ from decoder_node.metrics import (
     SIDES,
     SKEW_BUCKETS,
     UNPAIRED_REASONS,
+    RigSeries,
     metric_name,
+    publish_setting,
     zero_series,
 )
 
 
 class PairingMetrics:
-    """The pairer's metrics, created in the daemon's registry."""
+    """The pairer's metrics, created in the daemon's registry; the rig-labelled ones tracked in
+    ``rigs`` (a rig's series exist while it holds a slot); ``slop_ms`` exported for alerts."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, rigs: RigSeries, slop_ms: float) -> None:
         self.pairs = Counter(
             metric_name("pairs_total"), "Left/right pairs formed.", ("rig",), registry=registry
         )
@@ -64,11 +67,16 @@ class PairingMetrics:
             ("rig", "side"),
             registry=registry,
         )
+        publish_setting(
+            registry,
+            "pairing_slop_seconds",
+            "Largest capture-time difference of a pair ([pairing] slop_ms), in seconds.",
+            slop_ms / 1000.0,
+        )
         zero_series((self.wait,), SIDES)
-
-    def init_rig(self, rig: str) -> None:
-        """Create ``rig``'s series at zero: every side and reason."""
-        zero_series((self.pairs, self.skew), (rig,))
-        zero_series((self.forced,), (rig,), FORCED_REASONS)
-        zero_series((self.clock_steps, self.unmatched), (rig,), SIDES)
-        zero_series((self.unpaired,), (rig,), SIDES, UNPAIRED_REASONS)
+        rigs.track(self.pairs)
+        rigs.track(self.skew)
+        rigs.track(self.forced, FORCED_REASONS)
+        rigs.track(self.clock_steps, SIDES)
+        rigs.track(self.unmatched, SIDES)
+        rigs.track(self.unpaired, SIDES, UNPAIRED_REASONS)

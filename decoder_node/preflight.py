@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decoder_node.config import DecoderConfig, PngSinkConfig, TimingSinkConfig, ZmqSinkConfig
 from decoder_node.shard import resolve_index
+from pipeline.config import ConfigError
 from pipeline.preflight import (
     check_device,
     check_dsin_model,
@@ -21,6 +22,7 @@ def check_decoder(cfg: DecoderConfig) -> None:
     check_device("codec.device", cfg.codec.device)
     check_dsin_model("codec.model", cfg.codec.model)
     check_weights_dir("codec.weights_dir", cfg.codec.weights_dir)
+    check_entropy_decoder()
     for index, sink in enumerate(cfg.sinks):
         key = f"sinks[{index}]"
         if isinstance(sink, PngSinkConfig):
@@ -33,3 +35,13 @@ def check_decoder(cfg: DecoderConfig) -> None:
     if cfg.security.enabled:
         load_keypair("security.secret_key", cfg.security.secret_key)
         camera_allowlist("security.cameras", cfg.security.cameras)
+
+
+def check_entropy_decoder() -> None:
+    """ConfigError unless entropy decoding checks its reads (numba) or the unchecked fallback is
+    allowed (``STEREO_ALLOW_UNCHECKED_RANS=1``, :mod:`pipeline.codec.rans`)."""
+    from pipeline.codec import rans
+
+    refusal = rans.unchecked_refusal()
+    if refusal is not None:
+        raise ConfigError(rans.ALLOW_UNCHECKED_ENV, refusal)

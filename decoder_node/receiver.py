@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import zmq
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from decoder_node.auth import bind_socket
 from decoder_node.config import ReceiverConfig
@@ -28,7 +28,9 @@ from decoder_node.metrics import (
     LATENCY_BUCKETS,
     SIDES,
     FrameDrops,
+    RigSeries,
     metric_name,
+    publish_setting,
     zero_series,
 )
 from decoder_node.pairing import Pairer
@@ -52,9 +54,10 @@ BURST = 256
 
 
 class ReceiverMetrics:
-    """Receive-side metrics, created in the daemon's registry."""
+    """Receive-side metrics, created in the daemon's registry; the rig-labelled ones tracked in
+    ``rigs``; ``max_rigs`` exported for alerts."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, rigs: RigSeries, max_rigs: int) -> None:
         self.received = Counter(
             metric_name("frames_received_total"),
             "Frame messages with a valid wire header.",
@@ -85,6 +88,14 @@ class ReceiverMetrics:
             "Rig slots given to a new rig after their rig was silent rig_idle_s.",
             registry=registry,
         )
+        publish_setting(
+            registry, "rig_slots", "Rig ids accepted at once ([receiver] max_rigs).", max_rigs
+        )
+        self.rig_slots_used = Gauge(
+            metric_name("rig_slots_used"),
+            "Rig slots held by a rig.",
+            registry=registry,
+        )
         self.network = Histogram(
             metric_name("network_latency_seconds"),
             "Camera send time (camera clock) to receive time (decoder clock).",
@@ -94,12 +105,8 @@ class ReceiverMetrics:
         )
         zero_series((self.malformed,), REFUSAL_REASONS)
         zero_series((self.bpp, self.network), SIDES)
-
-    def init_rig(self, rig: str) -> None:
-        """Create ``rig``'s series at zero."""
-        for side in SIDES:
-            self.received.labels(rig, side)
-            self.received_bytes.labels(rig, side)
+        rigs.track(self.received, SIDES)
+        rigs.track(self.received_bytes, SIDES)
 
 
 class Receiver:
@@ -127,8 +134,7 @@ class Receiver:
         self._pairer = pairer
         self._emit = emit
         self._drops = drops
-        self._metrics = ReceiverMetrics(registry)
-        drops.on_new_rig(self._metrics.init_rig)
+        self._metrics = ReceiverMetrics(registry, drops.rigs, cfg.max_rigs)
         self._context = context
         self._socket: zmq.Socket | None = None
         self._rigs: dict[str, float] = {}  # rig -> when its last frame came (monotonic)
@@ -213,7 +219,7 @@ class Receiver:
     def _rig_allowed(self, rig: str, now: float) -> bool:
         """A slot for ``rig``: its own, a free one, or the slot of the rig silent the longest
         once that one has been silent ``rig_idle_s`` (made-up rig ids cannot hold every slot
-        for ever)."""
+        for ever). A released rig's series go with its slot, after its waiting frames."""
         if rig not in self._rigs and len(self._rigs) >= self._cfg.max_rigs:
             idle = min(self._rigs, key=self._rigs.__getitem__)
             if now - self._rigs[idle] < self._cfg.rig_idle_s:
@@ -221,10 +227,12 @@ class Receiver:
             for item in self._pairer.forget(idle, now):
                 self._emit(item)
             silent = now - self._rigs.pop(idle)
+            self._drops.rigs.release(idle)
             self._metrics.rigs_released.inc()
             log.info("rig %s silent for %.0f s: its slot goes to rig %s", idle, silent, rig)
         if rig not in self._rigs:
-            self._drops.new_rig(rig)
+            self._drops.rigs.add(rig)
+            self._metrics.rig_slots_used.set(len(self._rigs) + 1)
         self._rigs[rig] = now
         return True
 

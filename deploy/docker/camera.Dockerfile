@@ -28,7 +28,9 @@ RUN if [ -n "$EXTRAS" ]; then /opt/stereo-pipeline/bin/pip install --index-url "
  && /opt/stereo-pipeline/bin/pip install ".${EXTRAS:+[$EXTRAS]}"
 
 FROM python:3.11-slim
-ENV PYTHONUNBUFFERED=1 PATH=/opt/stereo-pipeline/bin:$PATH HEALTH_PORT=8471
+# NUMBA_CACHE_DIR: a dsin camera's numba cache, outside the install tree (which may be read-only)
+ENV PYTHONUNBUFFERED=1 PATH=/opt/stereo-pipeline/bin:$PATH HEALTH_PORT=8471 \
+    NUMBA_CACHE_DIR=/tmp/numba
 # libGL/glib for opencv-python; user and group stereo pinned to 10001 (Kubernetes
 # runAsUser/runAsGroup/fsGroup use the same numbers)
 RUN apt-get update \

@@ -32,7 +32,9 @@ RUN /opt/stereo-pipeline/bin/pip install --index-url "$TORCH_INDEX" \
 
 FROM python:3.11-slim
 # what the nvidia/cuda images set: the toolkit mounts the driver's compute libraries
+# NUMBA_CACHE_DIR: numba's compiled rANS decoder, outside the install tree (which may be read-only)
 ENV PYTHONUNBUFFERED=1 PATH=/opt/stereo-pipeline/bin:$PATH HEALTH_PORT=8470 \
+    NUMBA_CACHE_DIR=/tmp/numba \
     NVIDIA_VISIBLE_DEVICES=all NVIDIA_DRIVER_CAPABILITIES=compute,utility
 # libGL/glib for opencv-python; user and group stereo pinned to 10001
 RUN apt-get update \

@@ -13,14 +13,22 @@ missing table, or does not end exactly where its symbols do is refused with
 It runs without the GIL (``nogil=True``), so several streams (the latent's channel groups, the
 images of a batch) decode on several cores from a thread pool. The encoder stays CompressAI's.
 
-numba is a dependency of the package; only where it cannot be installed (the lent GPU machine
-reaches no package index, ``deploy/gpu``) does :func:`decode` fall back to CompressAI's own
-decoder, which does not check its reads (:data:`BOUNDS_CHECKED` is False there and the decoder
-daemon says so when it starts).
+numba is a dependency of the package. Where it cannot be installed (the lent GPU machine reaches
+no package index, ``deploy/gpu``), :func:`decode` falls back to CompressAI's own decoder, which
+does not check its reads, only when ``STEREO_ALLOW_UNCHECKED_RANS=1`` says so
+(:data:`BOUNDS_CHECKED` is False there; the decoder daemon refuses to start without it).
+
+The compiled kernels are cached on disk (``NUMBA_CACHE_DIR``, else next to this file or in the
+user's cache folder). Where none of these is writable (a read-only image and home), they are
+compiled at each start instead, with one warning naming ``NUMBA_CACHE_DIR``.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +38,9 @@ try:
 except ImportError:  # pragma: no cover - only on a machine without a package index
     numba = None
 
-from pipeline.codec.errors import CorruptBitstreamError
+from pipeline.codec.errors import CodecError, CorruptBitstreamError
+
+log = logging.getLogger(__name__)
 
 PRECISION = 16
 BYPASS_PRECISION = 4
@@ -40,6 +50,8 @@ MAX_BYPASS_CHUNKS = 33 // BYPASS_PRECISION + 1
 RANS64_L = 1 << 31
 BOUNDS_CHECKED = numba is not None
 """True when decoding is this module's bounds-checked decoder (numba installed)."""
+ALLOW_UNCHECKED_ENV = "STEREO_ALLOW_UNCHECKED_RANS"
+"""Set to 1 to let :func:`decode` use CompressAI's unchecked decoder where numba is missing."""
 
 # Status codes of the compiled kernel (it cannot raise with a message).
 _OK, _OVERRUN, _BAD_INDEX, _BAD_BYPASS, _NOT_AT_END = range(5)
@@ -83,6 +95,9 @@ def decode(string: bytes, indexes: np.ndarray, tables: DecodeTables) -> np.ndarr
         )
     flat = np.ascontiguousarray(indexes, dtype=np.int32).reshape(-1)
     if not BOUNDS_CHECKED:  # pragma: no cover - only on a machine without numba
+        refusal = unchecked_refusal()
+        if refusal is not None:
+            raise UncheckedDecoderError(refusal)
         return _compressai_decode(string, flat, tables)
     words = np.frombuffer(string, dtype="<u4")
     out = np.empty(flat.size, dtype=np.int32)
@@ -90,6 +105,22 @@ def decode(string: bytes, indexes: np.ndarray, tables: DecodeTables) -> np.ndarr
     if status != _OK:
         raise CorruptBitstreamError(f"entropy decoding failed: {_MESSAGES[status]}")
     return out
+
+
+class UncheckedDecoderError(CodecError):
+    """numba is missing and the unchecked fallback was not allowed (:data:`ALLOW_UNCHECKED_ENV`)."""
+
+
+def unchecked_refusal() -> str | None:
+    """Why entropy decoding may not run here, or None: numba is installed (bounds-checked), or
+    the unchecked fallback is allowed by ``STEREO_ALLOW_UNCHECKED_RANS=1``."""
+    if BOUNDS_CHECKED or os.environ.get(ALLOW_UNCHECKED_ENV) == "1":
+        return None
+    return (
+        "numba is not installed, so entropy decoding would be CompressAI's decoder, which does "
+        "not check its reads (hostile bitstreams): install numba (the 'learned' extra) or set "
+        f"{ALLOW_UNCHECKED_ENV}=1 to accept that"
+    )
 
 
 def _compressai_decode(
@@ -107,12 +138,40 @@ def _compressai_decode(
     return np.asarray(values, dtype=np.int32)
 
 
-def _jit(**options):
-    """numba's ``njit`` with ``options``, or nothing where numba is missing."""
-    return numba.njit(**options) if numba is not None else (lambda f: f)
+def _jit(**options) -> Callable:
+    """numba's ``njit`` with ``options`` and an on-disk cache, or nothing where numba is missing.
+
+    Where numba finds no writable place for its cache it compiles without one (:func:`_uncached`).
+    """
+    if numba is None:
+        return lambda f: f
+
+    def compile_(function: Callable) -> Callable:
+        try:
+            return numba.njit(cache=True, **options)(function)
+        except RuntimeError as e:  # numba: "cannot cache function ...: no locator available"
+            if "no locator available" not in str(e):
+                raise
+            return _uncached(function, options)
+
+    return compile_
 
 
-@_jit(nogil=True, cache=True, inline="always")
+def _uncached(function: Callable, options: dict) -> Callable:
+    """``function`` compiled without the on-disk cache (one warning for the module)."""
+    _warn_no_cache()
+    return numba.njit(**options)(function)
+
+
+@functools.cache
+def _warn_no_cache() -> None:
+    log.warning(
+        "numba cannot cache the rANS decoder (no writable cache folder): it compiles at each "
+        "start; set NUMBA_CACHE_DIR to a writable folder (docs/install.md)"
+    )
+
+
+@_jit(nogil=True, inline="always")
 def _get_bits(words, x, pos):  # pragma: no cover - compiled
     """CompressAI's ``Rans64DecGetBits`` for 4 bits; ``pos`` -1 when the words ran out."""
     bits = np.int64(x & np.uint64(MAX_BYPASS_VALUE))
@@ -125,7 +184,7 @@ def _get_bits(words, x, pos):  # pragma: no cover - compiled
     return bits, x, pos
 
 
-@_jit(nogil=True, cache=True)
+@_jit(nogil=True)
 def _decode(words, indexes, cdfs, lengths, offsets, out):  # pragma: no cover - compiled
     n_words = words.size
     x = np.uint64(words[0]) | (np.uint64(words[1]) << np.uint64(32))

@@ -1,15 +1,19 @@
-"""The bounds-checked rANS decoder: CompressAI's streams bit for bit, hostile ones refused."""
+"""The bounds-checked rANS decoder: CompressAI's streams bit for bit, hostile ones refused.
+
+"Bit for bit" is checked against CompressAI's own ``RansDecoder`` on the same streams; and the
+codec's decode path is checked to run this decoder, not CompressAI's unchecked fallback."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from compressai.ans import RansEncoder
+from compressai.ans import RansDecoder, RansEncoder
 
-from pipeline.codec import rans
+from pipeline.codec import DecodeRequest, rans
 from pipeline.codec.entropy import CdfTables
 from pipeline.codec.errors import CorruptBitstreamError
 from pipeline.codec.registry import load
+from tests.conftest import natural_image
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +35,56 @@ def _stream(tables: CdfTables, seed: int, count: int, spread: float):
     return _encode(tables, symbols, indexes), symbols, indexes
 
 
+def _compressai(tables: CdfTables, string: bytes, indexes: np.ndarray) -> np.ndarray:
+    """CompressAI's own decoder on ``string``."""
+    values = RansDecoder().decode_with_indexes(
+        string, indexes.tolist(), tables.cdfs, tables.lengths, tables.offsets
+    )
+    return np.asarray(values, dtype=np.int64)
+
+
 @pytest.mark.parametrize("spread", [0.3, 4.0, 200.0, 1e6])  # 1e6: escaped (bypass) values
-def test_decodes_compressai_streams_exactly(tables, spread):
+def test_decodes_compressai_streams_exactly_as_compressai_does(tables, spread):
     for seed in range(40):
         string, symbols, indexes = _stream(tables, seed, 4 + seed * 37, spread)
-        np.testing.assert_array_equal(rans.decode(string, indexes, tables.arrays), symbols)
+        ours = rans.decode(string, indexes, tables.arrays)
+        np.testing.assert_array_equal(ours, _compressai(tables, string, indexes))
+        np.testing.assert_array_equal(ours, symbols)
+
+
+def test_the_codec_decodes_with_the_bounds_checked_kernel(encoder, decoder, monkeypatch):
+    """An image's decode runs :func:`rans._decode` for every sub-stream (z and each y group)
+    and never CompressAI's decoder."""
+    assert rans.BOUNDS_CHECKED
+    calls = {"checked": 0, "unchecked": 0}
+    kernel = rans._decode
+
+    def checked(*args):
+        calls["checked"] += 1
+        return kernel(*args)
+
+    def unchecked(*args):
+        calls["unchecked"] += 1
+        raise AssertionError("CompressAI's unchecked decoder was used")
+
+    monkeypatch.setattr(rans, "_decode", checked)
+    monkeypatch.setattr(rans, "_compressai_decode", unchecked)
+    monkeypatch.setattr(RansDecoder, "decode_with_indexes", unchecked)
+    data = encoder.encode(natural_image(48, 64, seed=3))
+    decoder.decode_batch([DecodeRequest(primary=data)])
+    assert calls == {"checked": 1 + load().model.config.groups, "unchecked": 0}  # z, y groups
+
+
+def test_without_numba_decoding_needs_the_opt_in(tables, monkeypatch):
+    """The fallback to CompressAI's decoder is refused unless STEREO_ALLOW_UNCHECKED_RANS=1;
+    allowed, it decodes the same values."""
+    string, symbols, indexes = _stream(tables, 3, 300, 4.0)
+    monkeypatch.setattr(rans, "BOUNDS_CHECKED", False)
+    monkeypatch.delenv(rans.ALLOW_UNCHECKED_ENV, raising=False)
+    with pytest.raises(rans.UncheckedDecoderError, match=rans.ALLOW_UNCHECKED_ENV):
+        rans.decode(string, indexes, tables.arrays)
+    monkeypatch.setenv(rans.ALLOW_UNCHECKED_ENV, "1")
+    np.testing.assert_array_equal(rans.decode(string, indexes, tables.arrays), symbols)
 
 
 def test_every_truncation_and_extension_is_refused(tables):

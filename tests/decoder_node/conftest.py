@@ -113,8 +113,11 @@ def registry() -> CollectorRegistry:
 
 @pytest.fixture
 def drops(registry: CollectorRegistry) -> FrameDrops:
-    """The shared drop counter in the test's registry."""
-    return FrameDrops(registry)
+    """The shared drop counter in the test's registry, with a slot for rig ``rig0`` (the
+    receiver gives one to each rig's first frame; a count of a rig without one is not kept)."""
+    drops = FrameDrops(registry)
+    drops.rigs.add("rig0")
+    return drops
 
 
 def sample(registry: CollectorRegistry, name: str, **labels: str) -> float:

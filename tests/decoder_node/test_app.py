@@ -68,6 +68,14 @@ def start_running(app: DecoderApp):
     return stop, codes, runner, ctx, push
 
 
+def stop_running(stop: threading.Event, runner: threading.Thread, ctx, push) -> None:
+    """Stop what :func:`start_running` started: the app (with its drain), then the PUSH."""
+    stop.set()
+    runner.join(15.0)
+    push.close(linger=0)
+    ctx.term()
+
+
 def test_daemon_pairs_decodes_writes_and_drains(tmp_path, make_frame, fake_decoder_cls):
     registry = CollectorRegistry()
     app = DecoderApp(config(tmp_path), registry, decoder=fake_decoder_cls())

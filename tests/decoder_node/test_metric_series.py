@@ -7,14 +7,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import zmq
 from prometheus_client import CollectorRegistry
 
 from decoder_node.app import DecoderApp
+from decoder_node.batching import DynamicBatcher
+from decoder_node.config import BatchingConfig, PairingConfig, ReceiverConfig
 from decoder_node.metrics import DROP_REASONS, SIDES, UNPAIRED_REASONS
-from decoder_node.receiver import REFUSAL_REASONS
+from decoder_node.pairing import Pairer
+from decoder_node.receiver import REFUSAL_REASONS, Receiver
 from decoder_node.watchdog import THREADS
 from pipeline.wire import encode_frame
-from tests.decoder_node.test_app import config, start_running, wait_for
+from tests.decoder_node.test_app import config, start_running, stop_running, wait_for
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
 
@@ -57,10 +61,7 @@ def test_series_exist_at_zero_before_their_first_event(tmp_path, make_frame, fak
                 assert has(registry, "stereo_decoder_unpaired_frames_total", **rig, side=side,
                            reason=reason)  # fmt: skip
     finally:
-        stop.set()
-        runner.join(15.0)
-        push.close(linger=0)
-        ctx.term()
+        stop_running(stop, runner, ctx, push)
     assert codes == [0]
 
 
@@ -79,3 +80,15 @@ def test_known_label_values_match_the_docs() -> None:
     unpaired = text.split("Unpaired reasons", 1)[1].split("\n\n", 1)[0]
     documented = set(re.findall(r"`(\w+)` \(", unpaired))
     assert documented == set(UNPAIRED_REASONS), "decoder_node/metrics.py UNPAIRED_REASONS"
+
+
+def test_configured_sizes_are_exported_for_the_alerts(registry, drops) -> None:
+    DynamicBatcher(BatchingConfig(backlog=128), drops, registry)
+    pairer = Pairer(PairingConfig(slop_ms=35.0), drops, registry)
+    with zmq.Context() as ctx:
+        Receiver(ReceiverConfig(max_rigs=5), pairer, lambda item: None, drops, registry, ctx)
+    value = registry.get_sample_value
+    assert value("stereo_decoder_backlog_capacity") == 128
+    assert value("stereo_decoder_pairing_slop_seconds") == 0.035
+    assert value("stereo_decoder_rig_slots") == 5
+    assert value("stereo_decoder_rig_slots_used") == 0

@@ -40,6 +40,23 @@ def test_alerts_and_dashboard_use_only_documented_metrics():
         assert used <= documented, (path.name, sorted(used - documented))
 
 
+WATCHED = (
+    "stereo_decoder_auth_refused_total",
+    "stereo_decoder_batch_oom_splits_total",
+    "stereo_decoder_rig_slots_released_total",
+    "stereo_decoder_backlog_capacity",
+    "process_start_time_seconds",
+)
+"""Metrics that an alert and a dashboard panel both use (issue 27: none did)."""
+
+
+def test_refusals_splits_slot_handovers_sizes_and_restarts_are_alerted_and_shown():
+    alerts = (DEPLOY / "prometheus" / "alerts.yml").read_text()
+    dashboard = (DEPLOY / "grafana" / "stereo-pipeline.json").read_text()
+    for name in WATCHED:
+        assert name in alerts and name in dashboard, name
+
+
 def test_dashboard_is_valid_json_with_queries_on_every_panel():
     dashboard = json.loads((DEPLOY / "grafana" / "stereo-pipeline.json").read_text())
     panels = [p for p in dashboard["panels"] if p["type"] != "row"]

@@ -33,6 +33,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 REPO = Path(__file__).resolve().parents[2]
 ENV = {"OMP_NUM_THREADS": "1"}
 JOBS = {"stereo-decoder", "stereo-camera"}
+RUNBOOK_BASE = "https://docs.test/stereo-pipeline/docs"
 
 
 @dataclass
@@ -52,6 +53,7 @@ global:
   scrape_interval: 1s
   scrape_timeout: 1s
   evaluation_interval: 1s
+  external_labels: {{runbook_base: "{RUNBOOK_BASE}"}}
 rule_files: ["{(PROMETHEUS_DIR / "alerts.yml").as_posix()}"]
 scrape_configs:
   - job_name: stereo-decoder
@@ -206,4 +208,5 @@ def test_killed_camera_sets_its_target_down_alert_pending(stack: Stack) -> None:
 
     found = wait_for(camera_down, 20, "StereoCameraDown pending", stack.prometheus.log_path.parent)
     assert found[0]["state"] == "pending"  # `for: 2m` keeps it pending within this test
-    assert found[0]["annotations"]["runbook_url"] == "docs/operations.md#stereocameradown"
+    runbook = found[0]["annotations"]["runbook_url"]  # absolute from the external label
+    assert runbook == f"{RUNBOOK_BASE}/operations.md#stereocameradown"

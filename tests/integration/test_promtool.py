@@ -86,10 +86,24 @@ def test_every_alert_has_a_firing_unit_test() -> None:
     assert set(alert_blocks(ALERTS.read_text())) <= fired
 
 
-def test_every_alert_links_its_runbook_entry() -> None:
+RUNBOOK_URL = re.compile(
+    r"""runbook_url: '\{\{ or \$externalLabels\.runbook_base "docs" \}\}/operations\.md#(\w+)'"""
+)
+
+
+def test_every_alert_links_its_runbook_entry_under_the_one_runbook_base() -> None:
     operations = (REPO / "docs" / "operations.md").read_text()
     headings = {h.lower() for h in re.findall(r"^#{2,4} (\w+)\s*$", operations, re.M)}
     for name, block in alert_blocks(ALERTS.read_text()).items():
-        url = re.search(r'runbook_url: "docs/operations\.md#(\w+)"', block)
-        assert url is not None, f"{name} has no runbook_url"
+        url = RUNBOOK_URL.search(block)
+        assert url is not None, f"{name} has no runbook_url from runbook_base"
         assert url.group(1) == name.lower() and url.group(1) in headings, name
+
+
+RUNBOOK_BASE = re.compile(r'^  external_labels:\n(?:    #.*\n)*    runbook_base: "(.+)"$', re.M)
+
+
+def test_both_prometheus_configs_set_an_absolute_runbook_base() -> None:
+    for name in ("prometheus.yml", "kubernetes.yml"):
+        base = RUNBOOK_BASE.search((PROMETHEUS_DIR / name).read_text())
+        assert base is not None and base.group(1).startswith("https://"), name

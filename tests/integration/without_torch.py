@@ -1,9 +1,11 @@
 """Run ``stereo-pipeline`` as on a camera host without the ``learned`` extra.
 
     python -m tests.integration.without_torch camera --config left.toml
+    python -m tests.integration.without_torch --only numba decoder --config decoder.toml
 
 A meta-path finder placed first makes torch, torchvision, CompressAI, numba, pytorch_msssim and
-matplotlib unimportable (``ModuleNotFoundError``, as when they are not installed), then the
+matplotlib (or, with ``--only NAME``, that package alone) unimportable (``ModuleNotFoundError``,
+as when they are not installed), then the
 command runs as ``stereo-pipeline`` would. On exit it prints the blocked imports that were
 attempted (``blocked: ...``) to stderr, so a test sees a lazy import that was tried and caught.
 """
@@ -17,22 +19,27 @@ BLOCKED = frozenset({"torch", "torchvision", "compressai", "numba", "pytorch_mss
 
 
 class LearnedExtraBlocker(importlib.abc.MetaPathFinder):
-    """Refuses every module of :data:`BLOCKED` and records the attempts."""
+    """Refuses every module of ``blocked`` (default :data:`BLOCKED`) and records the attempts."""
 
-    def __init__(self) -> None:
+    def __init__(self, blocked: frozenset[str] = BLOCKED) -> None:
+        self.blocked = blocked
         self.attempts: list[str] = []
 
     def find_spec(self, fullname: str, path: object = None, target: object = None) -> None:
-        if fullname.split(".")[0] in BLOCKED:
+        if fullname.split(".")[0] in self.blocked:
             self.attempts.append(fullname)
             raise ModuleNotFoundError(f"No module named {fullname!r} (blocked)", name=fullname)
 
 
 def main(argv: list[str]) -> int:
-    """Run the ``stereo-pipeline`` command ``argv`` with the blocker installed."""
-    blocker = LearnedExtraBlocker()
+    """Run the ``stereo-pipeline`` command ``argv`` with the blocker installed (``--only NAME``
+    first: block that package alone)."""
+    blocked = BLOCKED
+    if argv[:1] == ["--only"]:
+        blocked, argv = frozenset({argv[1]}), argv[2:]
+    blocker = LearnedExtraBlocker(blocked)
     sys.meta_path.insert(0, blocker)
-    already = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
+    already = sorted(m for m in sys.modules if m.split(".")[0] in blocked)
     if already:
         raise SystemExit(f"imported before the blocker: {already}")
     from stereo_app.cli import main as cli_main

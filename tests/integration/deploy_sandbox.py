@@ -1,0 +1,168 @@
+"""Start a ``stereo-pipeline`` process as a deploy/k8s pod or a deploy/systemd unit runs it.
+
+In a private mount and UTS namespace (``unshare``; needs root): the root file system read-only
+(``readOnlyRootFilesystem``, ``ProtectSystem=strict``: the install tree, the source on PYTHONPATH
+and the venv, is read-only), writable only the folders the deployment gives (:class:`Sandbox`:
+the pod's emptyDir on /tmp; the unit's PrivateTmp, state and cache directories), the home
+``/var/lib/stereo-pipeline`` (read-only in a pod, the state directory of a unit), the configs
+read-only, the pod's or host's name, and only the environment the deployment sets.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from stereo_app.demo.processes import Child
+
+REPO = Path(__file__).resolve().parents[2]
+HOME = "/var/lib/stereo-pipeline"
+"""The user's home and working directory (deploy/docker ``useradd --home-dir`` and ``WORKDIR``,
+the units' ``HOME`` and ``WorkingDirectory``)."""
+CONFIG_DIR = "/var/lib/stereo-pipeline-config"
+"""Where the configs are, read-only (the deployments use /etc/stereo-pipeline, which this host
+has no mount point for)."""
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """The folders a deployment lets its process write; all else is read-only."""
+
+    writable: tuple[str, ...]
+
+    def host_path(self, folder: Path, path: str) -> Path:
+        """Where ``path`` (in a writable folder of the sandbox) is on this host."""
+        for top in self.writable:
+            if path == top or path.startswith(top + "/"):
+                return folder / "rw" / _slug(top) / path[len(top) :].lstrip("/")
+        raise ValueError(f"{path} is in no writable folder of {self.writable}")
+
+
+POD = Sandbox(writable=("/tmp",))
+"""deploy/k8s: ``readOnlyRootFilesystem``, an emptyDir on /tmp."""
+UNIT = Sandbox(writable=(HOME, "/var/cache/stereo-pipeline", "/tmp"))
+"""deploy/systemd: ``ProtectSystem=strict``, ``StateDirectory=``, ``CacheDirectory=``,
+``PrivateTmp=``."""
+
+
+def _slug(path: str) -> str:
+    return path.strip("/").replace("/", "_")
+
+
+def require_unshare() -> None:
+    """Skip unless ``unshare`` can make mount and UTS namespaces; under ``CI`` fail instead."""
+    if shutil.which("unshare") is not None:
+        probe = ["unshare", "--mount", "--uts", "true"]
+        if subprocess.run(probe, capture_output=True, timeout=30).returncode == 0:
+            return
+    reason = "unshare --mount --uts is not usable here (it needs root)"
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI must run this test")
+    pytest.skip(reason)
+
+
+def dockerfile_env(dockerfile: Path) -> dict[str, str]:
+    """The ``ENV KEY=VALUE ...`` settings of a Dockerfile's last stage (PATH left out: the test
+    runs the venv's python by its path)."""
+    text = dockerfile.read_text().replace("\\\n", " ")
+    last_stage = text.split("\nFROM ")[-1]
+    env: dict[str, str] = {}
+    for line in last_stage.splitlines():
+        if line.startswith("ENV "):
+            env |= dict(token.split("=", 1) for token in line.split()[1:])
+    env.pop("PATH", None)
+    return env
+
+
+def manifest_env(manifest: Path, container: str) -> dict[str, str]:
+    """The ``env`` entries (``- {name: X, value: Y}``) of ``container`` in a manifest."""
+    text = manifest.read_text()
+    start = text.index(f"- name: {container}\n")
+    block = re.split(r"\n\s*- name: ", text[start + 2 :], maxsplit=1)[0]
+    return dict(re.findall(r"- \{name: (\w+), value: ([^},\s]+)\}", block))
+
+
+def unit_env(unit: Path) -> dict[str, str]:
+    """The ``Environment=KEY=VALUE ...`` settings of a systemd unit."""
+    env: dict[str, str] = {}
+    for line in unit.read_text().splitlines():
+        if line.startswith("Environment="):
+            env |= dict(token.split("=", 1) for token in line.removeprefix("Environment=").split())
+    return env
+
+
+def base_environment() -> dict[str, str]:
+    """What every sandboxed process gets besides its deployment's settings: PATH, HOME, the
+    source on PYTHONPATH (deployments install it) and one OpenMP thread (a shared CPU)."""
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": HOME, "PYTHONPATH": str(REPO)}
+    return env | {"OMP_NUM_THREADS": "1"}
+
+
+def pod_environment(dockerfile: Path, manifest: Path, container: str) -> dict[str, str]:
+    """What a container's process sees: the image's ENV and the manifest's env (and the base)."""
+    return base_environment() | dockerfile_env(dockerfile) | manifest_env(manifest, container)
+
+
+def _script(sandbox: Sandbox, folder: Path, hostname: str) -> str:
+    """The shell that sets up the mounts, then runs ``"$@"`` in :data:`HOME`. ``folder/config``
+    holds the configs, ``folder/hosts`` is /etc/hosts, ``folder/rw/*`` the writable folders.
+    Remounts are per mount (``bind``) or of the namespace's own tmpfs, so the host's mounts stay
+    as they are; /tmp is bound last (``folder`` is under it)."""
+    quoted = {top: shlex.quote(str(folder / "rw" / _slug(top))) for top in sandbox.writable}
+    created = " ".join(top for top in sandbox.writable if top != "/tmp")
+    lines = [
+        "set -e",
+        "mount --make-rprivate /",
+        f"hostname {shlex.quote(hostname)}",
+        *[
+            f"mount -t tmpfs -o mode=0755,size=16m sandbox {top}"
+            for top in ("/var/lib", "/var/cache")
+        ],
+        f"mkdir -p {HOME} {CONFIG_DIR} {created}",
+        f"cp {shlex.quote(str(folder / 'config'))}/* {CONFIG_DIR}/",
+        "mount -o remount,ro /var/lib && mount -o remount,ro /var/cache",
+        f"mount --bind {shlex.quote(str(folder / 'hosts'))} /etc/hosts",
+        *[f"mount --bind {quoted[top]} {top}" for top in sorted(quoted, key=lambda t: t == "/tmp")],
+        "mount -o remount,ro,bind /",
+        f"cd {HOME}",
+        'exec "$@"',
+    ]
+    return "\n".join(lines)
+
+
+def spawn_sandboxed(
+    name: str,
+    sandbox: Sandbox,
+    folder: Path,
+    hostname: str,
+    env: dict[str, str],
+    args: list[str],
+    names: tuple[str, ...] = (),
+) -> Child:
+    """Run ``stereo-pipeline ARGS`` in ``sandbox`` made from ``folder`` (its ``config`` files
+    appear in :data:`CONFIG_DIR`; :meth:`Sandbox.host_path` says where its writable folders
+    are), log in ``folder/<name>.log``. ``names`` (a Service's DNS names) resolve to 127.0.0.1,
+    as ``hostname`` and localhost do."""
+    for code in (REPO, Path(sys.prefix)):  # the sandbox's /tmp would hide the code under test
+        if code.is_relative_to("/tmp"):
+            pytest.fail(f"{code} is under /tmp: run the tests from a checkout and venv outside it")
+    for top in sandbox.writable:
+        (folder / "rw" / _slug(top)).mkdir(parents=True, exist_ok=True)
+    loopback = " ".join(("localhost", hostname, *names))
+    (folder / "hosts").write_text(f"127.0.0.1 {loopback}\n::1 localhost\n")
+    log = (folder / f"{name}.log").open("wb")
+    script = _script(sandbox, folder, hostname)
+    namespaces = ["unshare", "--mount", "--uts", "sh", "-c", script, "sh"]
+    cmd = [*namespaces, sys.executable, "-m", "stereo_app.cli", *args]
+    proc = subprocess.Popen(
+        cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
+    )
+    return Child(name, proc, log)
