@@ -12,7 +12,7 @@ from pipeline.codec.standard_models import STANDARD_MODELS, standard_model_id
 from pipeline.codec.weights_files import file_hash
 from pipeline.config import ConfigError
 from pipeline.preflight import check_dsin_model, check_endpoint
-from pipeline.security import load_keypair, load_public
+from pipeline.security import certificate_metadata, load_keypair, load_public
 
 
 def check_camera(cfg: CameraConfig) -> None:
@@ -32,6 +32,7 @@ def check_camera(cfg: CameraConfig) -> None:
     if cfg.secret_key is not None and cfg.server_key is not None:
         load_keypair("secret_key", cfg.secret_key)
         load_public("server_key", cfg.server_key)
+        _check_key_is_this_cameras(cfg.secret_key, cfg.rig_id, cfg.side)
     folder = cfg.source.path if isinstance(cfg.source, FolderSourceConfig) else None
     if folder is not None and not (Path(folder) / cfg.side).is_dir():
         raise ConfigError("source.path", f"{folder}/{cfg.side} is not a folder")
@@ -44,6 +45,19 @@ def camera_weights(cfg: CameraConfig) -> WeightsFile | None:
     if cfg.weights_dir is None and not cfg.weights_hash:
         return None
     return select(weights_name(cfg.codec, cfg.model), cfg.weights_dir, cfg.weights_hash)
+
+
+def _check_key_is_this_cameras(path: Path, rig: str, side: str) -> None:
+    """ConfigError unless the rig and side that the key's certificate names (where it names
+    them) are this camera's: the decoder would drop every frame (``wrong_rig``, ``wrong_side``)."""
+    metadata = certificate_metadata(path)
+    for name, mine in (("rig", rig), ("side", side)):
+        theirs = metadata.get(name)
+        if theirs is not None and theirs != mine:
+            raise ConfigError(
+                "secret_key", f"{path} is a key of {name} {theirs!r}, not of this camera's "
+                f"{mine!r}: the decoder would drop its frames as wrong_{name}",
+            )  # fmt: skip
 
 
 def _check_standard_model(cfg: CameraConfig) -> None:

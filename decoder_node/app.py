@@ -18,9 +18,9 @@ import zmq
 from prometheus_client import CollectorRegistry
 
 import pipeline
-from decoder_node.auth import CAMERAS, SINK, Curve, refused_counter
+from decoder_node.auth import CAMERAS, SINK, Curve, publish_exposure, refused_counter
 from decoder_node.batching import DynamicBatcher
-from decoder_node.config import DecoderConfig
+from decoder_node.config import DecoderConfig, ZmqSinkConfig
 from decoder_node.decode_workers import BatchDecoder, DecodeWorkers
 from decoder_node.frames import StereoItem
 from decoder_node.health import health_document
@@ -32,7 +32,7 @@ from decoder_node.metrics import (
     publish_weights,
 )
 from decoder_node.pairing import Pairer
-from decoder_node.preflight import check_entropy_decoder
+from decoder_node.preflight import check_entropy_decoder, open_endpoints
 from decoder_node.receiver import Receiver
 from decoder_node.shard import ShardFilter
 from decoder_node.sinks import SinkSet, build_sink
@@ -115,9 +115,23 @@ class DecoderApp:
         self._context = zmq.Context()
         security, refused = self.cfg.security, refused_counter(self.registry)
         if security.enabled:
-            self._curve = Curve(security.secret_key, security.cameras, refused)
+            publishes = any(isinstance(sink, ZmqSinkConfig) for sink in self.cfg.sinks)
+            self._curve = Curve(security, refused, publishes)
             self._curve.start(self._context)
-            log.info("security: CURVE on, %s", security.cameras)
+            log.info("security: CURVE on, cameras %s", security.cameras)
+            if publishes:
+                log.info("security: PUB sink subscribers %s", security.subscribers)
+        legacy = self._curve.legacy_keys if self._curve is not None else []
+        for key in legacy:
+            log.warning(
+                "security: an allowed key of rig %s names no side and may send either: "
+                "regenerate it with --side (docs/security.md, Upgrading)", key.rig,
+            )  # fmt: skip
+        exposed = open_endpoints(self.cfg)
+        if exposed:
+            log.warning("security off: %s served without CURVE on a non-loopback address "
+                        "([security] allow_insecure)", ", ".join(exposed))  # fmt: skip
+        publish_exposure(self.registry, len(exposed), len(legacy))
 
     def _init_codec(self) -> None:
         if self.cfg.codec.torch_threads:

@@ -1,27 +1,33 @@
-"""CURVE on the decoder's sockets: encrypted, and only the allowlisted cameras (docs/security.md).
+"""CURVE on the decoder's sockets: encrypted, and only allowlisted peers (docs/security.md).
 
 A ZAP handler (pyzmq's :class:`~zmq.auth.thread.ThreadAuthenticator`) runs on the daemon's
-ZeroMQ context. On the receive socket (ZAP domain ``cameras``) a client passes only with a
-camera key of the allowlist, and the connection's ``User-Id`` is that key's rig id, which the
-receiver compares with every frame's ``rig_id``; a refused key is counted in
-``stereo_decoder_auth_refused_total``. The PUB sink (domain ``sink``) is encrypted with the
-same server key; any subscriber that has the server's public key may connect.
+ZeroMQ context, with one allowlist per socket. On the receive socket (ZAP domain ``cameras``) a
+client passes only with a camera key of ``[security] cameras``, and the connection's
+``User-Id`` is that key's ``rig/side`` (the rig alone for a legacy key), which the receiver
+compares with every frame's ``rig_id`` and ``side``. On the PUB sink (domain ``sink``) a
+subscriber passes only with a key of ``[security] subscribers``. Every refused key is counted
+in ``stereo_decoder_auth_refused_total{socket}`` (``frames`` or ``sink``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from pathlib import Path
+import logging
+from collections.abc import Callable, Collection, Mapping
 
 import zmq
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Gauge
 from zmq.auth.thread import ThreadAuthenticator
 from zmq.utils import z85
 
-from decoder_node.metrics import metric_name
-from pipeline.security import camera_allowlist, load_keypair
+from decoder_node.config import SecurityConfig
+from decoder_node.metrics import metric_name, zero_series
+from pipeline.security import CameraKey, camera_allowlist, load_keypair, subscriber_allowlist
+
+log = logging.getLogger(__name__)
 
 CAMERAS, SINK = "cameras", "sink"
+SOCKET_LABELS = {CAMERAS: "frames", SINK: "sink"}
+"""The ``socket`` label of ``auth_refused_total`` by ZAP domain."""
 
 
 def bind_socket(
@@ -48,62 +54,88 @@ def bind_socket(
 
 
 class _Allowlist:
-    """ZAP credentials provider: a key passes if the allowlist has it; refusals counted."""
+    """ZAP credentials provider of one domain: a key passes if the list has it; refusals
+    counted."""
 
-    def __init__(self, rigs: dict[bytes, str], refused: Counter) -> None:
-        self.rigs, self._refused = rigs, refused
+    def __init__(self, keys: Collection[bytes], refused: Counter) -> None:
+        self._keys, self._refused = keys, refused
 
     def callback(self, domain: str, key: bytes) -> bool:
-        if key in self.rigs:
+        if key in self._keys:
             return True
         self._refused.inc()
         return False
 
 
-class _AnyKey:
-    """ZAP credentials provider of the sink: any subscriber that has the server key."""
-
-    def callback(self, domain: str, key: bytes) -> bool:
-        return True
-
-
 class RigAuthenticator(ThreadAuthenticator):
-    """The ZAP handler whose CURVE ``User-Id`` is the camera key's rig id."""
+    """The ZAP handler whose CURVE ``User-Id`` is the camera key's ``rig/side``."""
 
-    def __init__(self, context: zmq.Context, rigs: dict[bytes, str]) -> None:
+    def __init__(self, context: zmq.Context, cameras: Mapping[bytes, CameraKey]) -> None:
         super().__init__(context)
-        self._rigs = rigs
+        self._cameras = cameras
 
     def curve_user_id(self, client_public_key: bytes) -> str:
-        """The rig id of an allowlisted camera key (``subscriber`` on the sink)."""
-        return self._rigs.get(z85.encode(client_public_key), "subscriber")
+        """``rig/side`` (or the rig) of a camera key, ``subscriber`` on the sink."""
+        camera = self._cameras.get(z85.encode(client_public_key))
+        return "subscriber" if camera is None else camera.user_id
 
 
 def refused_counter(registry: CollectorRegistry) -> Counter:
-    """``stereo_decoder_auth_refused_total`` (exposed, at 0, even with security off)."""
-    return Counter(
+    """``stereo_decoder_auth_refused_total{socket}`` (both series exposed, at 0, even with
+    security off)."""
+    counter = Counter(
         metric_name("auth_refused_total"),
-        "Connections refused by CURVE authentication (a camera key not on the allowlist).",
+        "Connections refused by CURVE authentication: a key not on the socket's allowlist "
+        "(socket: frames = cameras, sink = PUB sink subscribers).",
+        ("socket",),
         registry=registry,
     )
+    zero_series((counter,), tuple(SOCKET_LABELS.values()))
+    return counter
+
+
+def publish_exposure(registry: CollectorRegistry, insecure: int, legacy: int) -> None:
+    """The gauges ``stereo_decoder_insecure_endpoints`` (non-loopback endpoints served without
+    CURVE) and ``stereo_decoder_legacy_camera_keys`` (allowed keys without a side)."""
+    Gauge(
+        metric_name("insecure_endpoints"),
+        "Endpoints on a non-loopback address served without CURVE ([security] allow_insecure).",
+        registry=registry,
+    ).set(insecure)
+    Gauge(
+        metric_name("legacy_camera_keys"),
+        "Allowed camera keys that name a rig but no side (either side passes): regenerate them.",
+        registry=registry,
+    ).set(legacy)
 
 
 class Curve:
-    """The decoder's keys and its running ZAP handler."""
+    """The decoder's keys, its allowlists and its running ZAP handler."""
 
-    def __init__(self, secret_key: Path, cameras: Path, refused: Counter) -> None:
-        self.public, self.secret = load_keypair("security.secret_key", secret_key)
-        rigs = camera_allowlist("security.cameras", cameras)
-        self._provider = _Allowlist(rigs, refused)
+    def __init__(self, cfg: SecurityConfig, refused: Counter, sink: bool) -> None:
+        """Load the keys of ``cfg``; the subscribers' only if ``sink`` (a PUB sink is
+        configured). ConfigError naming the key if one cannot be used."""
+        self.public, self.secret = load_keypair("security.secret_key", cfg.secret_key)
+        self.cameras = camera_allowlist("security.cameras", cfg.cameras)
+        subscribers = subscriber_allowlist("security.subscribers", cfg.subscribers) if sink else ()
+        self._providers = {
+            CAMERAS: _Allowlist(self.cameras, refused.labels(SOCKET_LABELS[CAMERAS])),
+            SINK: _Allowlist(frozenset(subscribers), refused.labels(SOCKET_LABELS[SINK])),
+        }
         self._authenticator: RigAuthenticator | None = None
+
+    @property
+    def legacy_keys(self) -> list[CameraKey]:
+        """The allowed camera keys that name no side."""
+        return [key for key in self.cameras.values() if key.side is None]
 
     def start(self, context: zmq.Context) -> None:
         """Start the ZAP handler on ``context`` (before any secured socket binds)."""
-        self._authenticator = RigAuthenticator(context, self._provider.rigs)
+        self._authenticator = RigAuthenticator(context, self.cameras)
         self._authenticator.start()
-        self._authenticator.configure_curve_callback(CAMERAS, self._provider)
-        # not configure_curve(CURVE_ALLOW_ANY): pyzmq applies that to every domain
-        self._authenticator.configure_curve_callback(SINK, _AnyKey())
+        # callbacks, not configure_curve(): pyzmq ignores its folders once a callback is set
+        for domain, provider in self._providers.items():
+            self._authenticator.configure_curve_callback(domain, provider)
 
     def secure(self, socket: zmq.Socket, domain: str) -> None:
         """Make ``socket`` a CURVE server in ``domain`` (call before bind)."""

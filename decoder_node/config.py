@@ -157,9 +157,14 @@ class HttpConfig:
 
 @dataclass(frozen=True)
 class SecurityConfig:
-    """CURVE encryption and camera authentication (``docs/security.md``); off by default."""
+    """CURVE encryption and authentication of cameras and subscribers (``docs/security.md``).
+
+    Off, the decoder refuses to serve a non-loopback address unless ``allow_insecure``."""
 
     enabled: bool = setting(False, doc="Encrypt and authenticate the receive and PUB sockets.")
+    allow_insecure: bool = setting(
+        False, doc="With security off, serve non-loopback addresses anyway (warned, metered)."
+    )
     secret_key: Path = field(
         default=Path("keys/decoder.key_secret"),
         metadata={"doc": "The decoder's certificate with its secret key (keys generate)."},
@@ -167,6 +172,10 @@ class SecurityConfig:
     cameras: Path = field(
         default=Path("keys/cameras"),
         metadata={"doc": "Folder of allowed camera certificates (*.key, each naming its rig)."},
+    )
+    subscribers: Path = field(
+        default=Path("keys/subscribers"),
+        metadata={"doc": "Folder of allowed PUB sink subscriber certificates (*.key)."},
     )
 
 

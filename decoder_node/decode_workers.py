@@ -384,6 +384,8 @@ class DecodeWorkers:
 
     def _drop(self, item: StereoItem, error: BaseException) -> None:
         reason = drop_reason(error)
+        if reason == "decode_error" and error.__traceback__ is not None:  # a bug, not bad input
+            log.error("decoding %s seq %d failed", item.rig, item.seq, exc_info=error)
         for frame in item.frames:
             log.warning("dropping %s %s seq %d: %s", frame.rig, frame.side, frame.seq, error)
             self._drops.drop(frame.rig, frame.side, reason)

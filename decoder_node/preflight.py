@@ -12,8 +12,9 @@ from pipeline.preflight import (
     check_endpoint,
     check_weights_dir,
     check_writable_dir,
+    is_loopback,
 )
-from pipeline.security import camera_allowlist, load_keypair
+from pipeline.security import camera_allowlist, load_keypair, subscriber_allowlist
 
 
 def check_decoder(cfg: DecoderConfig) -> None:
@@ -32,9 +33,34 @@ def check_decoder(cfg: DecoderConfig) -> None:
         elif isinstance(sink, ZmqSinkConfig):
             check_endpoint(f"{key}.bind", sink.bind)
     resolve_index(cfg.shard)
+    security = cfg.security
+    if security.enabled:
+        load_keypair("security.secret_key", security.secret_key)
+        camera_allowlist("security.cameras", security.cameras)
+        if any(isinstance(sink, ZmqSinkConfig) for sink in cfg.sinks):
+            subscriber_allowlist("security.subscribers", security.subscribers)
+    elif not security.allow_insecure and open_endpoints(cfg):
+        raise ConfigError(
+            "security.allow_insecure",
+            f"security is off and these are not on loopback: {', '.join(open_endpoints(cfg))}; "
+            "anyone who reaches them can send frames or read the images. Set [security] "
+            "enabled = true with keys, bind them to loopback, or set allow_insecure = true to "
+            "run open (docs/security.md, Upgrading)",
+        )
+
+
+def open_endpoints(cfg: DecoderConfig) -> list[str]:
+    """``key = address`` of every endpoint served without CURVE on a non-loopback address:
+    the receive and PUB sink sockets and the HTTP server, when ``[security]`` is off."""
     if cfg.security.enabled:
-        load_keypair("security.secret_key", cfg.security.secret_key)
-        camera_allowlist("security.cameras", cfg.security.cameras)
+        return []
+    served = {"receiver.bind": cfg.receiver.bind}
+    for index, sink in enumerate(cfg.sinks):
+        if isinstance(sink, ZmqSinkConfig):
+            served[f"sinks[{index}].bind"] = sink.bind
+    if cfg.http.enabled:
+        served["http.host"] = cfg.http.host
+    return [f"{key} = {address!r}" for key, address in served.items() if not is_loopback(address)]
 
 
 def check_entropy_decoder() -> None:

@@ -40,6 +40,7 @@ from pipeline.codec.limits import ImageLimits
 from pipeline.wire import (
     MAX_HEADER_BYTES,
     MAX_PAYLOAD_BYTES,
+    FrameHeader,
     ProtocolError,
     UnsupportedVersionError,
     decode_frame,
@@ -48,7 +49,14 @@ from pipeline.wire import (
 log = logging.getLogger(__name__)
 
 ROLE_OF_SIDE = {"left": Role.PRIMARY, "right": Role.SIDE}
-REFUSAL_REASONS = ("malformed", "unsupported_version", "too_many_rigs", "wrong_rig", "wrong_shard")
+REFUSAL_REASONS = (
+    "malformed",
+    "unsupported_version",
+    "too_many_rigs",
+    "wrong_rig",
+    "wrong_side",
+    "wrong_shard",
+)
 """Every ``reason`` of ``malformed_messages_total`` (``docs/metrics.md``)."""
 BURST = 256
 
@@ -199,8 +207,9 @@ class Receiver:
             log.debug("malformed message: %s", e)
             self._metrics.malformed.labels("malformed").inc()
             return None
-        if self._secure is not None and _user_id(frames) != header.rig_id:
-            self._metrics.malformed.labels("wrong_rig").inc()
+        refusal = None if self._secure is None else _key_refusal(_user_id(frames), header)
+        if refusal is not None:
+            self._metrics.malformed.labels(refusal).inc()
             return None
         if self._owns is not None and not self._owns(header.rig_id):
             self._metrics.malformed.labels("wrong_shard").inc()
@@ -271,8 +280,19 @@ class Receiver:
         return bits
 
 
+def _key_refusal(user_id: str | None, header: FrameHeader) -> str | None:
+    """``wrong_rig`` or ``wrong_side`` when the frame is not the connection key's to send: its
+    ``User-Id`` is ``rig/side``, or the rig alone (a legacy key: either side)."""
+    rig, _, side = (user_id or "").partition("/")
+    if rig != header.rig_id:
+        return "wrong_rig"
+    if side and side != header.side:
+        return "wrong_side"
+    return None
+
+
 def _user_id(frames: Sequence[Any]) -> str | None:
-    """The authenticated rig of the connection a message came on (CURVE ZAP ``User-Id``)."""
+    """The authenticated camera of the connection a message came on (CURVE ZAP ``User-Id``)."""
     try:
         return frames[0].get("User-Id")
     except (AttributeError, zmq.ZMQError):

@@ -10,6 +10,7 @@ failure is a :class:`~pipeline.config.ConfigError` naming the dotted key and the
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from pathlib import Path
@@ -34,6 +35,22 @@ def check_endpoint(key: str, endpoint: str) -> None:
         raise ConfigError(
             key, f"{endpoint!r} is not a ZeroMQ endpoint (tcp://host:port, ipc://, inproc://)"
         )
+
+
+def is_loopback(address: str) -> bool:
+    """True for a ZeroMQ endpoint or a host address that only this host reaches: ``ipc://``,
+    ``inproc://``, or TCP on 127.0.0.0/8, ``::1``, ``localhost`` or the interface ``lo``
+    (``*``, ``0.0.0.0``, ``""``, any other name or address: False)."""
+    if address.startswith(("ipc://", "inproc://")):
+        return True
+    host = address.removeprefix("tcp://").rsplit(":", 1)[0] if "://" in address else address
+    host = host.strip("[]")
+    if host in ("localhost", "lo"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def check_device(key: str, device: str) -> None:

@@ -55,7 +55,7 @@ def entry_point(command: str) -> Run:
 
             return {"train": training_cli.train_main, "export": training_cli.export_main}[command]
         case "keys":
-            from pipeline.security import main
+            from pipeline.keygen import main
         case "shard":
             from stereo_app.shard_cli import main
         case _:

@@ -11,6 +11,7 @@ import pytest
 
 from camera_nodes.cli import main as camera_main
 from decoder_node.cli import main as decoder_main
+from tests.integration.secured_run import documented_keys_step, run_shell
 
 DECODER_CASES = [
     ('[codec]\ndevice = "gpu"\n', "codec.device"),
@@ -54,40 +55,22 @@ def test_an_unwritable_png_sink_is_refused_before_start_in_one_line(tmp_path):
     path.write_text(f'[[sinks]]\ntype = "png"\ndir = "{blocker}/out"\n[http]\nport = 0\n')
     done = subprocess.run(
         [sys.executable, "-m", "stereo_app.cli", "decoder", "--config", str(path)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "sinks[0].dir" in lines[0] and "not a folder" in lines[0]
     assert "Traceback" not in done.stderr
 
 
-def test_the_shipped_configs_pass(capsys):
+def test_the_shipped_configs_pass(tmp_path, monkeypatch):
+    """With the keys docs/install.md's "Keys" step generates, where their relative paths say."""
+    run_shell(documented_keys_step()[0], tmp_path)
+    monkeypatch.chdir(tmp_path)
     configs = Path(__file__).resolve().parents[1] / "configs"
     assert decoder_main(["--config", str(configs / "decoder.toml"), "--validate-config"]) == 0
     for side in ("left", "right"):
         path = configs / f"camera-{side}.toml"
         assert camera_main(["--config", str(path), "--validate-config"]) == 0
-
-
-def test_security_keys_are_checked_and_generated(tmp_path, capsys):
-    from stereo_app.cli import main as cli_main
-
-    keys = tmp_path / "keys"
-    config = tmp_path / "decoder.toml"
-    text = f'[security]\nenabled = true\nsecret_key = "{keys}/decoder.key_secret"\n'
-    config.write_text(text + f'cameras = "{keys}/cameras"\n')
-    assert decoder_main(["--config", str(config), "--validate-config"]) == 2
-    assert "security.secret_key" in capsys.readouterr().err
-    assert cli_main(["keys", "generate", "--out", str(keys), "--name", "decoder"]) == 0
-    (keys / "cameras").mkdir()
-    assert decoder_main(["--config", str(config), "--validate-config"]) == 2
-    assert "no camera certificate" in capsys.readouterr().err
-    assert cli_main(["keys", "generate", "--out", str(keys / "cameras"), "--name", "nobody"]) == 0
-    assert decoder_main(["--config", str(config), "--validate-config"]) == 2
-    assert "names its rig" in capsys.readouterr().err  # a key without a rig cannot be a camera
-    (keys / "cameras" / "nobody.key").unlink()
-    args = ["keys", "generate", "--out", str(keys / "cameras"), "--name", "c", "--rig", "rig0"]
-    assert cli_main(args) == 0
-    assert decoder_main(["--config", str(config), "--validate-config"]) == 0
-    assert oct((keys / "cameras" / "c.key_secret").stat().st_mode & 0o777) == "0o600"

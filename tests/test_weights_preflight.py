@@ -26,7 +26,8 @@ def test_decoder_refuses_a_weights_file_whose_contents_do_not_match_its_name(
     tmp_path, capsys, two_sets
 ):
     config = tmp_path / "decoder.toml"
-    config.write_text(f'[codec]\nweights_dir = "{two_sets.parent}"\n')
+    open_ok = "[security]\nallow_insecure = true\n"  # the default binds are not loopback
+    config.write_text(f'[codec]\nweights_dir = "{two_sets.parent}"\n' + open_ok)
     assert decoder_main(["--config", str(config), "--validate-config"]) == 0
     assert str(two_sets.parent) in capsys.readouterr().out
     forged = two_sets.parent / f"{DEFAULT_MODEL}-{'0' * 16}.pt"

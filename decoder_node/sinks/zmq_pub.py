@@ -4,7 +4,9 @@ Each view is one multipart message: ``[msgpack header, raw pixels]``. The header
 ``version`` (1), ``rig_id``, ``view`` (``left``, ``left_alone``, ``right``), ``seq``,
 ``capture_ns``, ``height``, ``width``, ``channels``, ``dtype`` (``"uint8"``) and ``with_si``.
 The topic is the header part, so subscribers subscribe to ``b""``. PUB never blocks: beyond
-``sndhwm`` messages per subscriber ZeroMQ drops them (documented PUB behaviour).
+``sndhwm`` messages per subscriber ZeroMQ drops them (documented PUB behaviour). A subscriber
+that sends more than :data:`SUBSCRIBER_MAX_BYTES` at once is disconnected; with ``[security]``
+only subscribers whose keys are on ``[security] subscribers`` connect (``decoder_node.auth``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ from decoder_node.frames import DecodedItem
 from decoder_node.sinks.base import Sink
 
 REPUBLISH_VERSION = 1
+SUBSCRIBER_MAX_BYTES = 4096
+"""``MAXMSGSIZE`` of the PUB socket: what a subscriber sends is a subscription (a topic; here
+``b""``) and, with CURVE, its handshake (a few hundred bytes); a larger message ends its
+connection."""
 
 
 class ZmqPubSink(Sink):
@@ -42,7 +48,7 @@ class ZmqPubSink(Sink):
 
     def open(self) -> None:
         """Bind the PUB socket."""
-        options = {zmq.SNDHWM: self._cfg.sndhwm}
+        options = {zmq.SNDHWM: self._cfg.sndhwm, zmq.MAXMSGSIZE: SUBSCRIBER_MAX_BYTES}
         self._socket = bind_socket(self._context, zmq.PUB, self._cfg.bind, options, self._secure)
 
     def write(self, decoded: DecodedItem) -> None:

@@ -7,9 +7,9 @@
 # the right view listens on 8472, so give its health check that port:
 #   docker run --device /dev/video0 --group-add "$(getent group video | cut -d: -f3)" \
 #     -p 8471:8471 -v $PWD/configs/camera-left.toml:/etc/stereo-pipeline/camera.toml:ro \
-#     -v $PWD/keys:/var/lib/stereo-pipeline/keys:ro stereo-camera
-# The config turns CURVE on: keys/ holds this camera's .key_secret (0600, owned by 10001) and the
-# decoder's public decoder.key (docs/install.md, docs/security.md).
+#     -v $PWD/host-keys:/var/lib/stereo-pipeline/keys:ro stereo-camera
+# The config turns CURVE on: host-keys/ holds only this camera's .key_secret (0600, owned by
+# 10001) and the decoder's public decoder.key (docs/install.md, docs/security.md).
 #   docker run ... -e HEALTH_PORT=8472 -p 8472:8472 -v .../camera-right.toml:... stereo-camera
 FROM python:3.11-slim AS build
 ARG EXTRAS=""

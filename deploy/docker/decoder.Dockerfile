@@ -3,9 +3,9 @@
 # Run (needs the NVIDIA container toolkit):
 #   docker run --gpus all -p 5555:5555 -p 8470:8470 \
 #     -v $PWD/configs/decoder.toml:/etc/stereo-pipeline/decoder.toml:ro \
-#     -v $PWD/keys:/var/lib/stereo-pipeline/keys:ro stereo-decoder
-# The config turns CURVE on: keys/ (decoder.key_secret, cameras/, subscribers/) owned by 10001,
-# secret keys 0600 (docs/install.md, docs/security.md).
+#     -v $PWD/host-keys:/var/lib/stereo-pipeline/keys:ro stereo-decoder
+# The config turns CURVE on: host-keys/ (decoder.key_secret, cameras/, subscribers/) owned by
+# 10001, secret keys 0600 (docs/install.md, docs/security.md).
 #
 # Which CUDA build, and why: torch 2.14.1's default wheel from PyPI, built for CUDA 13.0. It is
 # the build `make test` installs and the project's GPU checks run (H200), and its nvidia-*

@@ -3,8 +3,11 @@
 Each turns a uint8 grey ``(H, W)`` or RGB ``(H, W, 3)`` image into the bytes of a complete file
 and back. The decoder side first reads the file's own header (Pillow, without decoding) and
 checks its format and size against what the container declares, so a payload that claims a
-huge image is refused before any pixel is allocated; only then it decodes. Errors are
-:class:`~pipeline.codec.errors.CorruptBitstreamError`, never a library's own exception.
+huge image is refused before any pixel is allocated; only then it decodes. What the libraries
+raise on bad bytes (:data:`PILLOW_DATA_ERRORS`, :data:`OPENCV_DATA_ERRORS`,
+:data:`AVIF_DATA_ERRORS`) becomes :class:`~pipeline.codec.errors.CorruptBitstreamError`; anything
+else (``MemoryError``, ``TypeError``, a bug) propagates, and the decoder counts it as
+``decode_error``, not as a bad frame.
 
 Libraries (the fastest maintained decoder of each format that installs by name, measured at
 640x480 on this project's CPU): JPEG with OpenCV's libjpeg-turbo (0.5 ms a colour frame against
@@ -31,6 +34,25 @@ AVIF_SPEED = 8
 """libavif encoder speed (0 slowest to 10 fastest): 38 ms a 640x480 colour frame on one thread
 here, against 139 ms at Pillow's default 6, for 9% more bytes at the same quality setting."""
 
+PILLOW_DATA_ERRORS: tuple[type[Exception], ...] = (
+    OSError,  # UnidentifiedImageError, truncated files, "could not create decoder object"
+    ValueError,
+    SyntaxError,  # a plugin's "not a valid file", libavif's parse and truncation results
+    EOFError,
+    Image.DecompressionBombError,
+    Image.DecompressionBombWarning,  # raised: decode_checked turns the warning into an error
+)
+"""What Pillow raises on bytes it cannot read (found by decoding 60,000 mutated JPEG, WebP and
+AVIF files: tests/codec/test_standard_errors.py keeps a sample of them)."""
+OPENCV_DATA_ERRORS: tuple[type[Exception], ...] = (*PILLOW_DATA_ERRORS, cv2.error)
+"""A codec decoded by OpenCV: Pillow reads its header, ``cv2.imdecode`` its pixels (``None``
+on bad data, which :func:`opencv_pixels` raises as ``ValueError``; ``cv2.error`` past its
+limits)."""
+AVIF_DATA_ERRORS: tuple[type[Exception], ...] = (*PILLOW_DATA_ERRORS, RuntimeError)
+"""Pillow's libavif binding raises ``RuntimeError`` for the decoder results it does not map
+to ``SyntaxError`` or ``ValueError`` ("Missing or empty image item", "Decoding of color planes
+failed")."""
+
 
 @dataclass(frozen=True)
 class StandardCodec:
@@ -38,7 +60,8 @@ class StandardCodec:
 
     ``encode(image, quality) -> bytes`` writes a complete file; ``decode(data, channels)``
     returns a uint8 image with ``channels`` (1: grey, 3: RGB) after checking the file's
-    format and size (:func:`decode_checked`).
+    format and size (:func:`decode_checked`). ``data_errors``: what its libraries raise on bad
+    bytes, the only exceptions its decode turns into ``CorruptBitstreamError``.
     """
 
     name: str
@@ -47,6 +70,7 @@ class StandardCodec:
     default_quality: int
     encode: Callable[[np.ndarray, int], bytes]
     pixels: Callable[[bytes, int], np.ndarray]
+    data_errors: tuple[type[Exception], ...]
 
     def decode(self, data: bytes, channels: int, shape: tuple[int, int]) -> np.ndarray:
         """The image in ``data``, which must be a ``file_format`` file of ``shape`` (h, w)."""
@@ -59,14 +83,15 @@ def decode_checked(
     """Check the file's own header (format, height, width) against the container, then decode.
 
     Raises :class:`CorruptBitstreamError` for anything that is not a ``shape`` image of the
-    codec's format, or that the library cannot decode.
+    codec's format, or that the library cannot decode (``codec.data_errors``); other exceptions
+    propagate.
     """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=[codec.file_format]) as image:
                 width, height = image.size
-    except Exception as e:  # Pillow raises many types on hostile bytes
+    except codec.data_errors as e:
         raise CorruptBitstreamError(f"not a readable {codec.name} file: {e}") from e
     if (height, width) != tuple(shape):
         raise CorruptBitstreamError(
@@ -75,7 +100,7 @@ def decode_checked(
         )
     try:
         image = codec.pixels(data, channels)
-    except Exception as e:  # a library's own error on damaged data
+    except codec.data_errors as e:
         raise CorruptBitstreamError(f"{codec.name} decoding failed: {e}") from e
     if image is None or image.shape[:2] != (height, width):
         raise CorruptBitstreamError(f"{codec.name} decoding failed")
@@ -125,13 +150,15 @@ STANDARD_CODECS: dict[str, StandardCodec] = {
     for codec in (
         StandardCodec(
             "jpeg", "JPEG", _QUALITIES, 50,
-            opencv_encoder(".jpg", cv2.IMWRITE_JPEG_QUALITY), opencv_pixels,
+            opencv_encoder(".jpg", cv2.IMWRITE_JPEG_QUALITY), opencv_pixels, OPENCV_DATA_ERRORS,
         ),
         StandardCodec(
             "webp", "WEBP", _QUALITIES, 50,
-            opencv_encoder(".webp", cv2.IMWRITE_WEBP_QUALITY), opencv_pixels,
+            opencv_encoder(".webp", cv2.IMWRITE_WEBP_QUALITY), opencv_pixels, OPENCV_DATA_ERRORS,
         ),
-        StandardCodec("avif", "AVIF", _QUALITIES, 50, avif_encode, _avif_pixels),
+        StandardCodec(
+            "avif", "AVIF", _QUALITIES, 50, avif_encode, _avif_pixels, AVIF_DATA_ERRORS,
+        ),
     )
 }  # fmt: skip
 """The standard camera codecs by name; their order is the SI-Net's codec input. The default

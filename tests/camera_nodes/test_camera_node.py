@@ -265,7 +265,7 @@ def test_process_sigterm_exits_zero(pull, tmp_path: Path) -> None:
 
 def test_cli_validate_config(tmp_path: Path, capsys, monkeypatch) -> None:
     from camera_nodes.cli import main
-    from pipeline.security import main as keys
+    from pipeline.keygen import main as keys
 
     # the example config is the secure one: its keys (relative paths) must be there
     monkeypatch.chdir(tmp_path)
@@ -273,7 +273,8 @@ def test_cli_validate_config(tmp_path: Path, capsys, monkeypatch) -> None:
     assert main(shipped) == 2
     assert "secret_key" in capsys.readouterr().err
     assert keys(["generate", "--out", "keys", "--name", "decoder"]) == 0
-    assert keys(["generate", "--out", "keys", "--name", "rig0-left", "--rig", "rig0"]) == 0
+    args = ["generate", "--out", "keys", "--name", "rig0-left", "--rig", "rig0", "--side", "left"]
+    assert keys(args) == 0
     assert main(shipped) == 0
     bad = tmp_path / "bad.toml"
     bad.write_text('side = "left"\nfps = -1\n')

@@ -9,12 +9,21 @@ import torch
 from pipeline.codec import DecodeRequest, Role, read_header
 from tests.conftest import natural_image, psnr
 
+# Measured on the project's 2-core x86_64 CPU with the installed dsin-s1 weights at the default
+# quality, identical with 1 and 2 torch threads and over repeated runs: bits per pixel and PSNR
+# (dB). The PSNR bound (0.1 dB either way) fails a 0.3 dB regression; the rate may move 1%.
+ROUND_TRIPS = [
+    ((37, 53, 3, 1), 1.7501, 27.169),
+    ((120, 97, 1, 2), 0.2564, 37.422),
+    ((64, 64, 3, 3), 0.7754, 28.053),
+    ((201, 150, 3, 4), 0.5193, 31.515),
+    ((75, 190, 1, 5), 0.2094, 38.003),
+]
 
-@pytest.mark.parametrize(
-    ("height", "width", "channels", "seed"),
-    [(37, 53, 3, 1), (120, 97, 1, 2), (64, 64, 3, 3), (201, 150, 3, 4), (75, 190, 1, 5)],
-)
-def test_round_trip_any_size_grey_and_colour(encoder, decoder, height, width, channels, seed):
+
+@pytest.mark.parametrize(("case", "expected_bpp", "expected_psnr"), ROUND_TRIPS)
+def test_round_trip_any_size_grey_and_colour(encoder, decoder, case, expected_bpp, expected_psnr):
+    height, width, channels, seed = case
     image = natural_image(height, width, channels, seed)
     data = encoder.encode(image)
     header = read_header(data)
@@ -23,8 +32,8 @@ def test_round_trip_any_size_grey_and_colour(encoder, decoder, height, width, ch
     assert out.left.shape == image.shape and out.left.dtype == np.uint8
     assert out.right is None
     bpp = 8 * len(data) / (height * width)
-    assert 0.01 < bpp < 4.0
-    assert 20.0 < psnr(out.left, image) < 50.0
+    assert bpp == pytest.approx(expected_bpp, rel=0.01)
+    assert psnr(out.left, image) == pytest.approx(expected_psnr, abs=0.1)
 
 
 def test_quality_trades_rate_for_distortion(encoder, decoder):
@@ -34,8 +43,9 @@ def test_quality_trades_rate_for_distortion(encoder, decoder):
         data = encoder.encode(image, quality=quality)
         sizes.append(len(data))
         scores.append(psnr(decoder.decode_batch([DecodeRequest(data)]).pairs[0].left, image))
-    assert sizes[0] < sizes[1]
-    assert scores[0] < scores[1]
+    # Measured as for ROUND_TRIPS: 217 bytes at 25.645 dB (quality 1), 2,405 at 32.776 (11).
+    assert sizes == [pytest.approx(217, rel=0.01), pytest.approx(2405, rel=0.01)]
+    assert scores == [pytest.approx(25.645, abs=0.1), pytest.approx(32.776, abs=0.1)]
 
 
 def test_side_view_decodes_alone_with_its_channels(encoder, decoder):

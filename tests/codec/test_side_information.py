@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from pipeline.codec import DecodeRequest, Role
@@ -91,9 +92,10 @@ def test_side_information_beats_the_same_bitstream_decoded_alone(encoder, decode
         side = encoder.encode(right, role=Role.SIDE, quality=8)
         pair = decoder.decode_batch([DecodeRequest(primary, side)]).pairs[0]
         gains.append(psnr(pair.left, left) - psnr(pair.left_alone, left))
-    # 0.61 dB here with the stage-16 weights (docs/models.md; 0.17 dB with stage 11's): a guard
-    # that side information helps, not the quality bar, which `stereo-pipeline eval` measures.
-    assert np.mean(gains) > 0.2, gains
+    # Measured on the project's 2-core x86_64 CPU with the installed stage-16 weights, the same
+    # with 1 and 2 torch threads: 0.638, 0.497, 0.633 dB, mean 0.589 (0.17 dB with stage 11's).
+    # 0.1 dB either way fails a 0.3 dB regression; `stereo-pipeline eval` measures the quality bar.
+    assert np.mean(gains) == pytest.approx(0.589, abs=0.1), gains
 
 
 def test_si_finder_makes_every_tensor_on_its_inputs_device():

@@ -22,6 +22,18 @@ def encoders() -> dict[str, StandardEncoder]:
     return {name: StandardEncoder(name) for name in CODECS}
 
 
+# PSNR (dB) of each codec at quality 60 on natural_image(72, 100, channels, seed=5), measured
+# on the project's 2-core x86_64 CPU (OpenCV 4.11, Pillow 13.0), the same over repeated runs.
+ROUND_TRIP_PSNR = {
+    ("jpeg", 1): 38.859,
+    ("jpeg", 3): 31.489,
+    ("webp", 1): 39.297,
+    ("webp", 3): 32.438,
+    ("avif", 1): 41.386,
+    ("avif", 3): 34.060,
+}
+
+
 @pytest.mark.parametrize("codec", CODECS)
 @pytest.mark.parametrize("channels", [1, 3])
 def test_container_round_trip_keeps_channels_and_quality(encoders, decoder, codec, channels):
@@ -34,7 +46,7 @@ def test_container_round_trip_keeps_channels_and_quality(encoders, decoder, code
     assert right.shape == image.shape
     expected = STANDARD_CODECS[codec].decode(parse(data).strings[0], channels, (72, 100))
     np.testing.assert_array_equal(right, expected)  # the codec's own decoding, untouched
-    assert psnr(image, right) > 28
+    assert psnr(image, right) == pytest.approx(ROUND_TRIP_PSNR[codec, channels], abs=0.1)
 
 
 @pytest.mark.parametrize("codec", CODECS)
@@ -68,6 +80,9 @@ def test_a_file_larger_than_its_container_says_is_refused(encoders, decoder):
 def test_side_information_improves_a_synthetic_pair_for_every_codec(encoders, decoder):
     scene = natural_image(128, 192 + 8, 3, seed=11)
     left, right = scene[:, 8:], scene[:, :-8]  # left x shows at right x - 8
+    # The gain of side information (dB), measured as ROUND_TRIP_PSNR with the installed
+    # si-std1 weights and the default self-ensemble, the same with 1 and 2 torch threads.
+    gains = {}
     for codec, quality in (("jpeg", 20), ("webp", 15), ("avif", 30)):
         encoder = encoders[codec]
         request = DecodeRequest(
@@ -75,7 +90,12 @@ def test_side_information_improves_a_synthetic_pair_for_every_codec(encoders, de
             side=encoder.encode(right, Role.SIDE, quality),
         )
         pair = decoder.decode_batch([request]).pairs[0]
-        assert psnr(left, pair.left) > psnr(left, pair.left_alone) + 0.05, codec
+        gains[codec] = psnr(left, pair.left) - psnr(left, pair.left_alone)
+    assert gains == {
+        "jpeg": pytest.approx(0.323, abs=0.1),
+        "webp": pytest.approx(0.133, abs=0.1),
+        "avif": pytest.approx(0.134, abs=0.1),
+    }
 
 
 def test_make_encoder_chooses_the_codec_and_refuses_unknown_ones():

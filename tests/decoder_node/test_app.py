@@ -163,7 +163,10 @@ def test_a_port_in_use_stops_the_start_cleanly_and_returns_2(tmp_path, fake_deco
 
 def test_cli_validate_config(tmp_path, capsys):
     good = tmp_path / "good.toml"
-    good.write_text('[pairing]\nmode = "sequence"\n[[sinks]]\ntype = "none"\n')
+    good.write_text(
+        '[pairing]\nmode = "sequence"\n[[sinks]]\ntype = "none"\n'
+        "[security]\nallow_insecure = true\n"
+    )  # the default binds: tcp://*, 0.0.0.0
     assert main(["--config", str(good), "--validate-config"]) == 0
     bad = tmp_path / "bad.toml"
     bad.write_text("[batching]\nmax_batch = 0\n")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import threading
 import time
 
+import cv2
 import pytest
 
 from decoder_node.batching import DynamicBatcher
@@ -13,6 +16,9 @@ from decoder_node.decode_workers import DecodeWorkers
 from decoder_node.frames import DecodedItem, StereoItem
 from decoder_node.sinks import SinkSet
 from decoder_node.sinks.base import Sink
+from pipeline.codec import Role
+from pipeline.codec.encoder import StandardEncoder
+from tests.conftest import natural_image
 from tests.decoder_node.conftest import holding
 
 pytestmark = pytest.mark.timeout(60)
@@ -145,3 +151,28 @@ def test_abort_hands_back_a_waiting_batch(registry, drops, make_frame, fake_deco
     # batch 0 was in the model when abort came; 1 and 2 were taken but never decoded
     assert sorted(i.seq for i in left_over) == [1, 2]
     assert len(batcher) == 0
+
+
+def test_a_bug_inside_a_standard_codec_is_a_decode_error_logged_with_its_traceback(
+    registry, drops, make_frame, decoder, metric, monkeypatch, caplog
+):
+    encoder, image = StandardEncoder("jpeg"), natural_image(16, 24, 3)
+    views = {
+        side: dataclasses.replace(make_frame(side, 0), payload=encoder.encode(image, role, 50))
+        for side, role in (("left", Role.PRIMARY), ("right", Role.SIDE))
+    }
+
+    def bug(*args, **kwargs):
+        raise TypeError("a bug inside the decode")
+
+    monkeypatch.setattr(cv2, "imdecode", bug)
+    with caplog.at_level(logging.ERROR, logger="decoder_node.decode_workers"):
+        out = run_workers(registry, drops, decoder, [StereoItem("rig0", *views.values(), 0.0)])
+    assert out == []
+    dropped = "stereo_decoder_frames_dropped_total"
+    for side in views:
+        assert metric(dropped, rig="rig0", side=side, reason="decode_error") == 1
+        assert metric(dropped, rig="rig0", side=side, reason="bad_bitstream") == 0
+    traced = [r for r in caplog.records if r.exc_info and r.exc_info[0] is TypeError]
+    assert len(traced) == 2, caplog.text  # each view, decoded alone, failed once
+    assert ", in bug\n" in caplog.text  # the traceback reaches the frame that raised

@@ -26,7 +26,9 @@ def test_without_numba_validate_config_refuses_unless_allowed(tmp_path):
     """A real process with numba unimportable: exit 2 and one line naming the variable; with
     the variable set the config passes."""
     path = tmp_path / "decoder.toml"
-    path.write_text("[http]\nport = 0\n")
+    # loopback only: open on other addresses needs [security] allow_insecure (another refusal)
+    loopback = '[receiver]\nbind = "tcp://127.0.0.1:5555"\n[http]\nhost = "127.0.0.1"\nport = 0\n'
+    path.write_text(loopback)
     cmd = [sys.executable, "-m", "tests.integration.without_torch", "--only", "numba", "decoder"]
     cmd += ["--config", str(path), "--validate-config"]
     env = {k: v for k, v in os.environ.items() if k != ENV}

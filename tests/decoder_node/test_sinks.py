@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import cv2
 import msgpack
@@ -97,6 +98,35 @@ def test_zmq_sink_republishes_header_and_pixels(make_frame):
         sink.close()
     finally:
         ctx.term()
+
+
+def test_zmq_sink_disconnects_a_subscriber_that_sends_more_than_a_subscription(make_frame):
+    """MAXMSGSIZE on the PUB socket: a 64 KiB subscription ends that subscriber's connection
+    (before the fix the sink buffered it, and served the subscriber); a plain one is served."""
+    ctx = zmq.Context()
+    try:
+        sink = ZmqPubSink(ZmqSinkConfig(type="zmq", bind="tcp://127.0.0.1:*"), ctx)
+        sink.open()
+        endpoint = sink._socket.getsockopt_string(zmq.LAST_ENDPOINT)
+        subs = {}
+        for name, topic in (("plain", b""), ("huge", b"x" * 65536)):
+            sub = subs[name] = ctx.socket(zmq.SUB)
+            sub.setsockopt(zmq.SUBSCRIBE, topic)
+            sub.setsockopt(zmq.SUBSCRIBE, b"")  # would receive everything, if it stayed
+            sub.setsockopt(zmq.RECONNECT_IVL, 60_000)  # no second try within the test
+            sub.connect(endpoint)
+        heard = {name: 0 for name in subs}
+        for _ in range(30):
+            sink.write(decoded(make_frame))
+            time.sleep(0.1)
+            for name, sub in subs.items():
+                while sub.poll(0):
+                    sub.recv_multipart()
+                    heard[name] += 1
+        assert heard["plain"] > 0 and heard["huge"] == 0, heard
+        sink.close()
+    finally:
+        ctx.destroy(linger=0)
 
 
 def test_timing_sink_writes_one_record_per_view_after_the_outputs(tmp_path, make_frame, registry):

@@ -5,7 +5,8 @@ In a private mount and UTS namespace (``unshare``; needs root): the root file sy
 and the venv, is read-only), writable only the folders the deployment gives (:class:`Sandbox`:
 the pod's emptyDir on /tmp; the unit's PrivateTmp, state and cache directories), the home
 ``/var/lib/stereo-pipeline`` (read-only in a pod, the state directory of a unit), the configs
-read-only, the pod's or host's name, and only the environment the deployment sets.
+and a pod's keys read-only, the pod's or host's name, the deployment's user (:data:`USER_ID`)
+and only the environment the deployment sets.
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ the units' ``HOME`` and ``WorkingDirectory``)."""
 CONFIG_DIR = "/var/lib/stereo-pipeline-config"
 """Where the configs are, read-only (the deployments use /etc/stereo-pipeline, which this host
 has no mount point for)."""
+KEYS_DIR = "/var/lib/stereo-pipeline-keys"
+"""Where a pod's ``/keys`` volumes are, read-only (no mount point here either: the test
+rewrites the configs' ``/keys/`` paths to it). A unit's keys are in its state directory."""
+USER_ID = 10001
+"""The uid and gid the processes run as: the images' ``stereo`` (``USER 10001:10001``), the
+pods' ``runAsUser``, the units' ``User=stereo`` (docs/install.md creates it with this uid)."""
 
 
 @dataclass(frozen=True)
@@ -111,13 +118,17 @@ def pod_environment(dockerfile: Path, manifest: Path, container: str) -> dict[st
     return base_environment() | dockerfile_env(dockerfile) | manifest_env(manifest, container)
 
 
-def _script(sandbox: Sandbox, folder: Path, hostname: str) -> str:
-    """The shell that sets up the mounts, then runs ``"$@"`` in :data:`HOME`. ``folder/config``
-    holds the configs, ``folder/hosts`` is /etc/hosts, ``folder/rw/*`` the writable folders.
-    Remounts are per mount (``bind``) or of the namespace's own tmpfs, so the host's mounts stay
-    as they are; /tmp is bound last (``folder`` is under it)."""
+def _script(sandbox: Sandbox, folder: Path, hostname: str, keys: Path | None) -> str:
+    """The shell that sets up the mounts, then runs ``"$@"`` in :data:`HOME` as :data:`USER_ID`.
+    ``folder/config`` holds the configs, ``folder/hosts`` is /etc/hosts, ``folder/rw/*`` the
+    writable folders, ``keys`` (if any) is :data:`KEYS_DIR`. Remounts are per mount (``bind``)
+    or of the namespace's own tmpfs, so the host's mounts stay as they are; /tmp is bound last
+    (``folder`` is under it)."""
     quoted = {top: shlex.quote(str(folder / "rw" / _slug(top))) for top in sandbox.writable}
     created = " ".join(top for top in sandbox.writable if top != "/tmp")
+    if keys is not None:
+        quoted[KEYS_DIR] = shlex.quote(str(keys))
+        created += f" {KEYS_DIR}"
     lines = [
         "set -e",
         "mount --make-rprivate /",
@@ -131,9 +142,10 @@ def _script(sandbox: Sandbox, folder: Path, hostname: str) -> str:
         "mount -o remount,ro /var/lib && mount -o remount,ro /var/cache",
         f"mount --bind {shlex.quote(str(folder / 'hosts'))} /etc/hosts",
         *[f"mount --bind {quoted[top]} {top}" for top in sorted(quoted, key=lambda t: t == "/tmp")],
+        *([f"mount -o remount,ro,bind {KEYS_DIR}"] if keys is not None else []),
         "mount -o remount,ro,bind /",
         f"cd {HOME}",
-        'exec "$@"',
+        f'exec setpriv --reuid={USER_ID} --regid={USER_ID} --clear-groups "$@"',
     ]
     return "\n".join(lines)
 
@@ -146,20 +158,22 @@ def spawn_sandboxed(
     env: dict[str, str],
     args: list[str],
     names: tuple[str, ...] = (),
+    keys: Path | None = None,
 ) -> Child:
     """Run ``stereo-pipeline ARGS`` in ``sandbox`` made from ``folder`` (its ``config`` files
-    appear in :data:`CONFIG_DIR`; :meth:`Sandbox.host_path` says where its writable folders
-    are), log in ``folder/<name>.log``. ``names`` (a Service's DNS names) resolve to 127.0.0.1,
-    as ``hostname`` and localhost do."""
+    appear in :data:`CONFIG_DIR`, ``keys`` in :data:`KEYS_DIR`; :meth:`Sandbox.host_path` says
+    where its writable folders are, owned by :data:`USER_ID`), log in ``folder/<name>.log``.
+    ``names`` (a Service's DNS names) resolve to 127.0.0.1, as ``hostname`` and localhost do."""
     for code in (REPO, Path(sys.prefix)):  # the sandbox's /tmp would hide the code under test
         if code.is_relative_to("/tmp"):
             pytest.fail(f"{code} is under /tmp: run the tests from a checkout and venv outside it")
     for top in sandbox.writable:
         (folder / "rw" / _slug(top)).mkdir(parents=True, exist_ok=True)
+        os.chown(folder / "rw" / _slug(top), USER_ID, USER_ID)
     loopback = " ".join(("localhost", hostname, *names))
     (folder / "hosts").write_text(f"127.0.0.1 {loopback}\n::1 localhost\n")
     log = (folder / f"{name}.log").open("wb")
-    script = _script(sandbox, folder, hostname)
+    script = _script(sandbox, folder, hostname, keys)
     namespaces = ["unshare", "--mount", "--uts", "sh", "-c", script, "sh"]
     cmd = [*namespaces, sys.executable, "-m", "stereo_app.cli", *args]
     proc = subprocess.Popen(

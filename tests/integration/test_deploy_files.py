@@ -11,6 +11,7 @@ from camera_nodes.config import CameraConfig
 from decoder_node.config import DecoderConfig, PngSinkConfig
 from pipeline.config import load_config, parse_config
 from stereo_app.cli import COMMANDS
+from tests.integration.secured_run import documented_keys_step
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -125,7 +126,7 @@ def test_every_shipped_config_turns_curve_on():
     assert sum(isinstance(c, DecoderConfig) for c in configs.values()) == 2
     for path, config in configs.items():
         if isinstance(config, DecoderConfig):
-            assert config.security.enabled, path
+            assert config.security.enabled and not config.security.allow_insecure, path
         else:
             assert config.secret_key and config.server_key, path
 
@@ -142,21 +143,37 @@ def systemd_steps() -> str:
     return "".join(re.findall(r"```\n(.*?)```", section, re.S)).replace("\\\n", " ")
 
 
-def test_systemd_install_steps_write_every_key_the_configs_read_before_starting():
+def keys_step_files() -> set[Path]:
+    """The files docs/install.md's "Keys" step writes (``keys generate`` and ``cp`` lines)."""
+    shell = documented_keys_step()[0]
+    written = set()
+    for line in shell:
+        if named := re.search(r"keys generate --out (\S+) --name (\S+)", line):
+            out, name = named.groups()
+            written |= {Path(out) / f"{name}.key", Path(out) / f"{name}.key_secret"}
+        elif line.startswith("cp "):
+            *sources, target = line.split()[1:]
+            written |= {Path(target) / Path(s).name for s in sources}
+    return written
+
+
+def test_systemd_install_steps_install_every_key_the_configs_read_before_starting():
     steps = systemd_steps()
     unit = (DEPLOY / "systemd" / "stereo-decoder.service").read_text()
     workdir = Path(re.search(r"^WorkingDirectory=(\S+)$", unit, re.M)[1])
-    (out,) = set(re.findall(r"keys generate --out ([^\s\"]+)", steps))
-    written = set()
-    for name in re.findall(r"\$KEYGEN --name (\S+)", steps):
-        written |= {Path(out) / f"{name}.key", Path(out) / f"{name}.key_secret"}
+    generated, written = keys_step_files(), set()
     for line in re.findall(r"^sudo install (?!-d)(.*)$", steps, re.M):
         *sources, target = re.sub(r"-[mog] \S+|-D", "", line).split()
+        if target.startswith(str(workdir / "keys")):
+            assert "-o stereo -g stereo" in line, line
+            assert ("-m 600" in line) == all(s.endswith(".key_secret") for s in sources), line
+            assert {Path(s) for s in sources} <= generated, line
         written |= {Path(target) / Path(s).name for s in sources if target.endswith("/")}
     decoder = load_config(REPO / "configs" / "decoder.toml", DecoderConfig).security
     assert workdir / decoder.secret_key in written
     allowed = {p for p in written if p.parent == workdir / decoder.cameras}
     assert {p.name for p in allowed} == {"rig0-left.key", "rig0-right.key"}
+    assert workdir / decoder.subscribers / "viewer1.key" in written
     for side in ("left", "right"):
         camera = load_config(REPO / "configs" / f"camera-{side}.toml", CameraConfig)
         assert {workdir / camera.secret_key, workdir / camera.server_key} <= written

@@ -25,12 +25,12 @@ from decoder_node.config import DecoderConfig
 from pipeline import security
 from pipeline.config import load_config
 from pipeline.sharding import replica_of
+from tests.integration.deploy_keys import RIG, generate_k8s_keys
 
 REPO = Path(__file__).resolve().parents[2]
 KUBECTL = shutil.which("kubectl")
 REQUIRE_ENV = "STEREO_REQUIRE_KUBECTL"
 MIN_KUBECTL = (1, 27)
-RIG = "rig0"
 
 
 def require_kubectl() -> str:
@@ -51,18 +51,6 @@ def require_kubectl() -> str:
     if os.environ.get(REQUIRE_ENV) == "1":
         pytest.fail(f"{reason}, and {REQUIRE_ENV}=1 requires it (.ci/run installs it)")
     pytest.skip(reason)
-
-
-def generate_keys(folder: Path) -> None:
-    """The keys docs/install.md has the operator generate, with the ``keys generate`` CLI."""
-    for name, out, rig in [
-        ("decoder", "keys", None),
-        ("viewer1", "keys", None),
-        (f"{RIG}-left", f"rigs/{RIG}/keys", RIG),
-        (f"{RIG}-right", f"rigs/{RIG}/keys", RIG),
-    ]:
-        args = ["generate", "--out", str(folder / out), "--name", name]
-        assert security.main(args + (["--rig", rig] if rig else [])) == 0
 
 
 def render(kubectl: str, folder: Path) -> dict[tuple[str, str], dict]:
@@ -95,7 +83,7 @@ def objects(tmp_path_factory) -> dict[tuple[str, str], dict]:
     kubectl = require_kubectl()
     folder = tmp_path_factory.mktemp("k8s") / "k8s"
     shutil.copytree(REPO / "deploy" / "k8s", folder, ignore=shutil.ignore_patterns("keys"))
-    generate_keys(folder)
+    generate_k8s_keys(folder)
     return render(kubectl, folder)
 
 
@@ -293,8 +281,8 @@ def test_each_camera_holds_only_its_own_secret_key_and_the_decoder_allows_both(o
     allowed = security.camera_allowlist(
         "security.cameras", container_path(container, folders, config.cameras)
     )
-    assert allowed == {key: RIG for key in publics}
-    subscribers = container_path(container, folders, Path("/keys/subscribers"))
+    assert allowed == {key: security.CameraKey(RIG, side) for key, side in publics.items()}
+    subscribers = container_path(container, folders, config.subscribers)
     assert [p.name for p in subscribers.iterdir()] == ["viewer1.key"]
 
 

@@ -2,11 +2,13 @@
 
 Allowed cameras get every frame decoded; a camera whose key is not on the allowlist gets
 nothing through (its connection is refused, and counted), and an allowed camera cannot send
-another rig's frames.
+another rig's frames, nor its rig's other side; a key of the old version (a rig, no side) still
+sends either side of its rig, and is counted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 from pathlib import Path
@@ -28,11 +30,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 def _keys(folder: Path) -> None:
     generate(folder, "decoder")
-    for name, rig in (("r-left", "r"), ("r-right", "r"), ("other", "q"), ("intruder", "r")):
-        generate(folder, name, rig)
+    for name, rig, side in (("r-left", "r", "left"), ("r-right", "r", "right"),
+                            ("other", "q", "left"), ("intruder", "r", "left"),
+                            ("legacy", "p", None)):  # fmt: skip
+        generate(folder, name, rig, side)
     allowed = folder / "cameras"
     allowed.mkdir()
-    for name in ("r-left", "r-right", "other"):  # the intruder's key is not on the allowlist
+    for name in ("r-left", "r-right", "other", "legacy"):  # the intruder's key is not allowed
         shutil.copy(folder / f"{name}.key", allowed)
 
 
@@ -53,7 +57,18 @@ def _client(context: zmq.Context, keys: Path, name: str, endpoint: str) -> zmq.S
     return push
 
 
-def test_only_allowed_cameras_get_frames_through_and_only_for_their_rig(tmp_path: Path) -> None:
+def _frame(rig: str, side: str) -> list[bytes]:
+    image = np.full((48, 64, 3), 128, np.uint8)
+    role = Role.PRIMARY if side == "left" else Role.SIDE
+    data = StandardEncoder("avif").encode(image, role, 50)
+    header = FrameHeader(PROTOCOL_VERSION, rig, side, 1000, time.time_ns(), time.time_ns(),
+                         "avif-si1", 50, 48, 64, 3)  # fmt: skip
+    return encode_frame(header, data)
+
+
+def test_only_allowed_cameras_get_frames_through_and_only_for_their_rig_and_side(
+    tmp_path: Path,
+) -> None:
     keys = tmp_path / "keys"
     _keys(keys)
     ports = pick_ports()
@@ -71,20 +86,25 @@ def test_only_allowed_cameras_get_frames_through_and_only_for_their_rig(tmp_path
         assert wait_until(lambda: (health(port) or {}).get("status") == "ok", 180)
         cameras = [spawn(side, ["camera", "--config", str(tmp_path / f"{side}.toml")], tmp_path)
                    for side in ("left", "right")]  # fmt: skip
-        image = np.full((48, 64, 3), 128, np.uint8)
-        data = StandardEncoder("avif").encode(image, Role.PRIMARY, 50)
-        header = FrameHeader(PROTOCOL_VERSION, "r", "left", 1000, time.time_ns(), time.time_ns(),
-                             "avif-si1", 50, 48, 64, 3)  # fmt: skip
         intruder = _client(context, keys, "intruder", endpoint)
-        intruder.send_multipart(encode_frame(header, data))  # an unknown key: refused
+        with contextlib.suppress(zmq.Again):  # an unknown key: refused (once it is, there is
+            intruder.send_multipart(_frame("r", "left"), zmq.NOBLOCK)  # no peer to queue for)
         other = _client(context, keys, "other", endpoint)
-        other.send_multipart(encode_frame(header, data))  # rig q's key sending rig r's frame
+        other.send_multipart(_frame("r", "left"))  # rig q's key sending rig r's frame
+        left = _client(context, keys, "r-left", endpoint)
+        left.send_multipart(_frame("r", "right"))  # rig r's left key sending a right view
+        legacy = _client(context, keys, "legacy", endpoint)
+        legacy.send_multipart(_frame("p", "right"))  # a key without a side: either side passes
         decoded = "stereo_decoder_frames_decoded_total"
         assert wait_until(lambda: total(scrape(port), decoded, rig="r") >= 16, 120), scrape(port)
-        assert wait_until(lambda: total(scrape(port), "stereo_decoder_malformed_messages_total",
-                                        reason="wrong_rig") == 1, 30)  # fmt: skip
+        malformed = "stereo_decoder_malformed_messages_total"
+        assert wait_until(lambda: total(scrape(port), malformed, reason="wrong_side") == 1, 30)
         samples = scrape(port)
-        assert total(samples, "stereo_decoder_auth_refused_total") >= 1
+        assert total(samples, malformed, reason="wrong_rig") == 1
+        assert total(samples, "stereo_decoder_auth_refused_total", socket="frames") >= 1
+        assert total(samples, "stereo_decoder_auth_refused_total", socket="sink") == 0
+        assert total(samples, "stereo_decoder_legacy_camera_keys") == 1
+        assert total(samples, "stereo_decoder_frames_received_total", rig="p", side="right") == 1
         assert total(samples, "stereo_decoder_frames_received_total", rig="r") == 16
         assert total(samples, decoded, rig="r") == 16
         assert total(samples, "stereo_decoder_frames_received_total", rig="q") == 0
