@@ -125,12 +125,16 @@ class DecoderApp:
         for key in legacy:
             log.warning(
                 "security: an allowed key of rig %s names no side and may send either: "
-                "regenerate it with --side (docs/security.md, Upgrading)", key.rig,
-            )  # fmt: skip
+                "regenerate it with --side (docs/security.md, Upgrading)",
+                key.rig,
+            )
         exposed = open_endpoints(self.cfg)
         if exposed:
-            log.warning("security off: %s served without CURVE on a non-loopback address "
-                        "([security] allow_insecure)", ", ".join(exposed))  # fmt: skip
+            log.warning(
+                "security off: %s served without CURVE on a non-loopback address "
+                "([security] allow_insecure)",
+                ", ".join(exposed),
+            )
         publish_exposure(self.registry, len(exposed), len(legacy))
 
     def _init_codec(self) -> None:
