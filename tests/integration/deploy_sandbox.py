@@ -144,10 +144,19 @@ def _script(sandbox: Sandbox, folder: Path, hostname: str, keys: Path | None) ->
         *[f"mount --bind {quoted[top]} {top}" for top in sorted(quoted, key=lambda t: t == "/tmp")],
         *([f"mount -o remount,ro,bind {KEYS_DIR}"] if keys is not None else []),
         "mount -o remount,ro,bind /",
+        *[_refuse_writable(code) for code in (REPO, Path(sys.prefix))],
         f"cd {HOME}",
         f'exec setpriv --reuid={USER_ID} --regid={USER_ID} --clear-groups "$@"',
     ]
     return "\n".join(lines)
+
+
+def _refuse_writable(code: Path) -> str:
+    """A line that stops the sandbox (exit 97) if ``code`` is still writable: the read-only
+    remount of / covers only its own mount, and a checkout or venv on another would be open."""
+    probe = shlex.quote(str(code / ".sandbox-write-probe"))
+    message = shlex.quote(f"sandbox: {code} is writable (a separate mount?)")
+    return f"if touch {probe} 2>/dev/null; then rm -f {probe}; echo {message} >&2; exit 97; fi"
 
 
 def spawn_sandboxed(
