@@ -15,6 +15,7 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 def environment() -> dict[str, object]:
     """Device and versions, recorded with every benchmark result."""
+    import av
     import compressai
 
     return {
@@ -28,6 +29,8 @@ def environment() -> dict[str, object]:
         "compressai": compressai.__version__,
         "opencv": cv2.__version__,
         "numpy": np.__version__,
+        "av": av.__version__,
+        "libavcodec": ".".join(map(str, av.library_versions["libavcodec"])),
     }
 
 
@@ -40,6 +43,29 @@ def real_frame(width: int = 640, height: int = 480) -> tuple[np.ndarray, str]:
     from pipeline.scene import render_stereo_frame
 
     return render_stereo_frame(0, width, height, seed=0)[0], "synthetic scene"
+
+
+SEQUENCE = "euroc_v1_01"
+"""The real sequence the video codecs are timed on: a nearly static drone camera, 752x480 grey
+at 20 Hz (the evaluation sequence of a slow camera, ../shared/data/README.md)."""
+
+
+def real_sequence(count: int, width: int = 640, height: int = 480) -> tuple[list[np.ndarray], str]:
+    """The first ``count`` consecutive left frames of :data:`SEQUENCE`, centre-cropped to
+    ``width`` x ``height`` grey; without the data, ``count`` frames of the synthetic scene
+    (grey, moving)."""
+    paths = sorted((DATA / "stereo" / SEQUENCE / "left").glob("*.png"))[:count]
+    frames = [cv2.imread(str(path), cv2.IMREAD_GRAYSCALE) for path in paths]
+    if frames and all(
+        f is not None and f.shape[0] >= height and f.shape[1] >= width for f in frames
+    ):
+        top, left = (frames[0].shape[0] - height) // 2, (frames[0].shape[1] - width) // 2
+        crops = [f[top : top + height, left : left + width].copy() for f in frames]
+        return crops, f"{SEQUENCE} left {len(crops)} frames, centre crop"
+    from pipeline.scene import render_stereo_frame
+
+    views = [render_stereo_frame(i, width, height, seed=0)[0] for i in range(count)]
+    return [cv2.cvtColor(v, cv2.COLOR_RGB2GRAY) for v in views], "synthetic scene (grey)"
 
 
 def write_report(result: dict[str, object], out: str | None, indent: int | None = 2) -> None:

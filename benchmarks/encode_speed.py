@@ -1,12 +1,20 @@
-"""Camera-side encode speed of every camera codec: dsin, JPEG, WebP and AVIF, one thread.
+"""Camera-side encode speed of every camera codec: dsin, JPEG, WebP and AVIF, one thread, and
+the video codecs (H.264, HEVC, AV1) beside AVIF on consecutive frames of a real sequence.
 
-Each codec encodes the same 640x480 frames (a colour photo and its grey version) into the
+Each image codec encodes the same 640x480 frames (a colour photo and its grey version) into the
 container a camera node sends, at the settings the camera uses (its default quality unless
 ``--quality CODEC=Q``; AVIF at libavif speed 8), interleaved round by round so a busy machine
 slows them alike. The JSON (``--out FILE``, and the last line printed) has per codec and frame
 the median seconds, the ratio to JPEG and the bits per pixel of the container.
 ``--weights-dir DIR`` also times candidate dsin weights (as ``stereo-pipeline eval
 --weights-dir`` takes them, a wider camera encoder included): ``candidate_ratio_vs_dsin``.
+
+``sequence``: the first ``--sequence-frames`` frames of ``euroc_v1_01`` (grey, centre-cropped
+to 640x480), each coded in capture order by every video codec's software encoder at a camera's
+settings (``pipeline.codec.video``: zero latency, a keyframe a second at ``--fps``, the codec's
+default CRF, ``--threads``) and by AVIF speed 8 at its default quality, frame by frame in turn.
+Per codec: the median and mean seconds a frame, the median of keyframes, bits per pixel, mean
+PSNR and the median's ratio to AVIF's.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import numpy as np
 import torch
 
 from benchmarks.common import environment, real_frame, write_report
+from benchmarks.video_speed import video_sequence
 from pipeline.codec import ImageEncoder
 from pipeline.codec.encoder import make_encoder
 from pipeline.codec.registry import load
@@ -51,6 +60,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--quality", nargs="*", default=[], metavar="CODEC=Q")
     parser.add_argument("--out", default=None)
     parser.add_argument("--weights-dir", default=None, help="also time these candidate weights")
+    parser.add_argument("--sequence-frames", type=int, default=95, help="0: no video codecs")
+    parser.add_argument("--fps", type=float, default=20.0, help="the sequence's frame rate")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
@@ -80,6 +91,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
                 _seconds(lambda e=encoder, i=image, q=quality[name]: e.encode(i, quality=q))
             )
     result = _report(times, sizes, quality, colour, source, args)
+    if args.sequence_frames > 0:
+        result["sequence"] = video_sequence(args.sequence_frames, args.fps, args.threads)
     write_report(result, args.out, indent=None)
     return result
 

@@ -300,7 +300,8 @@ class DecoderApp:
         if self._context is not None:
             self._context.destroy(linger=0)
         self.state = "stopped"
-        counts = " ".join(f"{k}={v}" for k, v in final_counts(self.registry).items())
+        rigs = self._drops.rigs if self._drops is not None else None
+        counts = " ".join(f"{k}={v}" for k, v in final_counts(self.registry, rigs).items())
         log.info("decoder stopped: %s", counts)
 
     def _release_waiting(self) -> None:

@@ -90,6 +90,7 @@ class RigSeries:
     def __init__(self) -> None:
         self._metrics: list[tuple[MetricWrapperBase, tuple[Sequence[str], ...]]] = []
         self._held: set[str] = set()
+        self._retired: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
         self._lock = threading.Lock()
 
     def track(self, metric: MetricWrapperBase, *label_values: Sequence[str]) -> None:
@@ -108,12 +109,28 @@ class RigSeries:
                 zero_series((metric,), (rig,), *values)
 
     def release(self, rig: str) -> None:
-        """``rig``'s slot was released: remove every series of it."""
+        """``rig``'s slot was released: remove every series of it, keeping its counts in the
+        process-wide totals of :meth:`retired` (one entry per label set without ``rig``)."""
         with self._lock:
             self._held.discard(rig)
             for metric, values in self._metrics:
+                self._retire(metric, rig)
                 for labels in itertools.product((rig,), *values):
                     metric.remove(*labels)
+
+    def retired(self) -> list[tuple[str, dict[str, str], float]]:
+        """(sample name, labels but ``rig``, value) summed over every released rig: what the
+        daemon's stop line adds to the series still exported (:func:`final_counts`)."""
+        with self._lock:
+            return [(name, dict(labels), value) for (name, labels), value in self._retired.items()]
+
+    def _retire(self, metric: MetricWrapperBase, rig: str) -> None:
+        for family in metric.collect():
+            for sample in family.samples:
+                if sample.labels.get("rig") == rig and sample.name.endswith("_total"):
+                    rest = tuple(sorted((k, v) for k, v in sample.labels.items() if k != "rig"))
+                    key = (sample.name, rest)
+                    self._retired[key] = self._retired.get(key, 0.0) + sample.value
 
     def labels(self, metric: M, rig: str, *values: str) -> M | None:
         """``metric``'s child for ``rig`` and ``values``, or None if ``rig`` holds no slot."""
@@ -193,9 +210,10 @@ def publish_weights(registry: CollectorRegistry, decoder: object) -> list[tuple[
     return held
 
 
-def final_counts(registry: CollectorRegistry) -> dict[str, int]:
+def final_counts(registry: CollectorRegistry, rigs: RigSeries | None = None) -> dict[str, int]:
     """Frames received, decoded and dropped (by reason) and messages refused (by reason),
-    summed over rigs: what the daemon logs as it stops (``docs/metrics.md``)."""
+    summed over rigs, those ``rigs`` released included: what the daemon logs as it stops
+    (``docs/metrics.md``)."""
     counts = {"received": 0, "decoded": 0}
     names = {
         metric_name("frames_received_total"): "received",
@@ -205,11 +223,12 @@ def final_counts(registry: CollectorRegistry) -> dict[str, int]:
         metric_name("frames_dropped_total"): "dropped_",
         metric_name("malformed_messages_total"): "refused_",
     }
-    for family in registry.collect():
-        for sample in family.samples:
-            if sample.name in names:
-                counts[names[sample.name]] += int(sample.value)
-            elif sample.name in prefixed:
-                key = prefixed[sample.name] + sample.labels["reason"]
-                counts[key] = counts.get(key, 0) + int(sample.value)
+    exported = [(s.name, s.labels, s.value) for f in registry.collect() for s in f.samples]
+    retired = rigs.retired() if rigs is not None else []
+    for name, labels, value in exported + retired:
+        if name in names:
+            counts[names[name]] += int(value)
+        elif name in prefixed:
+            key = prefixed[name] + labels["reason"]
+            counts[key] = counts.get(key, 0) + int(value)
     return counts

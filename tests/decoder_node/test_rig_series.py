@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 
 from decoder_node.app import DecoderApp
 from decoder_node.config import NullSinkConfig, ReceiverConfig
-from decoder_node.metrics import FrameDrops
+from decoder_node.metrics import FrameDrops, final_counts
 from pipeline.wire import encode_frame
 from stereo_app.demo.processes import wait_until
 from tests.decoder_node.test_app import config, start_running, stop_running
@@ -101,3 +101,17 @@ def test_a_count_of_a_released_rig_brings_no_series_back_and_a_returning_rig_sta
     assert rig_labels(registry) == set()
     drops.rigs.add("a")
     assert registry.get_sample_value(dropped, labels) == 0
+
+
+def test_the_stop_line_still_counts_the_frames_of_released_rigs():
+    registry = CollectorRegistry()
+    drops = FrameDrops(registry)
+    for rig in ("a", "b", "a"):  # a comes back after its release: both of its lives count
+        drops.rigs.add(rig)
+        drops.drop(rig, "left", "decode_error", 2)
+        drops.rigs.release(rig)
+    drops.rigs.add("c")
+    drops.drop("c", "right", "backlog_full")
+    counts = final_counts(registry, drops.rigs)
+    assert counts["dropped_decode_error"] == 6 and counts["dropped_backlog_full"] == 1
+    assert final_counts(registry)["dropped_decode_error"] == 0  # the exported series alone

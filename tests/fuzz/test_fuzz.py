@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 
-from tests.fuzz import config, container, decode, wire
+from tests.fuzz import config, container, decode, video, wire
 from tests.fuzz.target import Target, bounded
 
 EXAMPLES = [
@@ -14,11 +14,13 @@ EXAMPLES = [
     (container.TARGET, 3000),
     (decode.TARGET, 1000),
     (config.TARGET, 2000),
+    (video.TARGET, 1000),
 ]
 
 
 @pytest.mark.parametrize(("target", "examples"), EXAMPLES, ids=[t.name for t, _ in EXAMPLES])
 def test_inputs_parse_or_raise_the_parsers_documented_error(target: Target, examples: int):
     """Wire messages (``ProtocolError``), containers and mutated decode batches
-    (``BitstreamError``), config files (``ConfigError``): each parses or raises its error."""
+    (``BitstreamError``), config files (``ConfigError``), video streams
+    (``CorruptBitstreamError``): each parses or raises its error."""
     bounded(examples)(given(target.inputs())(target.check))()
