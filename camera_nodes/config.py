@@ -3,7 +3,8 @@
 One node serves one view of one rig. The ``[source]`` table picks the capture backend by its
 ``type`` key: ``synthetic`` (the built-in moving stereo scene), ``folder`` (an image-sequence
 folder in the ``<dir>/left/NNNNNN.png`` layout) or ``opencv`` (``cv2.VideoCapture``: a device
-index, a video file, or an RTSP/HTTP URL).
+index, a video file, or an RTSP/HTTP URL). ``passthrough`` (a stream the camera already
+compresses, forwarded as it is) has its config here but is not a node source yet.
 """
 
 from __future__ import annotations
@@ -57,6 +58,36 @@ class OpenCVSourceConfig:
         doc="stream one channel: a monochrome camera delivered as BGR (one-channel frames "
         "stay grey either way)",
     )
+
+
+@dataclass(frozen=True)
+class PassthroughSourceConfig:
+    """A stream the camera already compresses, forwarded packet by packet (no re-encode).
+
+    Not in :data:`SourceConfig` yet: the camera node does not send video packets until the
+    protocol v2 wiring lands (``docs/video.md``, Pass-through)."""
+
+    url: str = setting(doc="rtsp://... URL, a file (.mp4, .mkv, .h264, .hevc), or a device")
+    type: Literal["passthrough"] = "passthrough"
+    codec: Literal["h264", "hevc"] = setting("h264", doc="the codec the stream must have")
+    format: str = setting("", doc="FFmpeg input format (v4l2 for a UVC camera); empty = probe")
+    options: dict[str, str] = field(
+        default_factory=dict,
+        metadata={"doc": 'FFmpeg input options, e.g. rtsp_transport = "tcp"'},
+    )
+    realtime: bool = setting(
+        True, doc="hand out a file's packets at their own rate; false: as fast as read"
+    )
+    fps: float = setting(
+        0.0, min=0.0, max=1000.0, doc="frame rate of a stream without timestamps; 0 = its own"
+    )
+    quality: int = setting(
+        28, min=0, max=51, doc="the stream's nominal CRF/QP, the quality the SI-Net is told"
+    )
+    resync_s: float = setting(
+        1.0, min=0.01, max=3600.0, doc="re-anchor the clock when stream and wall time part by this"
+    )
+    timeout_s: float = setting(10.0, min=0.1, max=600.0, doc="open and read timeout")
 
 
 DEFAULT_HTTP_PORTS = {"left": 8471, "right": 8472}

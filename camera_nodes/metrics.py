@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from pipeline.monitoring import process_registry
 
-DROP_REASONS = ("queue_full", "capture_error", "encode_error", "shutdown")
+DROP_REASONS = ("queue_full", "capture_error", "encode_error", "shutdown", "awaiting_keyframe")
 _Metric = Counter | Gauge | Histogram
 _SECONDS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -52,6 +52,11 @@ class CameraMetrics:
             registry=self.registry,
         )
         self.dropped = {r: dropped.labels(**labels, reason=r) for r in DROP_REASONS}
+        self.keyframes_forced = series(
+            Counter,
+            "stereo_camera_keyframes_forced_total",
+            "Video frames coded as keyframes because the send queue dropped a frame before them",
+        )
         self.capture_seconds = series(
             Histogram,
             "stereo_camera_capture_seconds",

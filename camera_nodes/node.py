@@ -28,14 +28,14 @@ from camera_nodes.metrics import CameraMetrics
 from camera_nodes.pacing import Pacer
 from camera_nodes.preflight import camera_weights
 from camera_nodes.rate_control import QualityController
-from camera_nodes.send_queue import DropOldestQueue
+from camera_nodes.send_queue import DropOldestQueue, StreamLink
 from camera_nodes.sources import EndOfStream, FrameSource, SourceError, make_source
 from pipeline.codec.api import Role
 from pipeline.codec.camera_encoders import StandardEncoder, make_encoder
 from pipeline.config import ConfigError
 from pipeline.monitoring import MonitoringServer
 from pipeline.security import load_keypair, load_public
-from pipeline.wire import PROTOCOL_VERSION, FrameHeader, encode_frame
+from pipeline.wire import FrameHeader, StreamInfo, encode_frame, version_for
 
 if TYPE_CHECKING:
     from pipeline.codec.encoder import ImageEncoder
@@ -47,7 +47,8 @@ MAX_READ_FAILURES = 10  # consecutive failed reads before the source is reopened
 
 @dataclass(frozen=True)
 class EncodedFrame:
-    """A frame waiting to be sent: everything of the header but ``send_ns``."""
+    """A frame waiting to be sent: everything of the header but ``send_ns``. ``stream``: a
+    video codec's packet position (sent as protocol version 2), None for an image codec."""
 
     seq: int
     capture_ns: int
@@ -56,6 +57,15 @@ class EncodedFrame:
     width: int
     channels: int
     bitstream: bytes
+    stream: StreamInfo | None = None
+
+
+def stream_link(frame: EncodedFrame) -> StreamLink | None:
+    """What the send queue needs of a frame: its stream and keyframe flag (None: an image
+    codec's frame, which depends on no other)."""
+    if frame.stream is None:
+        return None
+    return StreamLink(frame.stream.id, frame.stream.keyframe)
 
 
 class CameraNode:
@@ -78,7 +88,9 @@ class CameraNode:
         self.metrics = metrics or CameraMetrics(config.rig_id, config.side)
         self._encoder = encoder
         self._source = source or make_source(config.source, config.side)
-        self._queue: DropOldestQueue[EncodedFrame] = DropOldestQueue(config.send_queue)
+        self._queue: DropOldestQueue[EncodedFrame] = DropOldestQueue(
+            config.send_queue, link=stream_link, on_unusable=self._count_unusable
+        )
         self._stop = threading.Event()
         self._capture_done = threading.Event()
         self._controller: QualityController | None = None
@@ -210,8 +222,15 @@ class CameraNode:
             self._stop.wait(1.0)
         return 0
 
+    def _count_unusable(self, item: EncodedFrame) -> None:
+        """A queued video frame dropped because a frame it depends on was dropped."""
+        self.metrics.dropped["awaiting_keyframe"].inc()
+
     def _encode_and_queue(self, encoder, frame, capture_ns: int, quality: int) -> int:
         role = Role.PRIMARY if self.config.side == "left" else Role.SIDE
+        if self._queue.take_keyframe_request():  # only a video stream's drop raises one
+            encoder.force_keyframe()
+            self.metrics.keyframes_forced.inc()
         started = time.monotonic()
         try:
             data = encoder.encode(frame.image, role=role, quality=quality)
@@ -267,7 +286,7 @@ class CameraNode:
             if deadline is not None and time.monotonic() >= deadline:
                 return False
         header = FrameHeader(
-            version=PROTOCOL_VERSION,
+            version=version_for(item.stream),
             rig_id=self.config.rig_id,
             side=self.config.side,
             seq=item.seq,
@@ -278,6 +297,7 @@ class CameraNode:
             height=item.height,
             width=item.width,
             channels=item.channels,
+            stream=item.stream,
         )
         sock.send_multipart(encode_frame(header, item.bitstream), copy=False)
         self.metrics.sent.inc()

@@ -40,6 +40,7 @@ from pipeline.codec.limits import ImageLimits
 from pipeline.wire import (
     MAX_HEADER_BYTES,
     MAX_PAYLOAD_BYTES,
+    PROTOCOL_VERSION,
     FrameHeader,
     ProtocolError,
     UnsupportedVersionError,
@@ -49,6 +50,10 @@ from pipeline.wire import (
 log = logging.getLogger(__name__)
 
 ROLE_OF_SIDE = {"left": Role.PRIMARY, "right": Role.SIDE}
+RECEIVED_VERSIONS = frozenset({PROTOCOL_VERSION})
+"""Wire versions this receiver takes: version 2 (a video stream's packets) parses, but is
+refused as ``unsupported_version`` until the receive stage decodes video streams (issue 29), so
+that a camera switched to it before its decoder is upgraded shows as a refusal, not as drops."""
 REFUSAL_REASONS = (
     "malformed",
     "unsupported_version",
@@ -200,6 +205,8 @@ class Receiver:
     def _accept(self, frames: Sequence[Any], recv_ns: int, now: float) -> ReceivedFrame | None:
         try:
             header, payload = decode_frame(frames)
+            if header.version not in RECEIVED_VERSIONS:
+                raise UnsupportedVersionError(header.version)
         except UnsupportedVersionError:
             self._metrics.malformed.labels("unsupported_version").inc()
             return None

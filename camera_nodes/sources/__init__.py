@@ -1,4 +1,8 @@
-"""Capture backends behind one interface; :func:`make_source` picks one from the config."""
+"""Capture backends behind one interface; :func:`make_source` picks one from the config.
+
+:class:`PassthroughSource` is a :class:`PacketSource` (compressed packets, not frames), built
+directly from its config until the node sends video packets.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +15,19 @@ from camera_nodes.config import (
 from camera_nodes.sources.base import EndOfStream, Frame, FrameSource, SourceError
 from camera_nodes.sources.folder import FolderSource
 from camera_nodes.sources.opencv import OpenCVSource
+from camera_nodes.sources.packets import CapturedPacket, PacketSource
+from camera_nodes.sources.passthrough import PassthroughSource
 from camera_nodes.sources.scene import SyntheticSource
 
 __all__ = [
+    "CapturedPacket",
     "EndOfStream",
     "FolderSource",
     "Frame",
     "FrameSource",
     "OpenCVSource",
+    "PacketSource",
+    "PassthroughSource",
     "SourceError",
     "SyntheticSource",
     "make_source",

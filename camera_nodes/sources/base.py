@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Self
 
 import numpy as np
 
@@ -25,11 +26,11 @@ class Frame:
     image: np.ndarray  # uint8 RGB (H, W, 3) or grey (H, W): a grey camera stays grey
 
 
-class FrameSource(abc.ABC):
-    """A camera-like source of RGB or grey frames for one view of a stereo rig.
+class Connectable(abc.ABC):
+    """The lifecycle every source shares: :meth:`connect`, reads, :meth:`disconnect`.
 
     Use as a context manager (``with make_source(cfg, side) as src: src.read()``) or call
-    :meth:`connect` / :meth:`disconnect` yourself. Not thread-safe: one reader thread.
+    :meth:`connect` / :meth:`disconnect` yourself.
     """
 
     @abc.abstractmethod
@@ -38,16 +39,10 @@ class FrameSource(abc.ABC):
         a network stream). Raises :class:`SourceError` if it cannot be opened."""
 
     @abc.abstractmethod
-    def read(self) -> Frame:
-        """Return the next frame. Blocks until one is available (a live camera paces this;
-        synthetic and folder sources return at once). Raises :class:`EndOfStream` when a
-        finite source is exhausted and :class:`SourceError` when a read fails."""
-
-    @abc.abstractmethod
     def disconnect(self) -> None:
         """Release the device or files; safe to call twice. Never blocks for long."""
 
-    def __enter__(self) -> FrameSource:
+    def __enter__(self) -> Self:
         self.connect()
         return self
 
@@ -58,3 +53,16 @@ class FrameSource(abc.ABC):
         tb: TracebackType | None,
     ) -> None:
         self.disconnect()
+
+
+class FrameSource(Connectable):
+    """A camera-like source of RGB or grey frames for one view of a stereo rig.
+
+    Not thread-safe: one reader thread.
+    """
+
+    @abc.abstractmethod
+    def read(self) -> Frame:
+        """Return the next frame. Blocks until one is available (a live camera paces this;
+        synthetic and folder sources return at once). Raises :class:`EndOfStream` when a
+        finite source is exhausted and :class:`SourceError` when a read fails."""

@@ -6,9 +6,14 @@ from pipeline.wire.protocol import (
     MAX_PAYLOAD_BYTES,
     PROTOCOL_VERSION,
     SIDES,
+    STREAM_CODECS,
+    STREAM_PROTOCOL_VERSION,
+    SUPPORTED_VERSIONS,
     FrameHeader,
+    StreamInfo,
     decode_frame,
     encode_frame,
+    version_for,
 )
 
 __all__ = [
@@ -16,10 +21,15 @@ __all__ = [
     "MAX_PAYLOAD_BYTES",
     "PROTOCOL_VERSION",
     "SIDES",
+    "STREAM_CODECS",
+    "STREAM_PROTOCOL_VERSION",
+    "SUPPORTED_VERSIONS",
     "FrameHeader",
     "MalformedMessageError",
     "ProtocolError",
+    "StreamInfo",
     "UnsupportedVersionError",
     "decode_frame",
     "encode_frame",
+    "version_for",
 ]

@@ -6,6 +6,11 @@ One frame is one ZeroMQ multipart message of exactly two parts:
 2. the codec bitstream (``docs/bitstream.md``), sent as its own part so that
    ``send_multipart(parts, copy=False)`` hands the encoder's buffer to ZeroMQ without a copy.
 
+Two versions: 1 (every image codec) and 2, version 1's header plus a ``stream`` map
+(:class:`StreamInfo`: codec, stream id, packet counter, keyframe flag) that only video codecs
+send. This build reads both; a version-1-only decoder refuses a version 2 message with
+:class:`UnsupportedVersionError` before it looks at any other key.
+
 The receiver checks the part count, the header size, the version, and every field's type and
 range before it trusts anything; each failure is a typed :class:`ProtocolError` that the decoder
 counts and drops. The bitstream itself is checked later by the codec (``read_header``).
@@ -23,6 +28,13 @@ import msgpack
 from pipeline.wire.errors import MalformedMessageError, UnsupportedVersionError
 
 PROTOCOL_VERSION = 1
+"""The version of a message without a stream: what every image codec sends."""
+STREAM_PROTOCOL_VERSION = 2
+"""The version of a video codec's message: version 1's header plus ``stream``."""
+SUPPORTED_VERSIONS = (PROTOCOL_VERSION, STREAM_PROTOCOL_VERSION)
+"""The versions this build reads."""
+STREAM_CODECS = ("h264", "hevc", "av1")
+"""The codecs a ``stream`` may name (``pipeline.codec.video.VIDEO_CODECS``)."""
 MAX_HEADER_BYTES = 1024
 MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
 SIDES = ("left", "right")
@@ -30,6 +42,37 @@ SIDES = ("left", "right")
 _INT64_MAX = 2**63 - 1
 _MAX_DIM = 65535
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:+-]{0,63}")
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """The ``stream`` map of a version 2 header: where a video packet sits in its stream.
+
+    ``codec``: which decoder the stream needs (one of :data:`STREAM_CODECS`); ``id``: the
+    stream, random for each encoder start (a camera restart starts a new stream); ``packet``:
+    the stream's packet counter from 0, one up per packet sent or dropped by the camera, apart
+    from ``seq``, so a decoder sees a gap; ``keyframe``: the packet decodes on its own and
+    carries the codec's parameter sets (a decoder can join the stream here). ``keyframe`` is a
+    msgpack boolean (an int is refused), the others as in :class:`FrameHeader`.
+    """
+
+    codec: str
+    id: int
+    packet: int
+    keyframe: bool
+
+    def __post_init__(self) -> None:
+        if type(self.codec) is not str or self.codec not in STREAM_CODECS:
+            raise MalformedMessageError(
+                f"header field 'stream.codec' must be one of {', '.join(STREAM_CODECS)}: "
+                f"{self.codec!r}"
+            )
+        _check_int("stream.id", self.id, 0, _INT64_MAX)
+        _check_int("stream.packet", self.packet, 0, _INT64_MAX)
+        if type(self.keyframe) is not bool:
+            raise MalformedMessageError(
+                f"header field 'stream.keyframe' must be a boolean: {self.keyframe!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -41,7 +84,8 @@ class FrameHeader:
     the message was handed to ZeroMQ. ``seq`` is the frame index: for triggered sources the left
     and right views of one instant carry the same ``seq``. ``model_id``, ``quality`` and the
     shape repeat what the bitstream's own header says, so the decoder can batch and route without
-    parsing the bitstream.
+    parsing the bitstream. ``stream``: None in a version 1 header, a :class:`StreamInfo` in a
+    version 2 one (:func:`version_for` gives the version to send).
     """
 
     version: int
@@ -55,9 +99,15 @@ class FrameHeader:
     height: int
     width: int
     channels: int
+    stream: StreamInfo | None = None
 
     def __post_init__(self) -> None:
         _validate(self)
+
+
+def version_for(stream: StreamInfo | None) -> int:
+    """The protocol version of a message with ``stream``: 2 with one, 1 without."""
+    return PROTOCOL_VERSION if stream is None else STREAM_PROTOCOL_VERSION
 
 
 def encode_frame(header: FrameHeader, bitstream: bytes | memoryview) -> list[Any]:
@@ -68,7 +118,10 @@ def encode_frame(header: FrameHeader, bitstream: bytes | memoryview) -> list[Any
     :data:`MAX_PAYLOAD_BYTES`.
     """
     _check_payload_size(memoryview(bitstream).nbytes)
-    packed = msgpack.packb(asdict(header), use_bin_type=True)
+    fields_map = asdict(header)
+    if header.stream is None:
+        del fields_map["stream"]
+    packed = msgpack.packb(fields_map, use_bin_type=True)
     return [packed, bitstream]
 
 
@@ -76,16 +129,19 @@ def decode_frame(frames: Sequence[Any]) -> tuple[FrameHeader, bytes]:
     """Parse the parts of one received message into ``(header, bitstream bytes)``.
 
     ``frames`` may be ``zmq.Frame`` objects (``recv_multipart(copy=False)``) or bytes-likes.
-    Raises :class:`UnsupportedVersionError` for a header of another protocol version and
-    :class:`MalformedMessageError` for anything else that is wrong; never anything else.
+    Raises :class:`UnsupportedVersionError` for a header of a version not in
+    :data:`SUPPORTED_VERSIONS` and :class:`MalformedMessageError` for anything else that is
+    wrong; never anything else.
     """
     if len(frames) != 2:
         raise MalformedMessageError(f"expected 2 message parts, got {len(frames)}")
     header_view, payload_view = (_as_view(part) for part in frames)
     _check_payload_size(payload_view.nbytes)
     fields_map = _unpack_header(header_view)
-    _check_version(fields_map)
-    _check_keys(fields_map)
+    version = _check_version(fields_map)
+    _check_keys(fields_map, _HEADER_KEYS[version], "header")
+    if version == STREAM_PROTOCOL_VERSION:
+        fields_map["stream"] = _stream_info(fields_map["stream"])
     return FrameHeader(**fields_map), payload_view.tobytes()
 
 
@@ -116,28 +172,47 @@ def _unpack_header(view: memoryview) -> dict[str, Any]:
     return obj
 
 
-def _check_version(fields_map: dict[str, Any]) -> None:
+def _check_version(fields_map: dict[str, Any]) -> int:
     version = fields_map.get("version")
     if type(version) is not int:
         raise MalformedMessageError(f"header field 'version' missing or not an int: {version!r}")
-    if version != PROTOCOL_VERSION:
+    if version not in SUPPORTED_VERSIONS:
         raise UnsupportedVersionError(version)
+    return version
 
 
-def _check_keys(fields_map: dict[str, Any]) -> None:
-    expected = {f.name for f in fields(FrameHeader)}
+_V1_KEYS = frozenset(f.name for f in fields(FrameHeader)) - {"stream"}
+_HEADER_KEYS = {PROTOCOL_VERSION: _V1_KEYS, STREAM_PROTOCOL_VERSION: _V1_KEYS | {"stream"}}
+"""The keys of a header map, by version."""
+_STREAM_KEYS = frozenset(f.name for f in fields(StreamInfo))
+
+
+def _check_keys(fields_map: dict[Any, Any], expected: frozenset[str], where: str) -> None:
     missing = sorted(expected - fields_map.keys())
     if missing:
-        raise MalformedMessageError(f"header fields missing: {', '.join(missing)}")
+        raise MalformedMessageError(f"{where} fields missing: {', '.join(missing)}")
     unknown = sorted(str(k) for k in fields_map.keys() - expected)
     if unknown:
-        raise MalformedMessageError(f"unknown header fields: {', '.join(unknown)}")
+        raise MalformedMessageError(f"unknown {where} fields: {', '.join(unknown)}")
+
+
+def _stream_info(value: Any) -> StreamInfo:
+    if not isinstance(value, dict):
+        raise MalformedMessageError(f"header field 'stream' must be a map: {value!r}")
+    _check_keys(value, _STREAM_KEYS, "stream")
+    return StreamInfo(**value)
 
 
 def _validate(h: FrameHeader) -> None:
     _check_int("version", h.version, 0, _INT64_MAX)
-    if h.version != PROTOCOL_VERSION:
+    if h.version not in SUPPORTED_VERSIONS:
         raise UnsupportedVersionError(h.version)
+    if h.stream is not None and not isinstance(h.stream, StreamInfo):
+        raise MalformedMessageError(f"header field 'stream' must be a StreamInfo: {h.stream!r}")
+    if h.version != version_for(h.stream):
+        raise MalformedMessageError(
+            f"a version {h.version} header {'has no' if h.stream is None else 'has a'} stream"
+        )
     _check_id("rig_id", h.rig_id)
     if h.side not in SIDES:
         raise MalformedMessageError(f"header field 'side' must be 'left' or 'right': {h.side!r}")

@@ -50,7 +50,13 @@ def test_healthz_ok_while_sending_with_counts_and_process_metrics(pull) -> None:
     assert status == 200 and doc["status"] == "ok", doc
     assert (doc["rig"], doc["side"], doc["model_id"]) == ("h1", "left", "fake-model")
     assert doc["frames_sent"] >= 3 and doc["frames_captured"] >= doc["frames_sent"]
-    assert set(doc["frames_dropped"]) == {"queue_full", "capture_error", "encode_error", "shutdown"}
+    assert set(doc["frames_dropped"]) == {
+        "queue_full",
+        "capture_error",
+        "encode_error",
+        "shutdown",
+        "awaiting_keyframe",
+    }
     assert 0 <= doc["seconds_since_send"] < 5 and doc["seconds_since_capture"] < 5
     assert b"process_resident_memory_bytes " in metrics and b"python_info{" in metrics
 

@@ -14,6 +14,7 @@ from decoder_node.config import PairingConfig, ReceiverConfig
 from decoder_node.pairing import Pairer
 from decoder_node.receiver import Receiver
 from pipeline.wire import encode_frame
+from tests.wire.headers import make_stream_header
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -139,3 +140,14 @@ def test_waiting_frames_expire_in_the_receive_loop(registry, drops, make_frame):
         thread.join(2.0)
         rx.close()
         ctx.term()
+
+
+def test_a_video_stream_message_is_refused_as_unsupported_until_video_is_decoded(
+    registry, drops, make_frame, metric
+):
+    rx, items = make_receiver(registry, drops, zmq.Context.instance())
+    video = make_stream_header(rig_id="rig0", side="left")
+    rx.handle(encode_frame(video, b"\x00\x00\x00\x01\x65"), 0, 0.0)
+    assert items == []
+    assert metric("stereo_decoder_malformed_messages_total", reason="unsupported_version") == 1
+    assert metric("stereo_decoder_frames_received_total", rig="rig0", side="left") == 0

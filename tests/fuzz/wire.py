@@ -2,15 +2,16 @@
 
 Contract (``docs/protocol.md``): every message either parses into a header and payload that
 re-encode to the same message, or raises a :class:`~pipeline.wire.ProtocolError` subclass.
-Inputs: well-formed headers with fields replaced by any msgpack value (wrong types, edge
-integers, nested maps, extension types), keys removed or added; the packed header
+Inputs: well-formed headers of both versions (1, and 2 with its ``stream`` map) with fields,
+and fields of the ``stream`` map, replaced by any msgpack value (wrong types, edge integers,
+nested maps, extension types), keys removed or added, the version swapped; the packed header
 byte-mutated; arbitrary bytes; wrong part counts, empty and oversize payloads, and parts
 that are not buffers at all.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields
+from dataclasses import fields
 from functools import cache
 from typing import Any
 
@@ -20,17 +21,21 @@ from hypothesis import strategies as st
 from pipeline.wire import (
     MAX_HEADER_BYTES,
     MAX_PAYLOAD_BYTES,
+    SUPPORTED_VERSIONS,
     FrameHeader,
     ProtocolError,
+    StreamInfo,
     decode_frame,
     encode_frame,
 )
 from tests.fuzz.mutate import mutated
 from tests.fuzz.target import Target
-from tests.wire.headers import make_header
+from tests.wire.headers import as_map, make_header, make_stream_header
 
 FIELD_NAMES = tuple(f.name for f in fields(FrameHeader))
+STREAM_FIELD_NAMES = tuple(f.name for f in fields(StreamInfo))
 VALID = make_header(model_id="avif-si1", quality=50, seq=42)
+VALID_STREAM = make_stream_header(seq=42)
 EDGE_INTS = (-1, 0, 1, 2, 3, 255, 256, 65535, 65536, 2**31, 2**63 - 1, 2**63, 2**64 - 1, -(2**63))
 
 
@@ -63,16 +68,24 @@ def msgpack_values() -> st.SearchStrategy[Any]:
     )
 
 
+def _damaged(draw, mapping: dict[Any, Any], names: tuple[str, ...]) -> dict[Any, Any]:
+    """``mapping`` with some of ``names`` replaced or removed, and unknown keys added."""
+    for name in draw(st.lists(st.sampled_from(names), max_size=4, unique=True)):
+        mapping[name] = draw(msgpack_values() | st.sampled_from(SUPPORTED_VERSIONS))
+    for name in draw(st.lists(st.sampled_from(names), max_size=2, unique=True)):
+        mapping.pop(name, None)
+    mapping.update(draw(_extra_keys()))
+    return mapping
+
+
 @st.composite
 def header_maps(draw) -> dict[Any, Any]:
-    """A valid header with some fields replaced, removed, or joined by unknown keys."""
-    header: dict[Any, Any] = asdict(VALID)
-    for name in draw(st.lists(st.sampled_from(FIELD_NAMES), max_size=4, unique=True)):
-        header[name] = draw(msgpack_values())
-    for name in draw(st.lists(st.sampled_from(FIELD_NAMES), max_size=2, unique=True)):
-        header.pop(name)
-    header.update(draw(_extra_keys()))
-    return header
+    """A valid header of either version with some fields replaced, removed, or joined by
+    unknown keys; in a version 2 header, the same done to the ``stream`` map."""
+    header: dict[Any, Any] = as_map(draw(st.sampled_from((VALID, VALID_STREAM))))
+    if "stream" in header and draw(st.booleans()):
+        header["stream"] = _damaged(draw, header["stream"], STREAM_FIELD_NAMES)
+    return _damaged(draw, header, FIELD_NAMES)
 
 
 #: msgpack type bytes the mutator inserts: extension types (timestamp -1 with wrong sizes),
@@ -112,7 +125,7 @@ def header_parts() -> st.SearchStrategy[bytes]:
         mutated(packed, MSGPACK_TOKENS),
         msgpack_values().map(_pack),
         st.binary(max_size=MAX_HEADER_BYTES + 8),
-        st.just(_pack(asdict(VALID)) + b"\x00" * MAX_HEADER_BYTES),
+        st.just(_pack(as_map(VALID)) + b"\x00" * MAX_HEADER_BYTES),
     )
 
 
@@ -155,7 +168,7 @@ TARGET = Target(
     name="wire",
     inputs=messages,
     check=check,
-    setup=lambda: check([_pack(asdict(VALID)), b"x"]),
+    setup=lambda: check([_pack(as_map(VALID_STREAM)), b"x"]),
     memory_mib=1024,
     timeout_s=10.0,
 )

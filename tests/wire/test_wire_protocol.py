@@ -8,7 +8,7 @@ import zmq
 
 from pipeline.wire import (
     MAX_HEADER_BYTES,
-    PROTOCOL_VERSION,
+    SUPPORTED_VERSIONS,
     MalformedMessageError,
     ProtocolError,
     UnsupportedVersionError,
@@ -91,7 +91,7 @@ def test_empty_payload() -> None:
         decode_frame(parts_of(header_map(), b""))
 
 
-@pytest.mark.parametrize("version", [0, 2, 999])
+@pytest.mark.parametrize("version", [0, 3, 999])
 def test_unknown_version(version: int) -> None:
     with pytest.raises(UnsupportedVersionError) as info:
         decode_frame(parts_of(header_map(version=version)))
@@ -157,7 +157,7 @@ def test_sender_cannot_build_bad_header() -> None:
     with pytest.raises(MalformedMessageError, match="side"):
         make_header(side="middle")
     with pytest.raises(UnsupportedVersionError):
-        make_header(version=PROTOCOL_VERSION + 1)
+        make_header(version=max(SUPPORTED_VERSIONS) + 1)
 
 
 def test_non_buffer_part() -> None:
