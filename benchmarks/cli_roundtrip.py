@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import DATA, environment, write_report
-from pipeline.cli import main as cli
 from pipeline.codec.inputs import read_image
 from pipeline.evaluation.quality import psnr
+from pipeline.image_folders import stereo_pairs
+from stereo_app.cli import main as cli
 
 
 def round_trip(left: Path, right: Path, work: Path, quality: int | None) -> dict[str, float]:
@@ -51,11 +52,9 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     sets: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for folder in sorted(p for p in Path(args.root).iterdir() if (p / "left").is_dir()):
-            lefts = sorted((folder / "left").glob("*.png"))
-            lefts = lefts[: args.limit] if args.limit else lefts
-            rows = [
-                round_trip(p, folder / "right" / p.name, Path(tmp), args.quality) for p in lefts
-            ]
+            pairs = stereo_pairs(folder, suffixes=(".png",))
+            pairs = pairs[: args.limit] if args.limit else pairs
+            rows = [round_trip(left, right, Path(tmp), args.quality) for left, right in pairs]
             sets[folder.name] = {"pairs": len(rows)} | {
                 k: statistics.mean(r[k] for r in rows) for k in rows[0]
             }

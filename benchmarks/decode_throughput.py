@@ -79,9 +79,18 @@ def _item(seq: int, left: bytes, right: bytes) -> StereoItem:
     for side, data in (("left", left), ("right", right)):
         h = read_header(data)
         header = FrameHeader(
-            PROTOCOL_VERSION, "bench", side, seq, 1, 1, h.model_id, h.quality,
-            h.height, h.width, h.channels,
-        )  # fmt: skip
+            PROTOCOL_VERSION,
+            "bench",
+            side,
+            seq,
+            1,
+            1,
+            h.model_id,
+            h.quality,
+            h.height,
+            h.width,
+            h.channels,
+        )
         frames.append(ReceivedFrame(header, data, 1, time.monotonic()))
     return StereoItem("bench", frames[0], frames[1], time.monotonic())
 
@@ -91,8 +100,9 @@ def run(decoder: StereoDecoder, coded: list, batch: int, sink: str, out_dir: Pat
     registry = CollectorRegistry()
     drops = FrameDrops(registry)
     drops.rigs.add("bench")  # its slot, as the receiver gives one: decoded views are counted
-    batcher = DynamicBatcher(BatchingConfig(max_batch=batch, max_wait_ms=5.0, backlog=100_000),
-                             drops, registry)  # fmt: skip
+    batcher = DynamicBatcher(
+        BatchingConfig(max_batch=batch, max_wait_ms=5.0, backlog=100_000), drops, registry
+    )
     clock = _Clock(len(coded))
     configured = PngSinkConfig(type="png", dir=out_dir) if sink == "png" else NullSinkConfig("none")
     sinks = SinkSet([build_sink(configured), clock], registry)

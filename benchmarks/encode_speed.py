@@ -72,8 +72,12 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         loaded = load(encoders["dsin"].model_id, Path(args.weights_dir), widths_from_file=True)
         encoders["candidate"] = ImageEncoder(loaded=loaded)
     chosen = _qualities(args.quality)
-    quality = {n: chosen.get(n, chosen.get("dsin", e.default_quality)) if n == "candidate"
-               else chosen.get(n, e.default_quality) for n, e in encoders.items()}  # fmt: skip
+    quality = {
+        n: chosen.get(n, chosen.get("dsin", e.default_quality))
+        if n == "candidate"
+        else chosen.get(n, e.default_quality)
+        for n, e in encoders.items()
+    }
     sizes = {
         (n, f): len(e.encode(image, quality=quality[n]))  # also the warm-up
         for n, e in encoders.items()

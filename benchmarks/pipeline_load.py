@@ -26,9 +26,9 @@ import zmq
 from benchmarks.common import DATA, environment, write_report
 from benchmarks.decode_throughput import SIZES, encode
 from pipeline.codec import read_header
-from pipeline.demo.processes import by_label, health, scrape, spawn, stop, wait_until
-from pipeline.demo.setup import pick_ports
 from pipeline.wire import PROTOCOL_VERSION, FrameHeader, encode_frame
+from stereo_app.demo.processes import by_label, health, scrape, spawn, stop, wait_until
+from stereo_app.demo.setup import pick_ports
 
 
 def decoder_toml(frames_port: int, http_port: int, timing: Path, args) -> str:
@@ -71,9 +71,18 @@ def send(push: zmq.Socket, coded: list, rigs: int, fps: float, seconds: float, s
             for side, data in (("left", left), ("right", right)):
                 h = read_header(data)
                 header = FrameHeader(
-                    PROTOCOL_VERSION, f"load{rig}", side, seq, capture, time.time_ns(),
-                    h.model_id, h.quality, h.height, h.width, h.channels,
-                )  # fmt: skip
+                    PROTOCOL_VERSION,
+                    f"load{rig}",
+                    side,
+                    seq,
+                    capture,
+                    time.time_ns(),
+                    h.model_id,
+                    h.quality,
+                    h.height,
+                    h.width,
+                    h.channels,
+                )
                 push.send_multipart(encode_frame(header, data))
         seq += 1
     return seq

@@ -91,10 +91,15 @@ def sgbm_side_information(
     """
     grey = [v if v.ndim == 2 else cv2.cvtColor(v, cv2.COLOR_RGB2GRAY) for v in (alone, side)]
     matcher = cv2.StereoSGBM_create(
-        numDisparities=192 if alone.shape[1] > 1000 else 128, blockSize=5, P1=200, P2=800,
-        uniquenessRatio=5, speckleWindowSize=100, speckleRange=2,
+        numDisparities=192 if alone.shape[1] > 1000 else 128,
+        blockSize=5,
+        P1=200,
+        P2=800,
+        uniquenessRatio=5,
+        speckleWindowSize=100,
+        speckleRange=2,
         mode=cv2.STEREO_SGBM_MODE_SGBM_3WAY,
-    )  # fmt: skip
+    )
     disparity = matcher.compute(*grey).astype(np.float32) / 16.0
     rows, cols = np.indices(disparity.shape, dtype=np.float32)
     map_x = cols - disparity

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from benchmarks.common import environment, write_report
 from pipeline.codec.standard import CAMERA_CODECS, DEFAULT_CAMERA_CODEC
-from pipeline.demo.cli import Run
-from pipeline.demo.processes import camera_counts, scrape, stop, total
-from pipeline.demo.setup import DemoPlan
+from stereo_app.demo.cli import Run
+from stereo_app.demo.processes import camera_counts, scrape, stop, total
+from stereo_app.demo.setup import DemoPlan
 
 
 def _status_kb(pid: int, field: str) -> int | None:

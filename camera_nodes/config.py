@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pipeline.codec.standard import DEFAULT_CAMERA_CODEC
+from pipeline.codec.standard import CAMERA_CODECS, DEFAULT_CAMERA_CODEC
 from pipeline.codec.weights import HASH_HEX
 from pipeline.config import ConfigError, setting
 from pipeline.sharding import ShardConfig, fill_endpoint, replica_of, template_fields
@@ -107,8 +107,9 @@ class CameraConfig:
     )
     fps: float = setting(10.0, min=0.0, max=1000.0, doc="capture rate; 0 = as fast as possible")
     frames: int = setting(0, min=0, doc="stop after this many frames; 0 = run forever")
-    codec: Literal["dsin", "jpeg", "webp", "avif"] = setting(
-        DEFAULT_CAMERA_CODEC, doc="camera codec: the learned dsin, or a standard jpeg, webp, avif"
+    # the choices are CAMERA_CODECS itself: a codec added there is a camera choice at once
+    codec: Literal[CAMERA_CODECS] = setting(
+        DEFAULT_CAMERA_CODEC, doc="camera codec: the learned dsin or a standard one (file codec)"
     )
     quality: int | None = setting(None, min=0, max=255, doc="codec quality; unset = default")
     target_kbps: float = setting(0.0, min=0.0, doc="bitrate to hold by picking quality; 0 = off")

@@ -8,11 +8,14 @@ own registry (with ``process_*`` and ``python_info``), so several nodes can live
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from pipeline.monitoring import process_registry
 
 DROP_REASONS = ("queue_full", "capture_error", "encode_error", "shutdown", "awaiting_keyframe")
+_Metric = Counter | Gauge | Histogram
 _SECONDS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -24,18 +27,24 @@ class CameraMetrics:
         self._labels = labels = {"rig": rig, "side": side}
         names = list(labels)
 
-        def counter(name: str, doc: str) -> Counter:
-            return Counter(name, doc, names, registry=self.registry).labels(**labels)
+        def series(kind: type[_Metric], name: str, doc: str, **options: Any) -> Any:
+            """This node's series of a new ``kind`` metric labelled ``rig`` and ``side``."""
+            return kind(name, doc, names, registry=self.registry, **options).labels(**labels)
 
-        self.captured = counter("stereo_camera_frames_captured_total", "Frames read from source")
-        self.missed = counter(
+        self.captured = series(
+            Counter, "stereo_camera_frames_captured_total", "Frames read from source"
+        )
+        self.missed = series(
+            Counter,
             "stereo_camera_capture_slots_missed_total",
             "Capture times at fps passed over because the node was behind",
         )
-        self.encoded = counter("stereo_camera_frames_encoded_total", "Frames encoded")
-        self.sent = counter("stereo_camera_frames_sent_total", "Frames handed to ZeroMQ")
-        self.encoded_bytes = counter("stereo_camera_encoded_bytes_total", "Bitstream bytes made")
-        self.sent_bytes = counter("stereo_camera_sent_bytes_total", "Bitstream bytes sent")
+        self.encoded = series(Counter, "stereo_camera_frames_encoded_total", "Frames encoded")
+        self.sent = series(Counter, "stereo_camera_frames_sent_total", "Frames handed to ZeroMQ")
+        self.encoded_bytes = series(
+            Counter, "stereo_camera_encoded_bytes_total", "Bitstream bytes made"
+        )
+        self.sent_bytes = series(Counter, "stereo_camera_sent_bytes_total", "Bitstream bytes sent")
         dropped = Counter(
             "stereo_camera_frames_dropped_total",
             "Frames lost on the camera side, by reason",
@@ -43,26 +52,27 @@ class CameraMetrics:
             registry=self.registry,
         )
         self.dropped = {r: dropped.labels(**labels, reason=r) for r in DROP_REASONS}
-        self.keyframes_forced = counter(
+        self.keyframes_forced = series(
+            Counter,
             "stereo_camera_keyframes_forced_total",
             "Video frames coded as keyframes because the send queue dropped a frame before them",
         )
-        self.capture_seconds = Histogram(
-            "stereo_camera_capture_seconds", "Time to read one frame from the source",
-            names, buckets=_SECONDS_BUCKETS, registry=self.registry,
-        ).labels(**labels)  # fmt: skip
-        self.encode_seconds = Histogram(
-            "stereo_camera_encode_seconds", "Time to encode one frame",
-            names, buckets=_SECONDS_BUCKETS, registry=self.registry,
-        ).labels(**labels)  # fmt: skip
-        self.quality = Gauge(
-            "stereo_camera_quality", "Codec quality of the last frame", names,
-            registry=self.registry,
-        ).labels(**labels)  # fmt: skip
-        self.queue_depth = Gauge(
-            "stereo_camera_send_queue_depth", "Frames waiting in the send queue", names,
-            registry=self.registry,
-        ).labels(**labels)  # fmt: skip
+        self.capture_seconds = series(
+            Histogram,
+            "stereo_camera_capture_seconds",
+            "Time to read one frame from the source",
+            buckets=_SECONDS_BUCKETS,
+        )
+        self.encode_seconds = series(
+            Histogram,
+            "stereo_camera_encode_seconds",
+            "Time to encode one frame",
+            buckets=_SECONDS_BUCKETS,
+        )
+        self.quality = series(Gauge, "stereo_camera_quality", "Codec quality of the last frame")
+        self.queue_depth = series(
+            Gauge, "stereo_camera_send_queue_depth", "Frames waiting in the send queue"
+        )
 
     def totals(self) -> dict[str, int]:
         """This node's frame counts so far: captured, encoded, sent, capture times missed, and

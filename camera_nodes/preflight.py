@@ -52,9 +52,10 @@ def _check_key_is_this_cameras(path: Path, rig: str, side: str) -> None:
         theirs = metadata.get(name)
         if theirs is not None and theirs != mine:
             raise ConfigError(
-                "secret_key", f"{path} is a key of {name} {theirs!r}, not of this camera's "
+                "secret_key",
+                f"{path} is a key of {name} {theirs!r}, not of this camera's "
                 f"{mine!r}: the decoder would drop its frames as wrong_{name}",
-            )  # fmt: skip
+            )
 
 
 def _check_model(cfg: CameraConfig) -> None:

@@ -125,12 +125,16 @@ class DecoderApp:
         for key in legacy:
             log.warning(
                 "security: an allowed key of rig %s names no side and may send either: "
-                "regenerate it with --side (docs/security.md, Upgrading)", key.rig,
-            )  # fmt: skip
+                "regenerate it with --side (docs/security.md, Upgrading)",
+                key.rig,
+            )
         exposed = open_endpoints(self.cfg)
         if exposed:
-            log.warning("security off: %s served without CURVE on a non-loopback address "
-                        "([security] allow_insecure)", ", ".join(exposed))  # fmt: skip
+            log.warning(
+                "security off: %s served without CURVE on a non-loopback address "
+                "([security] allow_insecure)",
+                ", ".join(exposed),
+            )
         publish_exposure(self.registry, len(exposed), len(legacy))
 
     def _init_codec(self) -> None:
@@ -193,11 +197,16 @@ class DecoderApp:
     def _init_receiver(self) -> None:
         assert None not in (self._pairer, self._batcher, self._drops, self._context)
         self._receiver = Receiver(
-            self.cfg.receiver, self._pairer, self._batcher.put, self._drops, self.registry,
-            self._context, self.cfg.limits.image_limits(),
+            self.cfg.receiver,
+            self._pairer,
+            self._batcher.put,
+            self._drops,
+            self.registry,
+            self._context,
+            self.cfg.limits.image_limits(),
             None if self._curve is None else (lambda s: self._curve.secure(s, CAMERAS)),
             ShardFilter.from_config(self.cfg.shard).owns,
-        )  # fmt: skip
+        )
         try:
             self._receiver.open()
         except zmq.ZMQError as e:
@@ -216,8 +225,14 @@ class DecoderApp:
 
     def _start_workers(self) -> None:
         assert None not in (self._decoder, self._batcher, self._sinks, self._drops)
-        self._workers = DecodeWorkers(self._decoder, self._batcher, self._sinks, self._drops,
-                                      self.registry, weights=self._weights)  # fmt: skip
+        self._workers = DecodeWorkers(
+            self._decoder,
+            self._batcher,
+            self._sinks,
+            self._drops,
+            self.registry,
+            weights=self._weights,
+        )
         self._workers.start()
 
     def _start_receiving(self) -> None:

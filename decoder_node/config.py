@@ -77,8 +77,8 @@ class BatchingConfig:
 
 
 @dataclass(frozen=True)
-class CodecConfig:
-    """Which model decodes and where."""
+class DecoderCodecConfig:
+    """The decoder's ``[codec]`` table: which model decodes and where."""
 
     model: str = setting("", doc="Model id from the registry; empty = the registry default.")
     weights_dir: Path | None = field(
@@ -187,7 +187,7 @@ class DecoderConfig:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     pairing: PairingConfig = field(default_factory=PairingConfig)
     batching: BatchingConfig = field(default_factory=BatchingConfig)
-    codec: CodecConfig = field(default_factory=CodecConfig)
+    codec: DecoderCodecConfig = field(default_factory=DecoderCodecConfig)
     sinks: tuple[SinkConfig, ...] = setting(
         (NullSinkConfig(type="none"),), doc="Where decoded frames go."
     )

@@ -7,7 +7,11 @@ present) on the previous batch and hands the decoded pairs to the *sink* thread,
 them (PNG encoding, publishing) while the model works on the next batch. If a batch raises (a
 ``BitstreamError`` or anything else), its items are decoded again one at a time, and a pair
 whose pair decode fails is split into its two views, so one bad frame loses nothing else
-(``docs/batching.md``).
+(``docs/batching.md``); a batch the device has no memory for is decoded again as two halves.
+
+Here too: what the threads need of the decoder (:class:`BatchDecoder`), the batch in flight
+between them (:class:`Job`), how a failure is judged (:func:`drop_reason`,
+:func:`out_of_memory`), and their metrics (:class:`DecodeMetrics`).
 """
 
 from __future__ import annotations
@@ -17,30 +21,131 @@ import queue
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from decoder_node.batching import DynamicBatcher
-from decoder_node.decode_support import (
-    STAGES,
-    BatchDecoder,
-    DecodeMetrics,
-    Job,
-    drop_reason,
-    free_device_memory,
-    out_of_memory,
-    request_for,
-    weights_of,
-)
-from decoder_node.frames import DecodedItem, StereoItem
-from decoder_node.metrics import FrameDrops
+from decoder_node.frames import DecodedItem, ReceivedFrame, StereoItem
+from decoder_node.metrics import LATENCY_BUCKETS, SIDES, FrameDrops, RigSeries, metric_name
 from decoder_node.sinks import SinkSet
+from pipeline.codec import DecodeRequest
+from pipeline.codec.bitstream.errors import BitstreamError, ModelMismatchError
+from pipeline.codec.family import weights_of_model
 
 log = logging.getLogger(__name__)
 
 OUTBOX = 64
 """Decoded pairs waiting for the sink thread; the model thread waits when it is full."""
+STAGES = ("entropy_decode", "synthesis", "si_finder", "si_net")
+"""The ``stage`` label values of ``stage_seconds``."""
+
+
+class DecodeMetrics:
+    """Decode metrics, created in the daemon's registry; ``decoded`` is tracked in ``rigs`` (a
+    rig's series at zero from its first frame, removed with its slot)."""
+
+    def __init__(self, registry: CollectorRegistry, rigs: RigSeries) -> None:
+        self.decoded = Counter(
+            metric_name("frames_decoded_total"),
+            "Views decoded and handed to the sinks.",
+            ("rig", "side"),
+            registry=registry,
+        )
+        self.by_weights = Counter(
+            metric_name("frames_decoded_by_weights_total"),
+            "Views decoded, by the weights set (model id or SI-Net, hash) that decoded them.",
+            ("weights", "weights_hash"),
+            registry=registry,
+        )
+        self.stage = Histogram(
+            metric_name("stage_seconds"),
+            "Seconds one decode batch spent in each stage.",
+            ("stage",),
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.retries = Counter(
+            metric_name("batch_retries_total"),
+            "Batches that failed and were decoded again one item at a time.",
+            registry=registry,
+        )
+        self.oom_splits = Counter(
+            metric_name("batch_oom_splits_total"),
+            "Batches the device had no memory for, decoded again as two halves.",
+            registry=registry,
+        )
+        for stage in STAGES:
+            self.stage.labels(stage)
+        rigs.track(self.decoded, SIDES)
+        self._rigs = rigs
+
+    def count_decoded(self, frame: ReceivedFrame) -> None:
+        """Count one decoded view (a view of a rig released meanwhile counts nowhere)."""
+        child = self._rigs.labels(self.decoded, frame.rig, frame.side)
+        if child is not None:
+            child.inc()
+
+
+def weights_of(frame: ReceivedFrame) -> tuple[str, str]:
+    """(weights name, hash) of the set that decodes ``frame``: its model id, or for a standard
+    codec (``jpeg-si1`` ...) the SI-Net the id names (``si-std1``)."""
+    return weights_of_model(frame.header.model_id), frame.weights_hash
+
+
+def drop_reason(error: BaseException) -> str:
+    """The ``reason`` label for a frame lost to ``error``."""
+    if isinstance(error, ModelMismatchError):
+        return "model_mismatch"
+    if isinstance(error, BitstreamError):
+        return "bad_bitstream"
+    return "decode_error"
+
+
+def out_of_memory(error: BaseException) -> bool:
+    """True for a device's out-of-memory error (CUDA's, or a CPU allocator's)."""
+    import torch
+
+    return isinstance(error, torch.cuda.OutOfMemoryError | MemoryError) or (
+        isinstance(error, RuntimeError) and "out of memory" in str(error)
+    )
+
+
+def free_device_memory() -> None:
+    """Return the device's cached blocks before a batch is retried in halves (CUDA only)."""
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+class BatchDecoder(Protocol):
+    """What the workers need of :class:`pipeline.codec.StereoDecoder`."""
+
+    def entropy_decode(self, requests: list[DecodeRequest]) -> Any: ...
+    def reconstruct(self, latents: Any) -> Any: ...
+    def decode_batch(self, requests: list[DecodeRequest]) -> Any: ...
+
+
+@dataclass
+class Job:
+    """One batch on its way from the entropy thread to the model thread."""
+
+    batch: list[StereoItem]
+    requests: list[DecodeRequest]
+    taken_mono: float
+    latents: Any = None
+    entropy_s: float = 0.0
+    error: BaseException | None = None
+
+
+def request_for(item: StereoItem) -> DecodeRequest:
+    """The codec request of one item: left is the primary view, right the side view."""
+    return DecodeRequest(
+        primary=item.left.payload if item.left is not None else None,
+        side=item.right.payload if item.right is not None else None,
+    )
 
 
 class DecodeWorkers:
@@ -81,8 +186,11 @@ class DecodeWorkers:
             thread.start()
 
     def _targets(self) -> dict[str, Any]:
-        return {"entropy-decode": self._entropy_loop, "model": self._model_loop,
-                "sink": self._sink_loop}  # fmt: skip
+        return {
+            "entropy-decode": self._entropy_loop,
+            "model": self._model_loop,
+            "sink": self._sink_loop,
+        }
 
     def _thread(self, name: str) -> threading.Thread:
         return threading.Thread(target=self._targets()[name], name=name, daemon=True)
@@ -228,8 +336,12 @@ class DecodeWorkers:
         self._metrics.oom_splits.inc()
         free_device_memory()
         half = len(batch) // 2
-        log.warning("out of memory on a batch of %d: decoding %d and %d", len(batch), half,
-                    len(batch) - half)  # fmt: skip
+        log.warning(
+            "out of memory on a batch of %d: decoding %d and %d",
+            len(batch),
+            half,
+            len(batch) - half,
+        )
         for part in (batch[:half], batch[half:]):
             taken = time.monotonic()
             try:

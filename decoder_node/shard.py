@@ -88,6 +88,9 @@ class ShardFilter:
             self._logged.add(rig_id)
             log.warning(
                 "rig %s belongs to replica %d of %d, not %d: its frames are refused",
-                rig_id, owner, self.replicas, self.index,
-            )  # fmt: skip
+                rig_id,
+                owner,
+                self.replicas,
+                self.index,
+            )
         return owner == self.index

@@ -62,9 +62,10 @@ def check_secret_file(key: str, path: Path) -> None:
     user = os.geteuid()
     if stat.st_uid not in (user, 0):
         raise ConfigError(
-            key, f"{path}: owned by uid {stat.st_uid}, not by this user ({user}) or root: "
+            key,
+            f"{path}: owned by uid {stat.st_uid}, not by this user ({user}) or root: "
             f"chown {user} {path}",
-        )  # fmt: skip
+        )
     mode = stat.st_mode & 0o777
     if mode & 0o077:
         raise ConfigError(

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
-from pipeline.cli import COMMANDS, main
+from stereo_app.cli import COMMANDS, main
 
 #: reStructuredText that should never reach a terminal: double backquotes and roles.
 RST = re.compile(r"``|:(mod|class|func|meth|data|attr):`")
@@ -20,10 +20,18 @@ RST = re.compile(r"``|:(mod|class|func|meth|data|attr):`")
 TOOLS = [
     f"pipeline.training.{name}"
     for name in (
-        "surgery.widen", "surgery.graft", "surgery.guide", "surgery.levels", "surgery.calibrate",
-        "data.pack", "standard.prepare", "standard.train", "standard.calibrate", "standard.export",
+        "surgery.widen",
+        "surgery.graft",
+        "surgery.guide",
+        "surgery.levels",
+        "surgery.calibrate",
+        "data.pack",
+        "standard.prepare",
+        "standard.train",
+        "standard.calibrate",
+        "standard.export",
     )
-]  # fmt: skip
+]
 
 
 def _parsers_of(

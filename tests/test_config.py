@@ -10,7 +10,8 @@ from typing import Literal
 import pytest
 
 from camera_nodes.config import CameraConfig, OpenCVSourceConfig, SyntheticSourceConfig
-from decoder_node.config import CodecConfig, DecoderConfig
+from decoder_node.config import DecoderCodecConfig, DecoderConfig
+from pipeline.codec.standard import CAMERA_CODECS
 from pipeline.config import ConfigError, load_config, parse_config, setting
 
 
@@ -158,10 +159,19 @@ def test_camera_config_source_union(tmp_path: Path) -> None:
     assert info.value.key == "side"
 
 
+def test_camera_codec_choices_are_the_camera_codecs() -> None:
+    for codec in CAMERA_CODECS:
+        assert parse_config({"side": "left", "codec": codec}, CameraConfig).codec == codec
+    with pytest.raises(ConfigError) as info:
+        parse_config({"side": "left", "codec": "gif"}, CameraConfig)
+    assert info.value.key == "codec"
+    assert ", ".join(map(repr, CAMERA_CODECS)) in info.value.reason
+
+
 def test_decoder_config_file_in_repo_loads() -> None:
     repo = Path(__file__).resolve().parents[1]
     cfg = load_config(repo / "configs/decoder.toml", DecoderConfig)
-    assert cfg.codec == CodecConfig()
+    assert cfg.codec == DecoderCodecConfig()
     assert cfg.codec.self_ensemble == "auto"
 
 

@@ -1,4 +1,4 @@
-"""Reading a stopped camera node's frame counts from its log (``pipeline.demo.processes``)."""
+"""Reading a stopped camera node's frame counts from its log (``stereo_app.demo.processes``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipeline.demo.processes import Child, camera_counts
+from stereo_app.demo.processes import Child, camera_counts
 
 LINE = (
     "2026-11-28 12:00:00,000 INFO camera_nodes.node: rigA/left stopped: captured={n} "
@@ -28,9 +28,14 @@ def test_the_last_stop_line_gives_the_counts(tmp_path):
     child = _child(tmp_path, log)
     child.proc.wait(30)
     assert camera_counts(child) == {
-        "captured": 9, "encoded": 9, "sent": 7, "dropped_queue_full": 0,
-        "dropped_capture_error": 0, "dropped_encode_error": 0, "dropped_shutdown": 2,
-    }  # fmt: skip
+        "captured": 9,
+        "encoded": 9,
+        "sent": 7,
+        "dropped_queue_full": 0,
+        "dropped_capture_error": 0,
+        "dropped_encode_error": 0,
+        "dropped_shutdown": 2,
+    }
 
 
 def test_no_counts_without_the_line(tmp_path):

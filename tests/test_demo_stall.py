@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pipeline.demo.cli import build_parser, main
-from pipeline.demo.status import Stall
+from stereo_app.demo.cli import build_parser, main
+from stereo_app.demo.status import Stall
 
 
 def test_stall_only_after_no_change_for_the_whole_window():

@@ -54,9 +54,11 @@ def test_an_unwritable_png_sink_is_refused_before_start_in_one_line(tmp_path):
     path = tmp_path / "decoder.toml"
     path.write_text(f'[[sinks]]\ntype = "png"\ndir = "{blocker}/out"\n[http]\nport = 0\n')
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", "decoder", "--config", str(path)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [sys.executable, "-m", "stereo_app.cli", "decoder", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "sinks[0].dir" in lines[0] and "not a folder" in lines[0]

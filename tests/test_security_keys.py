@@ -13,9 +13,9 @@ import zmq.auth
 
 from camera_nodes.cli import main as camera_main
 from decoder_node.cli import main as decoder_main
-from pipeline.cli import main as cli_main
 from pipeline.preflight import is_loopback
 from pipeline.security import CameraKey, camera_allowlist, generate
+from stereo_app.cli import main as cli_main
 
 
 def keys(folder: Path, *args: str) -> int:
@@ -108,8 +108,9 @@ def test_a_secret_key_other_users_may_read_is_refused_naming_file_mode_and_fix(t
     camera_secret = folder / "cameras" / "c.key_secret"
     camera_secret.chmod(0o640)
     camera = tmp_path / "camera.toml"
-    camera.write_text(f'side = "left"\nsecret_key = "{camera_secret}"\n'
-                      f'server_key = "{folder}/decoder.key"\n')  # fmt: skip
+    camera.write_text(
+        f'side = "left"\nsecret_key = "{camera_secret}"\nserver_key = "{folder}/decoder.key"\n'
+    )
     capsys.readouterr()
     assert camera_main(["--config", str(camera), "--validate-config"]) == 2
     err = capsys.readouterr().err
@@ -142,11 +143,24 @@ def test_a_certificate_of_the_old_version_names_a_rig_and_either_side(tmp_path):
 
 @pytest.mark.parametrize(
     ("address", "loopback"),
-    [("tcp://127.0.0.1:5555", True), ("tcp://127.0.0.9:*", True), ("tcp://[::1]:5555", True),
-     ("tcp://localhost:1", True), ("tcp://lo:1", True), ("ipc:///run/x", True), ("::1", True),
-     ("inproc://x", True), ("127.0.0.1", True), ("tcp://*:5555", False), ("0.0.0.0", False),
-     ("", False), ("tcp://10.0.0.1:5555", False), ("tcp://eth0:5555", False), ("::", False)],
-)  # fmt: skip
+    [
+        ("tcp://127.0.0.1:5555", True),
+        ("tcp://127.0.0.9:*", True),
+        ("tcp://[::1]:5555", True),
+        ("tcp://localhost:1", True),
+        ("tcp://lo:1", True),
+        ("ipc:///run/x", True),
+        ("::1", True),
+        ("inproc://x", True),
+        ("127.0.0.1", True),
+        ("tcp://*:5555", False),
+        ("0.0.0.0", False),
+        ("", False),
+        ("tcp://10.0.0.1:5555", False),
+        ("tcp://eth0:5555", False),
+        ("::", False),
+    ],
+)
 def test_loopback_addresses(address, loopback):
     assert is_loopback(address) is loopback
 
@@ -178,9 +192,11 @@ def test_a_camera_refuses_a_key_of_another_side_or_rig(tmp_path, capsys):
         ("rig1", "left", "rig0-left", 2),
         ("rig0", "right", "legacy", 0),
     ):
-        camera.write_text(f'rig_id = "{rig}"\nside = "{side}"\n'
-                          f'secret_key = "{folder}/{key}.key_secret"\n'
-                          f'server_key = "{folder}/decoder.key"\n')  # fmt: skip
+        camera.write_text(
+            f'rig_id = "{rig}"\nside = "{side}"\n'
+            f'secret_key = "{folder}/{key}.key_secret"\n'
+            f'server_key = "{folder}/decoder.key"\n'
+        )
         assert camera_main(["--config", str(camera), "--validate-config"]) == code, (rig, side)
         if code:
             err = capsys.readouterr().err

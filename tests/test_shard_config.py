@@ -26,8 +26,9 @@ def _load(tmp_path: Path, text: str, cls):
 
 
 def test_decoder_shard_section_loads(tmp_path):
-    cfg = _load(tmp_path, '[shard]\nreplicas = 3\nindex = "auto"\nassign = {rig9 = 2}\n',
-                DecoderConfig)  # fmt: skip
+    cfg = _load(
+        tmp_path, '[shard]\nreplicas = 3\nindex = "auto"\nassign = {rig9 = 2}\n', DecoderConfig
+    )
     assert cfg.shard == DecoderShardConfig(replicas=3, index="auto", assign={"rig9": 2})
     assert DecoderConfig().shard.replicas == 1
 
@@ -48,8 +49,9 @@ def test_camera_endpoint_template_is_filled_with_its_rigs_replica(tmp_path):
     pinned = _load(tmp_path, text + "[shard]\nreplicas = 2\nassign = {rig3 = 1}\n", CameraConfig)
     assert pinned.decoder_endpoint == "tcp://decoder-1.decoder:5555"
     assert CameraConfig(side="left").decoder_endpoint == "tcp://127.0.0.1:5555"
-    padded = _load(tmp_path, text.replace("{index}", "{index:02d}") + "[shard]\nreplicas = 2\n",
-                   CameraConfig)  # fmt: skip
+    padded = _load(
+        tmp_path, text.replace("{index}", "{index:02d}") + "[shard]\nreplicas = 2\n", CameraConfig
+    )
     assert padded.decoder_endpoint == "tcp://decoder-00.decoder:5555"
 
 
@@ -63,15 +65,19 @@ BAD_VALUES = [
     (DecoderConfig, '[shard]\nindex = "first"', "shard.index", "'auto'"),
     (DecoderConfig, "[shard]\nreplicas = 2\nassign = {rig1 = 5}", "shard.assign.rig1", "0..1"),
     (DecoderConfig, '[shard]\nreplicas = 2\nassign = {rig1 = "a"}', "shard.assign.rig1", "an int"),
-    (DecoderConfig, '[shard]\nreplicas = 2\nassign = {"bad rig" = 0}', "shard.assign.bad rig",
-     "rig id"),
+    (
+        DecoderConfig,
+        '[shard]\nreplicas = 2\nassign = {"bad rig" = 0}',
+        "shard.assign.bad rig",
+        "rig id",
+    ),
     (CameraConfig, _camera("tcp://decoder-{index}:5555", ""), "endpoint", "needs [shard] replicas"),
     (CameraConfig, _camera("tcp://decoder:5555"), "endpoint", "needs {index}"),
     (CameraConfig, _camera("tcp://{host}-{index}:5555"), "endpoint", "only {index}"),
     (CameraConfig, _camera("tcp://d{index[0]}:5555"), "endpoint", "only {index}"),
     (CameraConfig, _camera("tcp://d{index:s}:5555"), "endpoint", "only {index}"),
     (CameraConfig, _camera("tcp://d{:5555"), "endpoint", "only {index}"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("cls", "text", "key", "reason"), BAD_VALUES)
@@ -86,9 +92,15 @@ def test_receiver_refuses_another_shards_rig_before_pairing_and_without_a_slot()
     registry = CollectorRegistry()
     drops, items = FrameDrops(registry), []
     owns = ShardFilter(DecoderShardConfig(replicas=2, index=0), 0).owns  # rig3 -> 0, rig0 -> 1
-    rx = Receiver(ReceiverConfig(bind="tcp://127.0.0.1:*", max_rigs=1), Pairer(
-        PairingConfig(mode="sequence"), drops, registry), items.append, drops, registry,
-        zmq.Context.instance(), owns=owns)  # fmt: skip
+    rx = Receiver(
+        ReceiverConfig(bind="tcp://127.0.0.1:*", max_rigs=1),
+        Pairer(PairingConfig(mode="sequence"), drops, registry),
+        items.append,
+        drops,
+        registry,
+        zmq.Context.instance(),
+        owns=owns,
+    )
     for rig in ("rig0", "rig3"):
         for side in ("left", "right"):
             f = frame(side, 1, rig=rig)

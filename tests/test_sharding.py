@@ -7,7 +7,6 @@ import hashlib
 import pytest
 
 from pipeline.config import ConfigError
-from pipeline.shard_cli import main as shard_main
 from pipeline.sharding import (
     fill_endpoint,
     ordinal_of,
@@ -15,6 +14,7 @@ from pipeline.sharding import (
     replica_of,
     replica_weight,
 )
+from stereo_app.shard_cli import main as shard_main
 
 RIGS = ["rig0", "rig1", "rig2", "rig3", "cam-a", "cam-b", "north.gate", "x"]
 
@@ -66,9 +66,15 @@ def test_assign_pins_override_the_hash():
 
 @pytest.mark.parametrize(
     ("host", "ordinal"),
-    [("decoder-0", 0), ("stereo-decoder-12", 12), ("decoder-3.decoder.ns.svc", 3),
-     ("decoder", None), ("decoder-", None), ("gpu7", None)],
-)  # fmt: skip
+    [
+        ("decoder-0", 0),
+        ("stereo-decoder-12", 12),
+        ("decoder-3.decoder.ns.svc", 3),
+        ("decoder", None),
+        ("decoder-", None),
+        ("gpu7", None),
+    ],
+)
 def test_ordinal_of_statefulset_host_names(host, ordinal):
     assert ordinal_of(host) == ordinal
 
@@ -85,17 +91,21 @@ def test_shard_command_prints_the_index_and_endpoints(capsys):
     template = "tcp://decoder-{index}.decoder:5555"
     assert shard_main(["rig3", "rig0", "--replicas", "2", "--endpoint", template]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "rig3 tcp://decoder-0.decoder:5555", "rig0 tcp://decoder-1.decoder:5555",
-    ]  # fmt: skip
+        "rig3 tcp://decoder-0.decoder:5555",
+        "rig0 tcp://decoder-1.decoder:5555",
+    ]
     assert shard_main(["rig3", "--replicas", "2", "--assign", "rig3=1"]) == 0
     assert capsys.readouterr().out == "1\n"
 
 
 @pytest.mark.parametrize(
     ("argv", "key"),
-    [(["r", "--replicas", "0"], "--replicas"), (["r", "--replicas", "2", "--assign", "r=2"],
-     "--assign.r"), (["bad rig", "--replicas", "2"], "RIG")],
-)  # fmt: skip
+    [
+        (["r", "--replicas", "0"], "--replicas"),
+        (["r", "--replicas", "2", "--assign", "r=2"], "--assign.r"),
+        (["bad rig", "--replicas", "2"], "RIG"),
+    ],
+)
 def test_shard_command_refuses_bad_input(argv, key):
     with pytest.raises(ConfigError) as e:
         shard_main(argv)

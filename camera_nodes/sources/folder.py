@@ -11,8 +11,7 @@ from pathlib import Path
 from camera_nodes.config import FolderSourceConfig
 from camera_nodes.sources.base import EndOfStream, Frame, FrameSource, SourceError
 from pipeline.codec.inputs import read_image
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm")
+from pipeline.image_folders import IMAGE_SUFFIXES, images_in
 
 
 class FolderSource(FrameSource):
@@ -32,7 +31,7 @@ class FolderSource(FrameSource):
         folder = Path(self.config.path) / self.side
         if not folder.is_dir():
             raise SourceError(f"image folder {folder} does not exist")
-        self._files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        self._files = images_in(folder)
         if not self._files:
             raise SourceError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
         self._next = 0

@@ -21,6 +21,7 @@ COPY pyproject.toml README.md ./
 COPY pipeline ./pipeline
 COPY camera_nodes ./camera_nodes
 COPY decoder_node ./decoder_node
+COPY stereo_app ./stereo_app
 # torch's CPU build first, from its own index, only when the learned extra is asked for
 RUN if [ -n "$EXTRAS" ]; then /opt/stereo-pipeline/bin/pip install --index-url "$TORCH_INDEX" \
         "torch==2.14.1" "torchvision==0.29.1"; fi \

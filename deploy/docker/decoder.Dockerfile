@@ -24,6 +24,7 @@ COPY pyproject.toml README.md ./
 COPY pipeline ./pipeline
 COPY camera_nodes ./camera_nodes
 COPY decoder_node ./decoder_node
+COPY stereo_app ./stereo_app
 # torch first, from TORCH_INDEX; then the project with the learned extra (the pinned versions)
 RUN /opt/stereo-pipeline/bin/pip install --index-url "$TORCH_INDEX" \
         "torch==2.14.1" "torchvision==0.29.1" \

@@ -42,7 +42,7 @@ if [ -n "${FROM:-}" ]; then cp "$FROM" "$OUT/run/checkpoint.pt" && chmod u+w "$O
   $PY -c "import torch, compressai; print('torch', torch.__version__, 'cuda',
 torch.cuda.is_available(), 'coders', compressai.available_entropy_coders())"
 } | tee "$OUT/gpu.txt"
-[ "$MODE" = si ] || timeout $(( ${MINUTES%.*} * 60 + 90 )) $PY -m pipeline.cli train --device "$DEVICE" \
+[ "$MODE" = si ] || timeout $(( ${MINUTES%.*} * 60 + 90 )) $PY -m stereo_app.cli train --device "$DEVICE" \
   $INIT --pairs $D/stereo/* --images $D/natural/* --out "$OUT/run" \
   --crop "$CROP" --batch "$BATCH" --lr "$LR" --si-lr 1e-3 --lr-drop-last "$LR_DROP" \
   --minutes "$MINUTES" --workers "$WORKERS" $STAGE 2>&1 | tr '\r' '\n' | grep -v '^$' | tail -n 8
@@ -52,13 +52,13 @@ if [ "${SI_MINUTES:-0}" != 0 ]; then
   FINAL=$OUT/si && mkdir -p "$FINAL"
   SI_INIT=
   if [ -f "$OUT/run/checkpoint.pt" ]; then cp "$OUT/run/checkpoint.pt" "$FINAL/"; else SI_INIT=$INIT; fi
-  timeout $(( ${SI_MINUTES%.*} * 60 + 90 )) $PY -m pipeline.cli train --device "$DEVICE" $SI_INIT \
+  timeout $(( ${SI_MINUTES%.*} * 60 + 90 )) $PY -m stereo_app.cli train --device "$DEVICE" $SI_INIT \
     --si-objective "${SI_OBJECTIVE:-psnr}" \
     --pairs $D/stereo/* --images $D/natural/* --out "$FINAL" --crop "$CROP" \
     --batch "${SI_BATCH:-8}" --si-lr "${SI_LR:-5e-4}" --lr-drop-last 0.2 --freeze-codec \
     --minutes "$SI_MINUTES" --workers "$WORKERS" 2>&1 | tr '\r' '\n' | grep -v '^$' | tail -n 8
 fi
-$PY -m pipeline.cli export "$FINAL/checkpoint.pt" --out-dir "$OUT/weights"
+$PY -m stereo_app.cli export "$FINAL/checkpoint.pt" --out-dir "$OUT/weights"
 [ -n "${SKIP_DECODE:-}" ] || \
 timeout 240 $PY -m benchmarks.decode_devices --pairs $D/stereo/euroc_v1_01 --limit 8 --batch 4 \
   --repeats 2 --ensembles 1 8 --out "$OUT/decode_devices.json" | tail -c 3000

@@ -45,9 +45,14 @@ def code_pair(
     right_bits = encode_right()
     left_alone, left_si, decode_seconds = decode_left(decoder, left_bits, right_bits, left)
     return CodedPair(
-        left_bits, right_bits, alone_bytes(left_bits), left_alone, left_si,
-        encode_seconds, decode_seconds,
-    )  # fmt: skip
+        left_bits,
+        right_bits,
+        alone_bytes(left_bits),
+        left_alone,
+        left_si,
+        encode_seconds,
+        decode_seconds,
+    )
 
 
 def decode_left(

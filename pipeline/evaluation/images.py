@@ -9,6 +9,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from pipeline.image_folders import stereo_pairs
+
 
 @dataclass(frozen=True)
 class PairFiles:
@@ -25,16 +27,10 @@ def find_pairs(root: Path, limit: int | None = None) -> list[PairFiles]:
 
     Raises ``FileNotFoundError`` when ``root/left`` is missing or holds no pair.
     """
-    left_dir, right_dir = root / "left", root / "right"
-    if not left_dir.is_dir():
-        raise FileNotFoundError(f"{root}: no left/ folder (expected left/NNNNNN.png, right/...)")
     pairs = [
-        PairFiles(root.name, path.stem, path, right_dir / path.name)
-        for path in sorted(left_dir.glob("*.png"))
-        if (right_dir / path.name).is_file()
+        PairFiles(root.name, left.stem, left, right)
+        for left, right in stereo_pairs(root, suffixes=(".png",))
     ]
-    if not pairs:
-        raise FileNotFoundError(f"{root}: no left/*.png with a matching right/*.png")
     return pairs[:limit] if limit is not None else pairs
 
 

@@ -1,15 +1,21 @@
 """Image quality measures for the rate-distortion evaluation: PSNR and MS-SSIM on uint8 images.
 
 Both are computed on the image's own channels (a grey image is scored as grey, never replicated
-to RGB) with a peak value of 255, as CompressAI's ``compare`` tools do.
+to RGB) with a peak value of 255, as CompressAI's ``compare`` tools do. PSNR needs no torch
+(the demo scores with it); MS-SSIM imports torch when it runs.
 """
 
 from __future__ import annotations
 
-import numpy as np
-import torch
-from pytorch_msssim import ms_ssim as _ms_ssim
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+
+PSNR_CAP_DB = 100.0
+"""A lossless reconstruction has infinite PSNR; reports store this instead so JSON stays valid."""
 MS_SSIM_MIN_SIDE = 161
 """pytorch_msssim's 5-scale MS-SSIM with an 11-tap window needs both sides above 160 pixels."""
 
@@ -28,6 +34,9 @@ def ms_ssim(reference: np.ndarray, decoded: np.ndarray) -> float:
     pixels (the smallest size the 5-scale pyramid accepts). The padding repeats image content,
     so the score of a small image is an approximation, documented in ``docs/evaluation.md``.
     """
+    import torch
+    from pytorch_msssim import ms_ssim as _ms_ssim
+
     _check_same_shape(reference, decoded)
     x = _to_tensor(_pad_to_min_side(reference))
     y = _to_tensor(_pad_to_min_side(decoded))
@@ -51,5 +60,7 @@ def _pad_to_min_side(image: np.ndarray) -> np.ndarray:
 
 def _to_tensor(image: np.ndarray) -> torch.Tensor:
     """(H, W) or (H, W, C) uint8 to a float (1, C, H, W) tensor in [0, 255]."""
+    import torch
+
     array = image[..., None] if image.ndim == 2 else image
     return torch.from_numpy(np.array(array.transpose(2, 0, 1), np.float32))[None]

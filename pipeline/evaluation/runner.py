@@ -16,11 +16,8 @@ from pipeline.evaluation.classic import ClassicCodec
 from pipeline.evaluation.coded_pair import CodedPair
 from pipeline.evaluation.images import PairFiles
 from pipeline.evaluation.ours import OursCodec
-from pipeline.evaluation.quality import ms_ssim, psnr
+from pipeline.evaluation.quality import PSNR_CAP_DB, ms_ssim, psnr
 from pipeline.evaluation.standard_si import StandardSI
-
-PSNR_CAP_DB = 100.0
-"""A lossless reconstruction has infinite PSNR; rows store this instead so JSON stays valid."""
 
 
 @dataclass

@@ -22,10 +22,27 @@ def _pairs(root: Path, count: int) -> None:
 def test_every_pair_goes_through_the_workers_at_every_setting(tmp_path):
     torch.set_num_threads(1)
     _pairs(tmp_path, 3)
-    report = decode_throughput.main([
-        "--device", "cpu", "--data", str(tmp_path), "--sizes", "640x480", "--pairs", "5",
-        "--batches", "1", "2", "--ensembles", "1", "--codec", "avif", "--sink", "png",
-    ])  # fmt: skip
+    report = decode_throughput.main(
+        [
+            "--device",
+            "cpu",
+            "--data",
+            str(tmp_path),
+            "--sizes",
+            "640x480",
+            "--pairs",
+            "5",
+            "--batches",
+            "1",
+            "2",
+            "--ensembles",
+            "1",
+            "--codec",
+            "avif",
+            "--sink",
+            "png",
+        ]
+    )
     assert [r["batch"] for r in report["results"]] == [1, 2]
     for result in report["results"]:
         assert result["pairs"] == 5 and result["pairs_per_s"] > 0

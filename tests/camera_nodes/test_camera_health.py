@@ -64,8 +64,15 @@ def test_healthz_ok_while_sending_with_counts_and_process_metrics(pull) -> None:
 def test_healthz_says_stalled_when_nothing_leaves_then_stopped() -> None:
     port = free_port()
     nobody = f"tcp://127.0.0.1:{free_port()}"  # no decoder: ZeroMQ takes sndhwm, then nothing
-    cfg = config(nobody, frames=0, sndhwm=1, stall_s=0.5, flush_s=0.2, metrics_port=port,
-                 metrics_addr="127.0.0.1")  # fmt: skip
+    cfg = config(
+        nobody,
+        frames=0,
+        sndhwm=1,
+        stall_s=0.5,
+        flush_s=0.2,
+        metrics_port=port,
+        metrics_addr="127.0.0.1",
+    )
     node = CameraNode(cfg, encoder=FakeEncoder())
     thread = run_in_thread(node)
     try:

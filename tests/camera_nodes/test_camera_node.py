@@ -18,9 +18,9 @@ import zmq
 
 from camera_nodes.config import CameraConfig, SyntheticSourceConfig
 from camera_nodes.node import CameraNode
-from pipeline.demo.processes import Child, camera_counts
-from pipeline.demo.processes import wait_until as poll_until
 from pipeline.wire import PROTOCOL_VERSION, decode_frame
+from stereo_app.demo.processes import Child, camera_counts
+from stereo_app.demo.processes import wait_until as poll_until
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.cli import main
+from stereo_app.cli import main
 from tests.conftest import natural_image
 
 

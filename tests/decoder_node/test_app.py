@@ -26,9 +26,9 @@ from decoder_node.config import (
     ReceiverConfig,
 )
 from decoder_node.metrics import final_counts
-from pipeline.demo.processes import wait_until
 from pipeline.monitoring import MonitoringServer
 from pipeline.wire import encode_frame
+from stereo_app.demo.processes import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -82,11 +82,13 @@ def test_daemon_pairs_decodes_writes_and_drains(tmp_path, make_frame, fake_decod
     stop, codes, runner, ctx, push = start_running(app)
     try:
         for seq in range(6):
-            push.send_multipart(encode_frame(make_frame("left", seq).header,
-                                             make_frame("left", seq).payload))  # fmt: skip
+            push.send_multipart(
+                encode_frame(make_frame("left", seq).header, make_frame("left", seq).payload)
+            )
             if seq != 5:  # the last right never comes: the left is decoded alone
-                push.send_multipart(encode_frame(make_frame("right", seq).header,
-                                                 make_frame("right", seq).payload))  # fmt: skip
+                push.send_multipart(
+                    encode_frame(make_frame("right", seq).header, make_frame("right", seq).payload)
+                )
         push.send_multipart([b"junk"])
         decoded = "stereo_decoder_frames_decoded_total"
         left = {"rig": "rig0", "side": "left"}
@@ -125,8 +127,9 @@ def test_shutdown_releases_unmatched_frames_and_decodes_them(
         f = make_frame("right", 1)
         push.send_multipart(encode_frame(f.header, f.payload))
         received = "stereo_decoder_frames_received_total"
-        assert wait_for(lambda: registry.get_sample_value(received, {"rig": "rig0",
-                                                                     "side": "right"}))  # fmt: skip
+        assert wait_for(
+            lambda: registry.get_sample_value(received, {"rig": "rig0", "side": "right"})
+        )
     finally:
         push.close(linger=0)
         ctx.term()
@@ -147,8 +150,9 @@ def test_a_port_in_use_stops_the_start_cleanly_and_returns_2(tmp_path, fake_deco
     port = taken.bind_to_random_port("tcp://127.0.0.1")
     try:
         cfg = config(tmp_path)
-        cfg = DecoderConfig(**{**cfg.__dict__, "receiver": ReceiverConfig(
-            bind=f"tcp://127.0.0.1:{port}")})  # fmt: skip
+        cfg = DecoderConfig(
+            **{**cfg.__dict__, "receiver": ReceiverConfig(bind=f"tcp://127.0.0.1:{port}")}
+        )
         app = DecoderApp(cfg, CollectorRegistry(), decoder=fake_decoder_cls())
         assert app.run(threading.Event()) == 2  # the host's problem: no restart loop
         assert app.state == "stopped" and app.failure.startswith("receiver.bind: cannot bind")

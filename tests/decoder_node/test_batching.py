@@ -118,8 +118,12 @@ def test_full_backlog_drops_the_oldest_and_counts_both_views(registry, drops, ma
         b.put(item(make_frame, seq))
     assert len(b) == 2
     for side in ("left", "right"):
-        assert metric("stereo_decoder_frames_dropped_total", rig="rig0", side=side,
-                      reason="backlog_full") == 1  # fmt: skip
+        assert (
+            metric(
+                "stereo_decoder_frames_dropped_total", rig="rig0", side=side, reason="backlog_full"
+            )
+            == 1
+        )
     assert [i.seq for i in b.get(timeout=0.0, flush=True)] == [1, 2]
 
 
@@ -144,8 +148,9 @@ def test_frames_of_different_weights_sets_never_share_a_batch(registry, drops, m
     clock = FakeClock()
     b = batcher(registry, drops, clock=clock)
     for seq, digest in enumerate(("aa" * 8, "bb" * 8, "aa" * 8, "bb" * 8)):
-        frames = [dataclasses.replace(make_frame(s, seq), weights_hash=digest)
-                  for s in ("left", "right")]  # fmt: skip
+        frames = [
+            dataclasses.replace(make_frame(s, seq), weights_hash=digest) for s in ("left", "right")
+        ]
         b.put(StereoItem("rig0", *frames, ready_mono=0.0))
     clock.now += 1.0
     batches = [[(i.seq, i.left.weights_hash) for i in b.get(timeout=0.0)] for _ in range(2)]

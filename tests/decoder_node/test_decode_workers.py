@@ -71,8 +71,10 @@ def test_one_bad_frame_in_a_batch_loses_nothing_else(
     assert got == {(0, True), (1, False), (2, True)}
     lone_left = next(d for d in out if d.item.seq == 1)
     assert int(lone_left.left[0, 0, 0]) == 100 and lone_left.right is None
-    assert metric("stereo_decoder_frames_dropped_total", rig="rig0", side="right",
-                  reason="bad_bitstream") == 1  # fmt: skip
+    dropped = metric(
+        "stereo_decoder_frames_dropped_total", rig="rig0", side="right", reason="bad_bitstream"
+    )
+    assert dropped == 1
     assert metric("stereo_decoder_frames_decoded_total", rig="rig0", side="left") == 3
     assert metric("stereo_decoder_frames_decoded_total", rig="rig0", side="right") == 2
     assert metric("stereo_decoder_batch_retries_total") >= 1

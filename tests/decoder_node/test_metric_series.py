@@ -39,8 +39,8 @@ def test_series_exist_at_zero_before_their_first_event(tmp_path, make_frame, fak
         assert has(registry, "stereo_decoder_sink_errors_total", sink="png")
         assert registry.get_sample_value("process_resident_memory_bytes") > 1e6
         for side in SIDES:  # histograms by side: a zero count from the start
-            for name in ("bits_per_pixel", "network_latency_seconds", "pairing_wait_seconds",
-                         "end_to_end_latency_seconds"):  # fmt: skip
+            by_side = ("bits_per_pixel", "network_latency_seconds", "pairing_wait_seconds")
+            for name in (*by_side, "end_to_end_latency_seconds"):
                 assert has(registry, f"stereo_decoder_{name}_count", side=side), name
         assert registry.get_sample_value("stereo_decoder_frames_dropped_total") is None
         left = make_frame("left", 0)
@@ -54,12 +54,11 @@ def test_series_exist_at_zero_before_their_first_event(tmp_path, make_frame, fak
         assert has(registry, "stereo_decoder_pairs_total", **rig)
         for side in SIDES:
             assert has(registry, "stereo_decoder_clock_steps_back_total", **rig, side=side)
+            view = {**rig, "side": side}
             for reason in DROP_REASONS:
-                assert has(registry, "stereo_decoder_frames_dropped_total", **rig, side=side,
-                           reason=reason)  # fmt: skip
+                assert has(registry, "stereo_decoder_frames_dropped_total", **view, reason=reason)
             for reason in set(UNPAIRED_REASONS) - {"partner_timeout"}:
-                assert has(registry, "stereo_decoder_unpaired_frames_total", **rig, side=side,
-                           reason=reason)  # fmt: skip
+                assert has(registry, "stereo_decoder_unpaired_frames_total", **view, reason=reason)
     finally:
         stop_running(stop, runner, ctx, push)
     assert codes == [0]

@@ -18,6 +18,11 @@ def pairer(registry, drops, **kw) -> Pairer:
     return Pairer(cfg, drops, registry)
 
 
+def unpaired(metric, side: str, reason: str, rig: str = "rig0") -> float:
+    """``unpaired_frames_total`` of one rig, side and reason."""
+    return metric("stereo_decoder_unpaired_frames_total", rig=rig, side=side, reason=reason)
+
+
 def kinds(items) -> list[tuple[int | None, int | None]]:
     """(left seq, right seq) of each released item."""
     return [(i.left.seq if i.left else None, i.right.seq if i.right else None) for i in items]
@@ -62,8 +67,7 @@ def test_timestamp_mode_pairs_mutual_nearest_not_first_come(registry, drops, mak
     released = p.add(make_frame("right", 2, capture_ms=145.0), 0.1)
     released += p.add(make_frame("left", 3, capture_ms=200.0), 0.11)
     assert kinds(released) == [(None, 1), (2, 2)]
-    assert metric("stereo_decoder_unpaired_frames_total", rig="rig0", side="right",
-                  reason="no_partner") == 1  # fmt: skip
+    assert unpaired(metric, "right", "no_partner") == 1
 
 
 def test_timestamp_mode_takes_the_nearest_frame_not_yet_paired(registry, drops, make_frame):
@@ -114,10 +118,8 @@ def test_timestamp_mode_refuses_a_partner_beyond_slop(registry, drops, make_fram
     p.add(make_frame("left", 1, capture_ms=1000.0), 0.0)
     assert kinds(p.add(make_frame("right", 1, capture_ms=1006.0), 0.0)) == [(1, None)]
     assert kinds(p.expire(0.2)) == [(None, 1)]
-    assert metric("stereo_decoder_unpaired_frames_total", rig="rig0", side="left",
-                  reason="no_partner") == 1  # fmt: skip
-    assert metric("stereo_decoder_unpaired_frames_total", rig="rig0", side="right",
-                  reason="partner_timeout") == 1  # fmt: skip
+    assert unpaired(metric, "left", "no_partner") == 1
+    assert unpaired(metric, "right", "partner_timeout") == 1
     assert metric("stereo_decoder_pairs_total", rig="rig0") == 0
 
 
@@ -147,10 +149,8 @@ def test_timestamp_flush_counts_its_guesses_as_shutdown(registry, drops, make_fr
     p.add(make_frame("left", 2, capture_ms=150.0, rig="other"), 0.0)
     assert sorted(kinds(p.flush(1.0)), key=str) == [(1, 1), (2, None)]
     assert metric("stereo_decoder_pairs_forced_total", rig="rig0", reason="shutdown") == 1
-    assert metric("stereo_decoder_unpaired_frames_total", rig="other", side="left",
-                  reason="shutdown") == 1  # fmt: skip
-    assert metric("stereo_decoder_unpaired_frames_total", rig="other", side="left",
-                  reason="partner_timeout") == 0  # fmt: skip
+    assert unpaired(metric, "left", "shutdown", rig="other") == 1
+    assert unpaired(metric, "left", "partner_timeout", rig="other") == 0
 
 
 def test_left_whose_right_never_comes_is_released_alone_after_max_age(
@@ -177,8 +177,7 @@ def test_a_partner_arriving_after_its_release_goes_alone_at_once(
     p.add(make_frame("left", 4, recv_mono=0.0), 0.0)
     p.expire(0.1)
     assert kinds(p.add(make_frame("right", 4, recv_mono=0.2), 0.2)) == [(None, 4)]
-    assert metric("stereo_decoder_unpaired_frames_total", rig="rig0", side="right",
-                  reason="partner_expired") == 1  # fmt: skip
+    assert unpaired(metric, "right", "partner_expired") == 1
 
 
 def test_bounded_queue_releases_the_oldest_alone(registry, drops, make_frame, metric):
@@ -188,16 +187,17 @@ def test_bounded_queue_releases_the_oldest_alone(registry, drops, make_frame, me
         released += p.add(make_frame("left", seq), 0.0)
     assert kinds(released) == [(0, None), (1, None)]
     assert p.pending == 3
-    assert metric("stereo_decoder_unpaired_frames_total", rig="rig0", side="left",
-                  reason="queue_full") == 2  # fmt: skip
+    assert unpaired(metric, "left", "queue_full") == 2
 
 
 def test_duplicate_frame_is_dropped_and_counted(registry, drops, make_frame, metric):
     p = pairer(registry, drops, mode="sequence")
     p.add(make_frame("left", 1), 0.0)
     assert p.add(make_frame("left", 1), 0.0) == []
-    assert metric("stereo_decoder_frames_dropped_total", rig="rig0", side="left",
-                  reason="duplicate") == 1  # fmt: skip
+    dropped = metric(
+        "stereo_decoder_frames_dropped_total", rig="rig0", side="left", reason="duplicate"
+    )
+    assert dropped == 1
     assert p.pending == 1
 
 
@@ -215,8 +215,7 @@ def test_flush_releases_everything_alone_oldest_first(registry, drops, make_fram
     p.add(make_frame("left", 1, recv_mono=1.0), 1.0)
     assert kinds(p.flush(3.0)) == [(1, None), (None, 2)]
     assert p.pending == 0
-    assert metric("stereo_decoder_unpaired_frames_total", rig="rig0", side="right",
-                  reason="shutdown") == 1  # fmt: skip
+    assert unpaired(metric, "right", "shutdown") == 1
 
 
 def test_pair_metrics(registry, drops, make_frame, metric):

@@ -40,8 +40,11 @@ def test_max_files_keeps_the_newest_outputs_and_counts_the_rest(tmp_path, make_f
     sinks.open()
     for seq in range(5):  # two views each: ten files written
         sinks.write(_item(make_frame, seq))
-    assert _pngs(tmp_path) == ["rig0/left/000004.png", "rig0/right/000003.png",
-                               "rig0/right/000004.png"]  # fmt: skip
+    assert _pngs(tmp_path) == [
+        "rig0/left/000004.png",
+        "rig0/right/000003.png",
+        "rig0/right/000004.png",
+    ]
     assert registry.get_sample_value(DELETED, {"reason": "max_files"}) == 7
     assert registry.get_sample_value(DELETED, {"reason": "max_age"}) == 0
 

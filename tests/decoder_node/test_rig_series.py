@@ -13,8 +13,8 @@ from prometheus_client import CollectorRegistry
 from decoder_node.app import DecoderApp
 from decoder_node.config import NullSinkConfig, ReceiverConfig
 from decoder_node.metrics import FrameDrops, final_counts
-from pipeline.demo.processes import wait_until
 from pipeline.wire import encode_frame
+from stereo_app.demo.processes import wait_until
 from tests.decoder_node.test_app import config, start_running, stop_running
 
 pytestmark = pytest.mark.timeout(180)

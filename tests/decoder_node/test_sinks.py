@@ -137,9 +137,8 @@ def test_timing_sink_writes_one_record_per_view_after_the_outputs(tmp_path, make
     sinks.write(decoded(make_frame, seq=6, right=False))
     sinks.close()
     records = [json.loads(line) for line in path.read_text().splitlines()]
-    assert [(r["side"], r["seq"], r["paired"]) for r in records] == [
-        ("left", 5, True), ("right", 5, True), ("left", 6, False),
-    ]  # fmt: skip
+    written = [(r["side"], r["seq"], r["paired"]) for r in records]
+    assert written == [("left", 5, True), ("right", 5, True), ("left", 6, False)]
     assert all(r["end_to_end"] > 0 and "sink" in r and r["queue"] == 0.01 for r in records)
 
 

@@ -35,11 +35,45 @@ from tests.fuzz.target import Target
 SCHEMAS = (DecoderConfig, CameraConfig)
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 TOKENS = (
-    b"[", b"]", b"[[", b"]]", b"{", b"}", b"=", b",", b".", b'"', b"'", b'"""', b"'''", b"#",
-    b"\n", b"\r\n", b"\\u", b"\\U0010FFFF", b"\\uD800", b"0x", b"0o", b"0b", b"nan", b"inf",
-    b"-inf", b"1e999", b"true", b"1979-05-27T07:32:00Z", b"type", b"sinks", b"source",
-    b"[source]", b"[[sinks]]", b"= [", b"= {", b"\xff", b"\xc3", b"\x00",
-)  # fmt: skip
+    b"[",
+    b"]",
+    b"[[",
+    b"]]",
+    b"{",
+    b"}",
+    b"=",
+    b",",
+    b".",
+    b'"',
+    b"'",
+    b'"""',
+    b"'''",
+    b"#",
+    b"\n",
+    b"\r\n",
+    b"\\u",
+    b"\\U0010FFFF",
+    b"\\uD800",
+    b"0x",
+    b"0o",
+    b"0b",
+    b"nan",
+    b"inf",
+    b"-inf",
+    b"1e999",
+    b"true",
+    b"1979-05-27T07:32:00Z",
+    b"type",
+    b"sinks",
+    b"source",
+    b"[source]",
+    b"[[sinks]]",
+    b"= [",
+    b"= {",
+    b"\xff",
+    b"\xc3",
+    b"\x00",
+)
 
 
 @cache
@@ -78,10 +112,28 @@ def toml_values() -> st.SearchStrategy[Any]:
         st.floats(),
         st.sampled_from(EDGE_FLOATS),
         st.text(max_size=40),
-        st.sampled_from(("none", "png", "zmq", "timing", "synthetic", "folder", "opencv",
-                         "auto", "cpu", "left", "right", "avif", "dsin", "tcp://*:5555")),
-        st.datetimes(), st.dates(), st.times(),
-    )  # fmt: skip
+        st.sampled_from(
+            (
+                "none",
+                "png",
+                "zmq",
+                "timing",
+                "synthetic",
+                "folder",
+                "opencv",
+                "auto",
+                "cpu",
+                "left",
+                "right",
+                "avif",
+                "dsin",
+                "tcp://*:5555",
+            )
+        ),
+        st.datetimes(),
+        st.dates(),
+        st.times(),
+    )
     return st.recursive(
         scalars,
         lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys(), inner, max_size=4),

@@ -22,7 +22,7 @@ from tests.fuzz.target import MIB, Target
 CHUNK = 500
 #: Seconds between two progress lines on stderr.
 REPORT_EVERY = 60.0
-PRODUCT_DIRS = ("pipeline", "camera_nodes", "decoder_node")
+PRODUCT_DIRS = ("pipeline", "camera_nodes", "decoder_node", "stereo_app")
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -64,8 +64,12 @@ class Progress:
         now = time.monotonic()
         if now - self.reported >= REPORT_EVERY:
             self.reported = now
-            print(f"{name}: {self.done_inputs} inputs, {len(self.failures)} kinds of failure, "
-                  f"{now - self.started:.0f} s", file=sys.stderr, flush=True)  # fmt: skip
+            print(
+                f"{name}: {self.done_inputs} inputs, {len(self.failures)} kinds of failure, "
+                f"{now - self.started:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def record(self, error: BaseException, example: Any) -> None:
         """Count one contract violation under its signature."""

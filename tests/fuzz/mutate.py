@@ -75,8 +75,15 @@ def _repeat(draw: Draw, data: bytearray, tokens: Sequence[bytes]) -> None:
 
 
 OPS: tuple[Op, ...] = (
-    _flip, _set_byte, _set_word, _truncate, _insert, _extend, _delete, _repeat,
-)  # fmt: skip
+    _flip,
+    _set_byte,
+    _set_word,
+    _truncate,
+    _insert,
+    _extend,
+    _delete,
+    _repeat,
+)
 
 
 @st.composite

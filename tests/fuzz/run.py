@@ -38,8 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--inputs", type=int, default=10_000, help="inputs per target")
     parser.add_argument("--seconds", type=float, default=float("inf"), help="time per target")
     parser.add_argument("--seed", type=int, default=0, help="first hypothesis seed")
-    parser.add_argument("--memory-mib", type=int, help="address space a target may add "
-                        "after setup (default: the target's own, 1024 or 3072)")  # fmt: skip
+    parser.add_argument(
+        "--memory-mib",
+        type=int,
+        help="address space a target may add after setup (default: the target's own, 1024 or 3072)",
+    )
     parser.add_argument("--report", help="also write the results as JSON to this file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     return parser
@@ -53,8 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = [_spawn(name, args) for name in args.target or TARGETS]
     print("\ntarget     inputs  failures  peak RSS MiB  seconds")
     for r in results:
-        print(f"{r['target']:<9} {r['inputs']:>7} {r['failures']:>9} "
-              f"{r['peak_rss_mib']:>13.0f} {r['seconds']:>8.0f}")  # fmt: skip
+        print(
+            f"{r['target']:<9} {r['inputs']:>7} {r['failures']:>9} "
+            f"{r['peak_rss_mib']:>13.0f} {r['seconds']:>8.0f}"
+        )
     if args.report:
         with open(args.report, "w") as out:
             json.dump(results, out, indent=1)
@@ -76,7 +81,7 @@ def _spawn(name: str, args: argparse.Namespace) -> dict:
         str(args.seed),
     ]
     if args.memory_mib:
-        command += ["--memory-mib", str(args.memory_mib)]  # fmt: skip
+        command += ["--memory-mib", str(args.memory_mib)]
     started = time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     result = None
@@ -87,8 +92,14 @@ def _spawn(name: str, args: argparse.Namespace) -> dict:
             print(line, end="", flush=True)
     code = process.wait()
     if result is None or code not in (0, 1):
-        result = {"target": name, "inputs": 0, "failures": 1, "peak_rss_mib": 0.0,
-                  "seconds": time.monotonic() - started, "died": f"exit status {code}"}  # fmt: skip
+        result = {
+            "target": name,
+            "inputs": 0,
+            "failures": 1,
+            "peak_rss_mib": 0.0,
+            "seconds": time.monotonic() - started,
+            "died": f"exit status {code}",
+        }
         print(f"{name}: the child process died (exit status {code})")
     return result
 

@@ -9,8 +9,13 @@ from hypothesis import given
 from tests.fuzz import config, container, decode, video, wire
 from tests.fuzz.target import Target, bounded
 
-EXAMPLES = [(wire.TARGET, 2500), (container.TARGET, 3000), (decode.TARGET, 1000),
-            (config.TARGET, 2000), (video.TARGET, 1000)]  # fmt: skip
+EXAMPLES = [
+    (wire.TARGET, 2500),
+    (container.TARGET, 3000),
+    (decode.TARGET, 1000),
+    (config.TARGET, 2000),
+    (video.TARGET, 1000),
+]
 
 
 @pytest.mark.parametrize(("target", "examples"), EXAMPLES, ids=[t.name for t, _ in EXAMPLES])

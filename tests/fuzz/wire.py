@@ -91,10 +91,20 @@ def header_maps(draw) -> dict[Any, Any]:
 #: msgpack type bytes the mutator inserts: extension types (timestamp -1 with wrong sizes),
 #: containers that declare far more items than follow, the never-used byte 0xc1.
 MSGPACK_TOKENS = (
-    b"\xd4\xff\x00", b"\xd6\xff", b"\xc7\x05\xff", b"\xc7\xff\x01",
-    b"\xdc\xff\xff", b"\xdd\xff\xff\xff\xff", b"\xdf\x7f\xff\xff\xff", b"\xde\x00\x10",
-    b"\x91", b"\x81", b"\xc1", b"\xcf\xff\xff\xff\xff\xff\xff\xff\xff", b"\xa7version",
-)  # fmt: skip
+    b"\xd4\xff\x00",
+    b"\xd6\xff",
+    b"\xc7\x05\xff",
+    b"\xc7\xff\x01",
+    b"\xdc\xff\xff",
+    b"\xdd\xff\xff\xff\xff",
+    b"\xdf\x7f\xff\xff\xff",
+    b"\xde\x00\x10",
+    b"\x91",
+    b"\x81",
+    b"\xc1",
+    b"\xcf\xff\xff\xff\xff\xff\xff\xff\xff",
+    b"\xa7version",
+)
 
 
 @cache

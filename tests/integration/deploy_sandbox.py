@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.demo.processes import Child
+from stereo_app.demo.processes import Child
 
 REPO = Path(__file__).resolve().parents[2]
 HOME = "/var/lib/stereo-pipeline"
@@ -196,7 +196,7 @@ def spawn_sandboxed(
     log = (folder / f"{name}.log").open("wb")
     script = _script(sandbox, folder, hostname, keys)
     namespaces = ["unshare", "--mount", "--uts", "sh", "-c", script, "sh"]
-    cmd = [*namespaces, sys.executable, "-m", "pipeline.cli", *args]
+    cmd = [*namespaces, sys.executable, "-m", "stereo_app.cli", *args]
     proc = subprocess.Popen(
         cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
     )

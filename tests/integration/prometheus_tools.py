@@ -49,8 +49,10 @@ class PrometheusServer:
                 f"--web.listen-address=127.0.0.1:{port}",
                 "--log.level=warn",
             ],
-            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         self.log_path = folder / "prometheus.log"
 
     def get(self, path: str, **params: str) -> Any:

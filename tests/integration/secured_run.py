@@ -30,8 +30,14 @@ def run_shell(lines: list[str], folder: Path) -> None:
     """Run each line with bash in ``folder``, ``stereo-pipeline`` from this interpreter's venv."""
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     for line in lines:
-        subprocess.run(["bash", "-ec", line], cwd=folder, check=True, timeout=120,
-                       env={**os.environ, "PATH": path}, capture_output=True)  # fmt: skip
+        subprocess.run(
+            ["bash", "-ec", line],
+            cwd=folder,
+            check=True,
+            timeout=120,
+            env={**os.environ, "PATH": path},
+            capture_output=True,
+        )
 
 
 def curve_socket(

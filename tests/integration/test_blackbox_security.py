@@ -13,8 +13,8 @@ import msgpack
 import pytest
 import zmq
 
-from pipeline.demo.processes import camera_counts, health, scrape, spawn, stop, total, wait_until
-from pipeline.demo.setup import free_port, pick_ports
+from stereo_app.demo.processes import camera_counts, health, scrape, spawn, stop, total, wait_until
+from stereo_app.demo.setup import free_port, pick_ports
 from tests.integration.configs import camera_toml, cpu_decoder_toml
 from tests.integration.secured_run import (
     curve_socket,
@@ -34,9 +34,13 @@ def test_the_documented_keys_admit_only_the_listed_cameras_and_subscribers(
     monkeypatch.chdir(tmp_path)  # the documented paths are relative: keys/...
     shell, security, camera_keys = documented_keys_step()
     run_shell(shell, tmp_path)
-    run_shell(["stereo-pipeline keys generate --out keys --name viewer2",  # not on the list
-               "stereo-pipeline keys generate --out keys --name intruder --rig rig9 --side left"],
-              tmp_path)  # fmt: skip
+    run_shell(
+        [
+            "stereo-pipeline keys generate --out keys --name viewer2",  # not on the list
+            "stereo-pipeline keys generate --out keys --name intruder --rig rig9 --side left",
+        ],
+        tmp_path,
+    )
     ports, sink_port = pick_ports(), free_port()
     decoder_toml = cpu_decoder_toml(
         ports.frames, ports.decoder_http, pairing='mode = "sequence"\nmax_age_ms = 60000.0'
@@ -48,23 +52,42 @@ def test_the_documented_keys_admit_only_the_listed_cameras_and_subscribers(
         keys = {k: v.replace("rig0-left", name) for k, v in camera_keys.items()}
         rig = "rig9" if name == "intruder" else "rig0"
         frames = 2 if name == "intruder" else FRAMES
-        (tmp_path / f"{name}.toml").write_text(camera_toml(
-            rig, side, endpoint, codec="avif", fps=8.0, frames=frames, send_queue=100,
-            flush_s=3.0 if name == "intruder" else 10.0, metrics_port=0, **keys,
-        ))  # fmt: skip
+        (tmp_path / f"{name}.toml").write_text(
+            camera_toml(
+                rig,
+                side,
+                endpoint,
+                codec="avif",
+                fps=8.0,
+                frames=frames,
+                send_queue=100,
+                flush_s=3.0 if name == "intruder" else 10.0,
+                metrics_port=0,
+                **keys,
+            )
+        )
     port = ports.decoder_http
     decoder = spawn("decoder", ["decoder", "--config", "decoder.toml"], tmp_path / "logs")
     context, cameras = zmq.Context(), []
     try:
         assert wait_until(lambda: (health(port) or {}).get("status") == "ok", 180)
         sink = f"tcp://127.0.0.1:{sink_port}"
-        viewers = {name: curve_socket(context, zmq.SUB, tmp_path / f"keys/{name}.key_secret",
-                                      tmp_path / "keys/decoder.key", sink)
-                   for name in ("viewer1", "viewer2")}  # fmt: skip
+        viewers = {
+            name: curve_socket(
+                context,
+                zmq.SUB,
+                tmp_path / f"keys/{name}.key_secret",
+                tmp_path / "keys/decoder.key",
+                sink,
+            )
+            for name in ("viewer1", "viewer2")
+        }
         assert handshake(viewers["viewer1"]) == "ok"
         assert handshake(viewers["viewer2"]) == "refused"
-        cameras = [spawn(name, ["camera", "--config", f"{name}.toml"], tmp_path / "logs")
-                   for name in ("rig0-left", "rig0-right", "intruder")]  # fmt: skip
+        cameras = [
+            spawn(name, ["camera", "--config", f"{name}.toml"], tmp_path / "logs")
+            for name in ("rig0-left", "rig0-right", "intruder")
+        ]
         received = {name: [] for name in viewers}
 
         def heard_all() -> bool:
@@ -86,8 +109,9 @@ def test_the_documented_keys_admit_only_the_listed_cameras_and_subscribers(
         heard_all()
         headers = [msgpack.unpackb(message[0]) for message in received["viewer1"]]
         views = sorted((h["seq"], h["view"], h["with_si"]) for h in headers)
-        expected = [(seq, view, view == "left") for seq in range(FRAMES)
-                    for view in ("left", "right")]  # fmt: skip
+        expected = [
+            (seq, view, view == "left") for seq in range(FRAMES) for view in ("left", "right")
+        ]
         assert views == expected
         assert received["viewer2"] == []
         for camera in cameras[:2]:

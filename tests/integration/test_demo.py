@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pipeline.demo import main
+from stereo_app.demo import main
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -22,9 +22,9 @@ MIN_SI_GAIN_DB = 0.05
 @pytest.mark.parametrize("codec", sorted(EXPECTED))
 def test_demo_runs_and_reports(tmp_path, capsys, codec):
     report_path = tmp_path / "report.json"
-    args = ["--frames", "12", "--fps", "6", "--width", "64", "--height", "48",
-            "--out", str(tmp_path / "demo"), "--report", str(report_path), "--codec", codec,
-            "--psnr-frames", "4", "--decode-threads", "1", "--timeout", "200"]  # fmt: skip
+    small = "--frames 12 --fps 6 --width 64 --height 48 --psnr-frames 4 --decode-threads 1"
+    args = [*small.split(), "--timeout", "200", "--codec", codec, "--report", str(report_path)]
+    args += ["--out", str(tmp_path / "demo")]
     assert main(args) == 0, (tmp_path / "demo" / "logs" / "decoder.log").read_text()[-2000:]
     report = json.loads(report_path.read_text())
     assert report["config"]["codec"] == codec
@@ -51,6 +51,9 @@ def test_demo_runs_and_reports(tmp_path, capsys, codec):
         assert latency["p50_ms"] <= latency["p95_ms"] <= latency["p99_ms"]
     names = sorted(p.name for p in (tmp_path / "demo" / "samples").iterdir())
     assert {n.split("_", 1)[1] for n in names} == {
-        "left_original.png", "left_alone.png", "left_si.png", "right.png"
-    }  # fmt: skip
+        "left_original.png",
+        "left_alone.png",
+        "left_si.png",
+        "right.png",
+    }
     assert "frames decoded" in capsys.readouterr().out

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from camera_nodes.config import CameraConfig
 from decoder_node.config import DecoderConfig, PngSinkConfig
-from pipeline.cli import COMMANDS
 from pipeline.config import load_config, parse_config
+from stereo_app.cli import COMMANDS
 from tests.integration.secured_run import documented_keys_step
 
 REPO = Path(__file__).resolve().parents[2]

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.demo.processes import health, scrape, total, wait_until
-from pipeline.demo.setup import pick_ports
+from stereo_app.demo.processes import health, scrape, total, wait_until
+from stereo_app.demo.setup import pick_ports
 from tests.integration.configs import cpu_decoder_toml
 from tests.integration.test_faults import Sender
 

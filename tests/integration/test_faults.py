@@ -14,9 +14,9 @@ import pytest
 import zmq
 
 from pipeline.codec import ImageEncoder, Role
-from pipeline.demo.processes import health, scrape, spawn, stop, total, wait_until
-from pipeline.demo.setup import pick_ports
 from pipeline.wire import PROTOCOL_VERSION, FrameHeader, encode_frame
+from stereo_app.demo.processes import health, scrape, spawn, stop, total, wait_until
+from stereo_app.demo.setup import pick_ports
 from tests.integration.configs import cpu_decoder_toml
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -42,15 +42,18 @@ class Sender:
             rng.integers(0, 255, (8, 8, 3), dtype=np.uint8), np.ones((8, 8, 1), np.uint8)
         )
         encoder = ImageEncoder()
-        self.payload = {"left": encoder.encode(image, Role.PRIMARY, 4),
-                        "right": encoder.encode(image, Role.SIDE, 4)}  # fmt: skip
+        self.payload = {
+            "left": encoder.encode(image, Role.PRIMARY, 4),
+            "right": encoder.encode(image, Role.SIDE, 4),
+        }
         self.context = zmq.Context()
         self.push = self.context.socket(zmq.PUSH)
         self.push.connect(endpoint)
 
     def send(self, rig: str, side: str, seq: int, capture_ns: int) -> None:
-        header = FrameHeader(PROTOCOL_VERSION, rig, side, seq, capture_ns, time.time_ns(),
-                             "dsin-s1", 4, 64, 64, 3)  # fmt: skip
+        header = FrameHeader(
+            PROTOCOL_VERSION, rig, side, seq, capture_ns, time.time_ns(), "dsin-s1", 4, 64, 64, 3
+        )
         self.push.send_multipart(encode_frame(header, self.payload[side]))
 
     def close(self) -> None:
@@ -72,8 +75,12 @@ def _balanced(samples) -> bool:
 def test_rig_slots_and_a_clock_jump_keep_every_frame_accounted(tmp_path: Path) -> None:
     ports = pick_ports()
     (tmp_path / "decoder.toml").write_text(_config(ports.frames, ports.decoder_http))
-    decoder = spawn("decoder", ["decoder", "--config", str(tmp_path / "decoder.toml")],
-                    tmp_path, {"OMP_NUM_THREADS": "1"})  # fmt: skip
+    decoder = spawn(
+        "decoder",
+        ["decoder", "--config", str(tmp_path / "decoder.toml")],
+        tmp_path,
+        {"OMP_NUM_THREADS": "1"},
+    )
     port = ports.decoder_http
     sender = None
     try:

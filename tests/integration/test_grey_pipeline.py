@@ -14,10 +14,10 @@ import zmq
 from PIL import Image
 
 from pipeline.codec.bitstream.container import read_header
-from pipeline.demo.processes import spawn, stop, wait_until
-from pipeline.demo.setup import free_port, pick_ports
 from pipeline.scene import render_stereo_frame
 from pipeline.wire import decode_frame
+from stereo_app.demo.processes import spawn, stop, wait_until
+from stereo_app.demo.setup import free_port, pick_ports
 from tests.integration.configs import camera_toml, cpu_decoder_toml
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]

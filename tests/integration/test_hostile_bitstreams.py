@@ -19,9 +19,9 @@ import zmq
 
 from pipeline.codec import ImageEncoder, Role
 from pipeline.codec.bitstream.container import Bitstream, parse
-from pipeline.demo.processes import health, scrape, spawn, stop, total, wait_until
-from pipeline.demo.setup import pick_ports
 from pipeline.wire import PROTOCOL_VERSION, FrameHeader, encode_frame
+from stereo_app.demo.processes import health, scrape, spawn, stop, total, wait_until
+from stereo_app.demo.setup import pick_ports
 from tests.integration.configs import cpu_decoder_toml
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]

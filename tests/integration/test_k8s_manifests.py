@@ -56,13 +56,18 @@ def require_kubectl() -> str:
 def render(kubectl: str, folder: Path) -> dict[tuple[str, str], dict]:
     """The kustomization's objects by (kind, name less its hash suffix), as JSON (``label
     --local`` converts them without a cluster)."""
-    yaml = subprocess.run([kubectl, "kustomize", str(folder)], check=True, capture_output=True,
-                          text=True, timeout=60).stdout  # fmt: skip
+    yaml = subprocess.run(
+        [kubectl, "kustomize", str(folder)], check=True, capture_output=True, text=True, timeout=60
+    ).stdout
     text = subprocess.run(
         [kubectl, "label", "--local", "-f", "-", "-o", "json", "rendered=true"],
-        input=yaml, check=True, capture_output=True, text=True, timeout=60,
+        input=yaml,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={"KUBECONFIG": "/dev/null", "PATH": "/usr/bin:/bin"},
-    ).stdout  # fmt: skip
+    ).stdout
     objects, decoder, at = {}, json.JSONDecoder(), 0
     while text[at:].strip():
         obj, at = decoder.raw_decode(text, text.index("{", at))
@@ -135,8 +140,10 @@ def test_every_pod_runs_as_10001_and_none_is_privileged(objects):
 
 def test_cameras_get_only_their_video_device_and_the_new_ports(objects):
     pod = pods(objects)[f"stereo-camera-{RIG}"]
-    devices = [c["resources"]["limits"].get(f"smarter-devices/video{i}")
-               for i, c in enumerate(pod["containers"])]  # fmt: skip
+    devices = [
+        c["resources"]["limits"].get(f"smarter-devices/video{i}")
+        for i, c in enumerate(pod["containers"])
+    ]
     assert devices == ["1", "1"] or devices == [1, 1]
     ports = [p["containerPort"] for c in pod["containers"] for p in c["ports"]]
     assert ports == [8471, 8472]

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.demo.processes import camera_counts, health, scrape, spawn, stop, total, wait_until
-from pipeline.demo.setup import pick_ports
+from stereo_app.demo.processes import camera_counts, health, scrape, spawn, stop, total, wait_until
+from stereo_app.demo.setup import pick_ports
 from tests.integration.configs import camera_toml, cpu_decoder_toml
 from tests.integration.secured_run import documented_keys_step, run_shell
 
@@ -44,16 +44,34 @@ def test_a_camera_key_is_rotated_without_refusing_the_camera_and_the_old_key_the
         cpu_decoder_toml(ports.frames, ports.decoder_http, pairing=pairing) + security
     )
     endpoint, port = f"tcp://127.0.0.1:{ports.frames}", ports.decoder_http
-    for name, key in (("old-left", "rig0-left"), ("new-left", "rig0-left-2"),
-                      ("right", "rig0-right")):  # fmt: skip
+    for name, key in (
+        ("old-left", "rig0-left"),
+        ("new-left", "rig0-left-2"),
+        ("right", "rig0-right"),
+    ):
         keys = {k: v.replace("rig0-left", key) for k, v in camera_keys.items()}
-        (tmp_path / f"{name}.toml").write_text(camera_toml(
-            "rig0", "right" if name == "right" else "left", endpoint, codec="avif", fps=8.0,
-            frames=FRAMES, send_queue=100, flush_s=4.0, metrics_port=0, **keys,
-        ))  # fmt: skip
+        (tmp_path / f"{name}.toml").write_text(
+            camera_toml(
+                "rig0",
+                "right" if name == "right" else "left",
+                endpoint,
+                codec="avif",
+                fps=8.0,
+                frames=FRAMES,
+                send_queue=100,
+                flush_s=4.0,
+                metrics_port=0,
+                **keys,
+            )
+        )
     # steps 1 and 2: a new pair, its public certificate allowed next to the old one
-    run_shell(["stereo-pipeline keys generate --out keys --name rig0-left-2 --rig rig0 --side left",
-               "cp keys/rig0-left-2.key keys/cameras/"], tmp_path)  # fmt: skip
+    run_shell(
+        [
+            "stereo-pipeline keys generate --out keys --name rig0-left-2 --rig rig0 --side left",
+            "cp keys/rig0-left-2.key keys/cameras/",
+        ],
+        tmp_path,
+    )
     decoder = _decoder(tmp_path, port, "decoder-both-keys")
     try:
         for left in ("old-left", "new-left"):  # step 3: the camera switches to the new key

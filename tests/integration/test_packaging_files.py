@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.demo.setup import free_port
+from stereo_app.demo.setup import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKER = REPO / "deploy" / "docker"
@@ -47,8 +47,9 @@ def _healthcheck(image: str) -> list[str]:
 def _run_check(command: list[str], port: int) -> int:
     assert command[0] == "python"
     env = {"HEALTH_PORT": str(port), "PATH": "/usr/bin:/bin"}
-    return subprocess.run([sys.executable, *command[1:]], env=env, capture_output=True,
-                          timeout=30).returncode  # fmt: skip
+    return subprocess.run(
+        [sys.executable, *command[1:]], env=env, capture_output=True, timeout=30
+    ).returncode
 
 
 @pytest.mark.parametrize("image", sorted(IMAGES))
@@ -86,9 +87,10 @@ def test_camera_image_is_the_torch_free_install_unless_asked() -> None:
 
 def test_dockerignore_keeps_out_secrets_and_outputs_but_not_what_images_copy() -> None:
     ignored = {
-        line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()
+        line.strip()
+        for line in (REPO / ".dockerignore").read_text().splitlines()
         if line.strip() and not line.startswith("#")
-    }  # fmt: skip
+    }
     assert {".git", ".venv", "out", "keys", "tests", "**/__pycache__"} <= ignored
     for image in IMAGES:
         text = (DOCKER / f"{image}.Dockerfile").read_text()
@@ -101,8 +103,10 @@ def test_dockerignore_keeps_out_secrets_and_outputs_but_not_what_images_copy() -
 def _exposure(unit: Path) -> float:
     done = subprocess.run(
         ["systemd-analyze", "security", "--offline=true", "--no-pager", str(unit)],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     match = re.search(r"Overall exposure level for \S+: (\d+\.\d)", done.stdout + done.stderr)
     assert match, done.stdout + done.stderr
     return float(match[1])
@@ -127,5 +131,5 @@ def test_units_have_a_state_directory_and_stop_on_config_errors(unit: str) -> No
         "ProtectSystem=strict",
         "DevicePolicy=closed",
     ):
-        assert re.search(rf"^{re.escape(line)}$", text, re.M), (unit, line)  # fmt: skip
+        assert re.search(rf"^{re.escape(line)}$", text, re.M), (unit, line)
     assert "ReadOnlyPaths" not in text and "PrivateDevices=true" not in text

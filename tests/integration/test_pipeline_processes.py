@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.demo.processes import (
+from stereo_app.demo.processes import (
     Child,
     camera_counts,
     health,
@@ -28,7 +28,7 @@ from pipeline.demo.processes import (
     stop,
     total,
 )
-from pipeline.demo.setup import pick_ports
+from stereo_app.demo.setup import pick_ports
 from tests.decoder_node.pairing_reference import replay_pairs
 from tests.integration.configs import SYNTHETIC, camera_toml, cpu_decoder_toml
 
@@ -73,9 +73,12 @@ def decoder_toml(ports, timing: Path) -> str:
     # queue_size: the frozen decoder's backlog arrives at once, one side possibly first
     pairing = f'mode = "timestamp"\nslop_ms = {SLOP_MS}\nmax_age_ms = 1000.0\nqueue_size = 1000'
     decoder = cpu_decoder_toml(
-        ports.frames, ports.decoder_http, pairing=pairing, head="drain_timeout_s = 120.0",
+        ports.frames,
+        ports.decoder_http,
+        pairing=pairing,
+        head="drain_timeout_s = 120.0",
         self_ensemble=2,
-    )  # fmt: skip
+    )
     return decoder + (
         "[batching]\nmax_batch = 4\nmax_wait_ms = 20.0\nbacklog = 4000\n"
         f'[[sinks]]\ntype = "timing"\npath = "{timing.as_posix()}"\n'
@@ -84,12 +87,19 @@ def decoder_toml(ports, timing: Path) -> str:
 
 def rig_camera_toml(ports, side: str, frames: int, offset_ns: int) -> str:
     return camera_toml(
-        "itest", side, f"tcp://127.0.0.1:{ports.frames}",
+        "itest",
+        side,
+        f"tcp://127.0.0.1:{ports.frames}",
         SYNTHETIC | {"width": 96, "height": 64, "seed": 3},
-        fps=FPS, frames=frames, send_queue=1000, flush_s=10.0,
+        fps=FPS,
+        frames=frames,
+        send_queue=1000,
+        flush_s=10.0,
         metrics_port=ports.left_metrics if side == "left" else ports.right_metrics,
-        metrics_addr="127.0.0.1", clock_offset_ns=offset_ns, capture_jitter_ms=JITTER_MS,
-    )  # fmt: skip
+        metrics_addr="127.0.0.1",
+        clock_offset_ns=offset_ns,
+        capture_jitter_ms=JITTER_MS,
+    )
 
 
 def wait_for(predicate, timeout: float, what: str, children: list[Child]) -> None:
@@ -132,11 +142,13 @@ def pairs_after(timing: Path, since_ns: int) -> list[dict]:
         return []
     text = timing.read_text()
     complete = text[: text.rfind("\n") + 1]  # a line being written is left for the next look
-    records = [json.loads(x) for x in complete.splitlines() if x.strip()]
-    return [
-        r for r in records
-        if r["side"] == "left" and r["paired"] and r["partner_capture_ns"] > since_ns
-    ]  # fmt: skip
+    return paired_after([json.loads(x) for x in complete.splitlines() if x.strip()], since_ns)
+
+
+def paired_after(records: list[dict], since_ns: int) -> list[dict]:
+    """The left ``records`` paired with a right frame captured after ``since_ns``."""
+    paired = (r for r in records if r["side"] == "left" and r["paired"])
+    return [r for r in paired if r["partner_capture_ns"] > since_ns]
 
 
 @pytest.fixture(scope="module")
@@ -212,11 +224,22 @@ def outcome(tmp_path_factory) -> Outcome:
             stop(child, 10.0)
     records = [json.loads(x) for x in timing.read_text().splitlines() if x.strip()]
     return Outcome(
-        records, text, got, total(samples, "stereo_decoder_frames_dropped_total"), decoder_exit,
-        camera_exits, restart_ns, pairs_before_kill, decoder_pid_kept, logs, counts,
-        total(samples, "stereo_decoder_unpaired_frames_total", side="left"), first_health,
-        sigterm_ns, camera_counts(decoder),
-    )  # fmt: skip
+        records=records,
+        metrics_text=text,
+        received=got,
+        dropped=total(samples, "stereo_decoder_frames_dropped_total"),
+        decoder_exit=decoder_exit,
+        camera_exits=camera_exits,
+        restart_ns=restart_ns,
+        pairs_before_kill=pairs_before_kill,
+        decoder_pid_kept=decoder_pid_kept,
+        logs=logs,
+        camera_counts=counts,
+        unpaired_left=total(samples, "stereo_decoder_unpaired_frames_total", side="left"),
+        health=first_health,
+        sigterm_ns=sigterm_ns,
+        decoder_counts=camera_counts(decoder),
+    )
 
 
 def test_sigterm_drains_and_every_process_exits_zero(outcome: Outcome):
@@ -282,11 +305,7 @@ def test_pairs_form_correctly_under_clock_skew_and_jitter(outcome: Outcome):
 
 def test_a_killed_camera_resumes_without_restarting_the_decoder(outcome: Outcome):
     assert outcome.decoder_pid_kept
-    after = [
-        r for r in outcome.records
-        if r["side"] == "left" and r["paired"] and r["partner_capture_ns"] > outcome.restart_ns
-    ]  # fmt: skip
-    assert len(after) >= 15
+    assert len(paired_after(outcome.records, outcome.restart_ns)) >= 15
     assert outcome.unpaired_left > 0  # left frames of the gap were decoded without SI
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.demo.processes import Child, health, spawn, stop
-from pipeline.demo.setup import free_port, pick_ports
+from stereo_app.demo.processes import Child, health, spawn, stop
+from stereo_app.demo.setup import free_port, pick_ports
 from tests.integration.configs import camera_toml, cpu_decoder_toml
 from tests.integration.prometheus_tools import (
     PROMETHEUS_DIR,
@@ -65,9 +65,14 @@ scrape_configs:
 
 def prom_camera_toml(frames_port: int, metrics_port: int) -> str:
     return camera_toml(
-        "prom", "left", f"tcp://127.0.0.1:{frames_port}", codec="jpeg", fps=4.0,
-        metrics_port=metrics_port, metrics_addr="127.0.0.1",
-    )  # fmt: skip
+        "prom",
+        "left",
+        f"tcp://127.0.0.1:{frames_port}",
+        codec="jpeg",
+        fps=4.0,
+        metrics_port=metrics_port,
+        metrics_addr="127.0.0.1",
+    )
 
 
 def wait_for(check: Callable[[], object], timeout: float, what: str, stack_log: Path) -> object:
@@ -201,10 +206,11 @@ def test_killed_camera_sets_its_target_down_alert_pending(stack: Stack) -> None:
 
     def camera_down() -> list[dict]:
         return [
-            a for a in stack.prometheus.alerts()
+            a
+            for a in stack.prometheus.alerts()
             if a["labels"]["alertname"] == "StereoCameraDown"
             and a["labels"]["instance"] == instance
-        ]  # fmt: skip
+        ]
 
     found = wait_for(camera_down, 20, "StereoCameraDown pending", stack.prometheus.log_path.parent)
     assert found[0]["state"] == "pending"  # `for: 2m` keeps it pending within this test

@@ -31,8 +31,8 @@ import pytest
 import tomli_w
 from PIL import Image
 
-from pipeline.demo.processes import Child, health, scrape, stop, total
-from pipeline.demo.setup import pick_ports
+from stereo_app.demo.processes import Child, health, scrape, stop, total
+from stereo_app.demo.setup import pick_ports
 from tests.integration.deploy_keys import RIG, generate_k8s_keys, pod_keys, unit_keys
 from tests.integration.deploy_sandbox import (
     CONFIG_DIR,
@@ -260,7 +260,7 @@ def test_without_a_cache_folder_numba_compiles_and_says_so(tmp_path):
     (pod / "config").mkdir(parents=True)
     pixels = np.random.default_rng(5).integers(0, 256, (48, 64, 3), dtype=np.uint8)
     Image.fromarray(pixels).save(pod / "config" / "left.png")
-    encode = [sys.executable, "-m", "pipeline.cli", "encode", str(pod / "config" / "left.png")]
+    encode = [sys.executable, "-m", "stereo_app.cli", "encode", str(pod / "config" / "left.png")]
     subprocess.run([*encode, "-o", str(pod / "config" / "left.sic")], check=True, timeout=120)
     env = k8s(pick_ports()).decoder_env
     env.pop("NUMBA_CACHE_DIR", None)  # where the deployment sets it

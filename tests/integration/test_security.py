@@ -19,10 +19,10 @@ import zmq
 
 from pipeline.codec import Role
 from pipeline.codec.encode import StandardEncoder
-from pipeline.demo.processes import camera_counts, health, scrape, spawn, stop, total, wait_until
-from pipeline.demo.setup import pick_ports
 from pipeline.security import generate, load_keypair, load_public
 from pipeline.wire import PROTOCOL_VERSION, FrameHeader, encode_frame
+from stereo_app.demo.processes import camera_counts, health, scrape, spawn, stop, total, wait_until
+from stereo_app.demo.setup import pick_ports
 from tests.integration.configs import camera_toml, cpu_decoder_toml
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]

@@ -27,8 +27,8 @@ from pathlib import Path
 import pytest
 import zmq
 
-from pipeline.demo.processes import Child, camera_counts, health, scrape, spawn, stop, wait_until
-from pipeline.demo.setup import free_port
+from stereo_app.demo.processes import Child, camera_counts, health, scrape, spawn, stop, wait_until
+from stereo_app.demo.setup import free_port
 from tests.integration.configs import camera_toml, cpu_decoder_toml
 from tests.integration.frame_sender import FrameSender, Sent, encoded_pair, frame_message
 
@@ -54,9 +54,15 @@ def decoder_toml(tmp: Path, name: str, index: int, replicas: int, http_port: int
 
 def rig3_camera_toml(tmp: Path, side: str) -> str:
     return camera_toml(
-        "rig3", side, f"ipc://{tmp}/d-{{index}}.ipc", codec="jpeg", fps=FPS, flush_s=10.0,
-        metrics_port=0, shard={"replicas": 1},
-    )  # fmt: skip
+        "rig3",
+        side,
+        f"ipc://{tmp}/d-{{index}}.ipc",
+        codec="jpeg",
+        fps=FPS,
+        flush_s=10.0,
+        metrics_port=0,
+        shard={"replicas": 1},
+    )
 
 
 def start_decoder(tmp: Path, name: str, index: int, replicas: int) -> tuple[Child, int]:
@@ -168,9 +174,11 @@ def test_scale_out_from_one_decoder_to_two(tmp_path: Path) -> None:
     got = {(r["rig"], r["side"], r["capture_ns"]) for r in decoded}
     lost = sum((s.rig, s.side, s.capture_ns) not in got for s in sent)
     lone = Counter(r["rig"] for r in decoded if not r["paired"])
-    print(f"decoder 0 away {(at.up - at.down) / 1e9:.1f} s; cameras "
-          f"{[camera_counts(c) for c in cameras]}; sender lost {lost}, could not buffer "
-          f"{len(sender.dropped)}; unpaired views by rig {dict(lone)}")  # fmt: skip
+    print(
+        f"decoder 0 away {(at.up - at.down) / 1e9:.1f} s; cameras "
+        f"{[camera_counts(c) for c in cameras]}; sender lost {lost}, could not buffer "
+        f"{len(sender.dropped)}; unpaired views by rig {dict(lone)}"
+    )
 
 
 def check_decoders(decoders: list[Child]) -> None:
@@ -185,9 +193,16 @@ def check_decoders(decoders: list[Child]) -> None:
 
 def check_sender_rigs(decoded: list[dict], sent: list[Sent], dropped: list[Sent], at) -> None:
     where = {(r["rig"], r["decoder"]) for r in decoded}
-    assert where == {("rig0", "d0-old"), ("rig1", "d0-old"), ("rig3", "d0-old"),
-                     ("rig4", "d0-old"), ("rig0", "d1"), ("rig1", "d1"),
-                     ("rig3", "d0-new"), ("rig4", "d0-new")}  # fmt: skip
+    assert where == {
+        ("rig0", "d0-old"),
+        ("rig1", "d0-old"),
+        ("rig3", "d0-old"),
+        ("rig4", "d0-old"),
+        ("rig0", "d1"),
+        ("rig1", "d1"),
+        ("rig3", "d0-new"),
+        ("rig4", "d0-new"),
+    }
     got = {(r["rig"], r["side"], r["capture_ns"]) for r in decoded}
     for rig, side in itertools.product(("rig0", "rig1", "rig4"), ("left", "right")):
         mine = [s for s in sent if (s.rig, s.side) == (rig, side)]

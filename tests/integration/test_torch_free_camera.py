@@ -13,15 +13,15 @@ import sys
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 import zmq
 
 from pipeline.codec.bitstream.container import parse
 from pipeline.codec.standard import STANDARD_CODECS
-from pipeline.demo.setup import pick_ports
+from pipeline.evaluation.quality import psnr
 from pipeline.scene.render import render_view
 from pipeline.wire import decode_frame
+from stereo_app.demo.setup import pick_ports
 from tests.integration.configs import SYNTHETIC, camera_toml
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
@@ -50,11 +50,6 @@ def _receive(pull: zmq.Socket, count: int) -> list[list[bytes]]:
     return messages
 
 
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float(10 * np.log10(255.0**2 / max(mse, 1e-12)))
-
-
 def test_avif_camera_without_torch_sends_frames_a_receiver_parses(tmp_path: Path) -> None:
     endpoint = f"tcp://127.0.0.1:{pick_ports().frames}"
     (tmp_path / "left.toml").write_text(_camera_toml(endpoint, "avif"))
@@ -77,7 +72,7 @@ def test_avif_camera_without_torch_sends_frames_a_receiver_parses(tmp_path: Path
         assert bitstream.header.model_id == "avif-si1"
         assert (bitstream.header.height, bitstream.header.width) == (HEIGHT, WIDTH)
         image = STANDARD_CODECS["avif"].decode(bitstream.strings[0], 3, (HEIGHT, WIDTH))
-        assert _psnr(image, render_view(header.seq, WIDTH, HEIGHT, 0, "left")) > 28.0
+        assert psnr(image, render_view(header.seq, WIDTH, HEIGHT, 0, "left")) > 28.0
 
 
 def test_a_standard_codec_encodes_without_torch(tmp_path: Path) -> None:
@@ -90,7 +85,7 @@ def test_a_standard_codec_encodes_without_torch(tmp_path: Path) -> None:
     bits = parse(sic.read_bytes())
     assert (bits.header.model_id, bits.header.height, bits.header.width) == ("avif-si1", 48, 64)
     pixels = STANDARD_CODECS["avif"].decode(bits.strings[0], 3, (HEIGHT, WIDTH))
-    assert _psnr(pixels, view) > 28.0
+    assert psnr(pixels, view) > 28.0
 
 
 def test_commands_that_need_torch_name_the_extra(tmp_path: Path) -> None:

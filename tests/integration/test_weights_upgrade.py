@@ -21,9 +21,9 @@ import zmq
 from pipeline.codec import ImageEncoder, Role
 from pipeline.codec.model.registry import DEFAULT_MODEL, load_file
 from pipeline.codec.weights import named_hash
-from pipeline.demo.processes import camera_counts, health, scrape, spawn, stop, total, wait_until
-from pipeline.demo.setup import pick_ports
 from pipeline.wire import PROTOCOL_VERSION, FrameHeader, encode_frame
+from stereo_app.demo.processes import camera_counts, health, scrape, spawn, stop, total, wait_until
+from stereo_app.demo.setup import pick_ports
 from tests.integration.configs import camera_toml, cpu_decoder_toml
 from tests.weights_sets import perturbed_dsin
 

@@ -42,7 +42,7 @@ def main(argv: list[str]) -> int:
     already = sorted(m for m in sys.modules if m.split(".")[0] in blocked)
     if already:
         raise SystemExit(f"imported before the blocker: {already}")
-    from pipeline.cli import main as cli_main
+    from stereo_app.cli import main as cli_main
 
     try:
         return cli_main(argv)

@@ -212,7 +212,7 @@ def test_bad_grey_share_is_refused(capsys):
 def test_sigterm_stops_training_with_a_checkpoint(tmp_path):
     _write_pairs(tmp_path / "pairs")
     run = tmp_path / "run"
-    command = [sys.executable, "-m", "pipeline.cli", "train", "--pairs", str(tmp_path / "pairs")]
+    command = [sys.executable, "-m", "stereo_app.cli", "train", "--pairs", str(tmp_path / "pairs")]
     command += ["--out", str(run), "--crop", "64", "--batch", "1", "--device", "cpu"]
     # It ends by itself (exit 0, so the test fails) if never signalled.
     command += ["--minutes", "3", "--log-every", "1"]

@@ -21,9 +21,9 @@ from torch import Tensor
 from torch.utils.data import ConcatDataset, Dataset, WeightedRandomSampler
 
 from pipeline.codec.model.tensors import to_tensor
+from pipeline.image_folders import IMAGE_SUFFIXES, images_in, stereo_pairs
 from pipeline.training.data.rendered_stereo import make_stereo_pair
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm")
 SmallPolicy = Literal["pad", "skip"]
 
 
@@ -64,7 +64,7 @@ def list_images(dirs: Sequence[Path | str]) -> list[Path]:
     """Image files directly inside each folder, sorted; raises if a folder has none."""
     files: list[Path] = []
     for folder in map(Path, dirs):
-        found = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        found = images_in(folder)
         if not found:
             raise FileNotFoundError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)})")
         files += found
@@ -73,17 +73,7 @@ def list_images(dirs: Sequence[Path | str]) -> list[Path]:
 
 def list_pairs(dirs: Sequence[Path | str]) -> list[tuple[Path, Path]]:
     """``(left, right)`` files of every ``DIR/left/NAME`` with a ``DIR/right/NAME``."""
-    pairs: list[tuple[Path, Path]] = []
-    for folder in map(Path, dirs):
-        found = [
-            (left, folder / "right" / left.name)
-            for left in sorted((folder / "left").glob("*"))
-            if left.suffix.lower() in IMAGE_SUFFIXES and (folder / "right" / left.name).is_file()
-        ]
-        if not found:
-            raise FileNotFoundError(f"{folder}: no left/NAME with a matching right/NAME")
-        pairs += found
-    return pairs
+    return [pair for folder in dirs for pair in stereo_pairs(Path(folder))]
 
 
 def _fits(path: Path, crop: tuple[int, int]) -> bool:

@@ -5,6 +5,6 @@ N frames, shows progress, stops everything with SIGTERM, and writes a report (fr
 pixel, PSNR with and without side information, per-stage latency percentiles).
 """
 
-from pipeline.demo.cli import main
+from stereo_app.demo.cli import main
 
 __all__ = ["main"]

@@ -36,17 +36,20 @@ class Child:
 
 
 def spawn(name: str, args: list[str], log_dir: Path, env: dict[str, str] | None = None) -> Child:
-    """Run ``python -m pipeline.cli ARGS`` with output to ``<log_dir>/<name>.log``.
+    """Run ``python -m stereo_app.cli ARGS`` with output to ``<log_dir>/<name>.log``.
 
     ``env`` entries are added to this process's environment.
     """
     log_dir.mkdir(parents=True, exist_ok=True)
     log = (log_dir / f"{name}.log").open("wb")
-    cmd = [sys.executable, "-m", "pipeline.cli", *args]
+    cmd = [sys.executable, "-m", "stereo_app.cli", *args]
     proc = subprocess.Popen(
-        cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        cmd,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
         env={**os.environ, **(env or {})},
-    )  # fmt: skip
+    )
     return Child(name, proc, log)
 
 

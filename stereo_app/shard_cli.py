@@ -30,9 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("rigs", nargs="+", metavar="RIG", help="rig id(s)")
     parser.add_argument("--replicas", type=int, required=True, help="decoder replica count")
     parser.add_argument(
-        "--assign", type=_pin, action="append", default=[], metavar="RIG=INDEX",
+        "--assign",
+        type=_pin,
+        action="append",
+        default=[],
+        metavar="RIG=INDEX",
         help="pin a rig to a replica, as [shard] assign does (repeatable)",
-    )  # fmt: skip
+    )
     parser.add_argument("--endpoint", help="print this template with {index} filled")
     return parser
 

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.codec.standard import CAMERA_CODECS, DEFAULT_CAMERA_CODEC
-from pipeline.demo import report as rpt
-from pipeline.demo.processes import (
+from pipeline.help_text import command_parser
+from stereo_app.demo import report as rpt
+from stereo_app.demo.processes import (
     Child,
     Samples,
     by_label,
@@ -35,9 +36,8 @@ from pipeline.demo.processes import (
     total,
     wait_until,
 )
-from pipeline.demo.setup import DemoPlan, pick_ports, write_configs
-from pipeline.demo.status import Progress, Stall
-from pipeline.help_text import command_parser
+from stereo_app.demo.setup import DemoPlan, pick_ports, write_configs
+from stereo_app.demo.status import Progress, Stall
 
 RIG = "demo"
 SIDES = ("left", "right")
@@ -267,8 +267,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.frames < 1 or args.fps <= 0 or args.timeout <= 0 or args.stall <= 0:
         print("demo: --frames must be >= 1; --fps, --timeout and --stall > 0", file=sys.stderr)
         return 2
-    plan = DemoPlan(args.frames, args.fps, args.width, args.height, args.seed, args.quality,
-                    args.out, args.decode_threads, args.codec)  # fmt: skip
+    plan = DemoPlan(
+        args.frames,
+        args.fps,
+        args.width,
+        args.height,
+        args.seed,
+        args.quality,
+        args.out,
+        args.decode_threads,
+        args.codec,
+    )
     clean(plan.out)
     run = Run(plan, args.timeout, args.stall)
     codes: dict[str, int | None] = {}

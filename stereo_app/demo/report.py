@@ -9,12 +9,20 @@ from typing import Any
 import cv2
 import numpy as np
 
+from pipeline.evaluation.quality import PSNR_CAP_DB, psnr
 from pipeline.scene import render_stereo_frame
 
 STAGES = (
-    "network", "pairing", "queue", "entropy_decode", "synthesis", "si_finder", "si_net", "sink",
+    "network",
+    "pairing",
+    "queue",
+    "entropy_decode",
+    "synthesis",
+    "si_finder",
+    "si_net",
+    "sink",
     "end_to_end",
-)  # fmt: skip
+)
 """Stages of the timing records, in data-path order (``decoder_node/sinks/timing.py``)."""
 
 
@@ -31,8 +39,11 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
     if not values:
         return {"p50_ms": None, "p95_ms": None, "p99_ms": None}
     p50, p95, p99 = np.percentile(np.asarray(values) * 1000.0, [50, 95, 99])
-    return {"p50_ms": round(float(p50), 2), "p95_ms": round(float(p95), 2),
-            "p99_ms": round(float(p99), 2)}  # fmt: skip
+    return {
+        "p50_ms": round(float(p50), 2),
+        "p95_ms": round(float(p95), 2),
+        "p99_ms": round(float(p99), 2),
+    }
 
 
 def stage_latencies(records: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
@@ -44,12 +55,6 @@ def mean_bpp(records: list[dict[str, Any]], side: str) -> float | None:
     """Mean coded bits per pixel of the decoded views of ``side``."""
     values = [r["bpp"] for r in records if r["side"] == side]
     return round(float(np.mean(values)), 4) if values else None
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR in dB of two uint8 images."""
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return 10.0 * np.log10(255.0**2 / max(mse, 1e-10))
 
 
 def read_rgb(path: Path) -> np.ndarray | None:
@@ -69,7 +74,7 @@ def quality(
         for view, original in (("left_alone", left), ("left", left), ("right", right)):
             image = read_rgb(decoded_dir / rig / view / f"{seq:06d}.png")
             if image is not None:
-                scores[view].append(psnr(image, original))
+                scores[view].append(min(psnr(image, original), PSNR_CAP_DB))
     mean = {k: round(float(np.mean(v)), 3) if v else None for k, v in scores.items()}
     return {
         "psnr_left_alone": mean["left_alone"],
