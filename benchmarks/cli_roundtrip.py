@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import DATA, environment, write_report
-from pipeline.codec.images import read_image
+from pipeline.codec.inputs import read_image
 from pipeline.evaluation.quality import psnr
 from pipeline.image_folders import stereo_pairs
 from stereo_app.cli import main as cli

@@ -7,7 +7,8 @@ the hyperprior's (means, log scales) and its last layer starts at zero, so the u
 codes exactly as the shipped hyperprior does and any saving is the context's.
 
 It only measures: floating point, no bitstream. A shipped one would need the integer
-arithmetic of :mod:`pipeline.codec.integer_hyper`, so that camera and decoder agree bit for bit.
+arithmetic of :mod:`pipeline.codec.model.integer_hyper`, so that camera and decoder agree bit
+for bit.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from pipeline.codec.model import DsinCodec, EntropyParameters, round_ste
+from pipeline.codec.model.dsin import DsinCodec, EntropyParameters, round_ste
 
 
 def coded_scales(model: DsinCodec, indexes: Tensor) -> Tensor:

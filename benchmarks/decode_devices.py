@@ -21,9 +21,9 @@ import torch
 
 from benchmarks.common import DATA, environment, write_report
 from pipeline.codec.api import DecodeRequest, Role
-from pipeline.codec.decoder import StereoDecoder
-from pipeline.codec.encoder import ImageEncoder
-from pipeline.codec.images import read_image
+from pipeline.codec.decode.decoder import StereoDecoder
+from pipeline.codec.inputs import read_image
+from pipeline.codec.model.encoder import ImageEncoder
 from pipeline.evaluation.quality import psnr
 from pipeline.training.data.datasets import list_pairs
 

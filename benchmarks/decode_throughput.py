@@ -34,7 +34,7 @@ from decoder_node.metrics import FrameDrops
 from decoder_node.sinks import SinkSet, build_sink
 from decoder_node.sinks.base import Sink
 from pipeline.codec import ImageEncoder, Role, StereoDecoder, read_header
-from pipeline.codec.images import read_image
+from pipeline.codec.inputs import read_image
 from pipeline.training.data.datasets import list_pairs
 from pipeline.wire import PROTOCOL_VERSION, FrameHeader
 
@@ -60,7 +60,7 @@ def encode(folder: Path, count: int, codec: str, quality: int | None) -> list[tu
     if codec == "dsin":  # ImageEncoder keeps the benchmark runnable on older checkouts
         encoder = ImageEncoder()
     else:
-        from pipeline.codec.encoder import make_encoder
+        from pipeline.codec.family import make_encoder
 
         encoder = make_encoder(codec)
     pairs = list_pairs([folder])

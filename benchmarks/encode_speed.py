@@ -31,8 +31,8 @@ import torch
 from benchmarks.common import environment, real_frame, write_report
 from benchmarks.video_speed import video_sequence
 from pipeline.codec import ImageEncoder
-from pipeline.codec.encoder import make_encoder
-from pipeline.codec.registry import load
+from pipeline.codec.family import make_encoder
+from pipeline.codec.model.registry import load
 from pipeline.codec.standard import AVIF_SPEED, CAMERA_CODECS
 
 

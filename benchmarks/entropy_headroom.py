@@ -27,9 +27,10 @@ from torch import Tensor
 
 from benchmarks.common import DATA, environment, write_report
 from benchmarks.context_model import ChannelContext, bits, coded_scales
-from pipeline.codec.images import pad_to, read_image, to_tensor
-from pipeline.codec.model import PAD_MULTIPLE, DsinCodec, EntropyParameters
-from pipeline.codec.registry import load
+from pipeline.codec.inputs import read_image
+from pipeline.codec.model.dsin import PAD_MULTIPLE, DsinCodec, EntropyParameters
+from pipeline.codec.model.registry import load
+from pipeline.codec.model.tensors import pad_to, to_tensor
 from pipeline.evaluation.images import find_pairs
 from pipeline.training.data.datasets import list_images
 from pipeline.training.data.feed import make_grey

@@ -28,12 +28,13 @@ import torch
 
 from benchmarks.common import DATA, environment, write_report
 from pipeline.codec.api import DecodeRequest, Role
-from pipeline.codec.decoder import StereoDecoder
-from pipeline.codec.encoder import ImageEncoder
-from pipeline.codec.images import read_image, to_image, to_tensor
-from pipeline.codec.model import DsinCodec
-from pipeline.codec.registry import LoadedModel, load
-from pipeline.codec.si_finder import SIFinderConfig, find_with_confidence
+from pipeline.codec.decode.decoder import StereoDecoder
+from pipeline.codec.inputs import read_image
+from pipeline.codec.model.dsin import DsinCodec
+from pipeline.codec.model.encoder import ImageEncoder
+from pipeline.codec.model.registry import LoadedModel, load
+from pipeline.codec.model.si_finder import SIFinderConfig, find_with_confidence
+from pipeline.codec.model.tensors import to_image, to_tensor
 from pipeline.evaluation.quality import psnr
 from pipeline.training.data.datasets import list_pairs
 

@@ -94,7 +94,7 @@ def run(config: CameraConfig) -> int:
 
     from camera_nodes.node import CameraNode  # torch only for the dsin codec
     from camera_nodes.sources import SourceError
-    from pipeline.codec.errors import CodecError
+    from pipeline.codec.bitstream.errors import CodecError
 
     disable_created_metrics()  # no *_created series, as on the decoder
     node = CameraNode(config)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from pipeline.codec.standard import CAMERA_CODECS, DEFAULT_CAMERA_CODEC
-from pipeline.codec.weights_files import HASH_HEX
+from pipeline.codec.weights import HASH_HEX
 from pipeline.config import ConfigError, setting
 from pipeline.sharding import ShardConfig, fill_endpoint, replica_of, template_fields
 from pipeline.wire.protocol import ID_PATTERN

@@ -31,14 +31,14 @@ from camera_nodes.rate_control import QualityController
 from camera_nodes.send_queue import DropOldestQueue, StreamLink
 from camera_nodes.sources import EndOfStream, FrameSource, SourceError, make_source
 from pipeline.codec.api import Role
-from pipeline.codec.camera_encoders import StandardEncoder, make_encoder
+from pipeline.codec.family import family_of_codec, make_encoder
 from pipeline.config import ConfigError
 from pipeline.monitoring import MonitoringServer
 from pipeline.security import load_keypair, load_public
 from pipeline.wire import FrameHeader, StreamInfo, encode_frame, version_for
 
 if TYPE_CHECKING:
-    from pipeline.codec.encoder import ImageEncoder
+    from pipeline.codec.encode import Encoder
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class CameraNode:
     def __init__(
         self,
         config: CameraConfig,
-        encoder: ImageEncoder | StandardEncoder | None = None,
+        encoder: Encoder | None = None,
         source: FrameSource | None = None,
         metrics: CameraMetrics | None = None,
     ) -> None:
@@ -143,8 +143,8 @@ class CameraNode:
         log.info("http: /metrics and /healthz on %s:%d", self.config.metrics_addr, server.port)
         return server
 
-    def _load_encoder(self) -> ImageEncoder | StandardEncoder:
-        if self.config.codec == "dsin":  # only the learned codec needs torch (docs/install.md)
+    def _load_encoder(self) -> Encoder:
+        if family_of_codec(self.config.codec).encodes_with_torch:  # docs/install.md
             import torch
 
             torch.set_num_threads(self.config.encode_threads)

@@ -6,12 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from camera_nodes.config import CameraConfig, FolderSourceConfig
-from pipeline.codec.errors import WeightsError
-from pipeline.codec.installed import WeightsFile, select, weights_name
-from pipeline.codec.standard_models import STANDARD_MODELS, standard_model_id
-from pipeline.codec.weights_files import file_hash
+from pipeline.codec.bitstream.errors import WeightsError
+from pipeline.codec.family import family_of_codec
+from pipeline.codec.weights import WeightsFile, named_hash, select
 from pipeline.config import ConfigError
-from pipeline.preflight import check_dsin_model, check_endpoint
+from pipeline.preflight import LEARNED_HINT, check_endpoint
 from pipeline.security import certificate_metadata, load_keypair, load_public
 
 
@@ -19,10 +18,7 @@ def check_camera(cfg: CameraConfig) -> None:
     """Raise :class:`~pipeline.config.ConfigError` for the first value start-up would fail on:
     the endpoint, the codec's model, weights and quality, a folder source that is not there."""
     check_endpoint("endpoint", cfg.decoder_endpoint)
-    if cfg.codec == "dsin":
-        check_dsin_model("model", cfg.model)
-    else:
-        _check_standard_model(cfg)
+    _check_model(cfg)
     try:
         camera_weights(cfg)
     except WeightsError as e:
@@ -44,7 +40,8 @@ def camera_weights(cfg: CameraConfig) -> WeightsFile | None:
     file). Raises :class:`WeightsError` when there is not exactly one such file."""
     if cfg.weights_dir is None and not cfg.weights_hash:
         return None
-    return select(weights_name(cfg.codec, cfg.model), cfg.weights_dir, cfg.weights_hash)
+    name = family_of_codec(cfg.codec).weights_name(cfg.codec, cfg.model)
+    return select(name, cfg.weights_dir, cfg.weights_hash)
 
 
 def _check_key_is_this_cameras(path: Path, rig: str, side: str) -> None:
@@ -61,23 +58,21 @@ def _check_key_is_this_cameras(path: Path, rig: str, side: str) -> None:
             )
 
 
-def _check_standard_model(cfg: CameraConfig) -> None:
-    model = cfg.model or standard_model_id(cfg.codec)
-    spec = STANDARD_MODELS.get(model)
-    if spec is None or spec.codec != cfg.codec:
-        raise ConfigError("model", f"{model!r} is not a registered model of codec {cfg.codec}")
+def _check_model(cfg: CameraConfig) -> None:
+    """ConfigError unless the codec's model is registered, its weights built in, and (for a
+    family that encodes with torch) torch installed."""
+    family = family_of_codec(cfg.codec)
     try:
-        file_hash(spec.weights)
+        named_hash(family.weights_name(cfg.codec, cfg.model))
+    except ModuleNotFoundError as e:
+        raise ConfigError(
+            "model", f"the {cfg.codec} codec needs {LEARNED_HINT} ({e.name} is missing)"
+        ) from e
     except WeightsError as e:
         raise ConfigError("model", str(e)) from e
 
 
 def _check_quality(cfg: CameraConfig) -> None:
-    if cfg.codec == "dsin":
-        from pipeline.codec.registry import get_spec
-
-        top = get_spec(cfg.model or None).config.levels
-    else:
-        top = 100
+    top = family_of_codec(cfg.codec).top_quality(cfg.codec, cfg.model)
     if not 1 <= cfg.quality <= top:
         raise ConfigError("quality", f"{cfg.quality} is not a {cfg.codec} quality (1..{top})")

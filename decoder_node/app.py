@@ -144,7 +144,7 @@ class DecoderApp:
             torch.set_num_threads(self.cfg.codec.torch_threads)
         if self._decoder is None:
             from pipeline.codec import StereoDecoder
-            from pipeline.codec.errors import WeightsError
+            from pipeline.codec.bitstream.errors import WeightsError
 
             codec = self.cfg.codec
             try:
@@ -164,7 +164,7 @@ class DecoderApp:
         publish_build_info(self.registry, pipeline.__version__, device, model_id)
         self._weights = publish_weights(self.registry, self._decoder)
         log.info("weights sets served: %s", ", ".join(" ".join(k) for k in self._weights))
-        from pipeline.codec import rans
+        from pipeline.codec.entropy import rans
 
         check_entropy_decoder()
         self.entropy_bounds_checked = rans.BOUNDS_CHECKED

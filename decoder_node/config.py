@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from decoder_node.shard import DecoderShardConfig
-from pipeline.codec.limits import ImageLimits
+from pipeline.codec.bitstream.limits import ImageLimits
 from pipeline.config import setting
 
 _LIMITS = ImageLimits()

@@ -31,7 +31,8 @@ from decoder_node.frames import DecodedItem, ReceivedFrame, StereoItem
 from decoder_node.metrics import LATENCY_BUCKETS, SIDES, FrameDrops, RigSeries, metric_name
 from decoder_node.sinks import SinkSet
 from pipeline.codec import DecodeRequest
-from pipeline.codec.errors import BitstreamError, ModelMismatchError
+from pipeline.codec.bitstream.errors import BitstreamError, ModelMismatchError
+from pipeline.codec.family import weights_of_model
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +91,7 @@ class DecodeMetrics:
 def weights_of(frame: ReceivedFrame) -> tuple[str, str]:
     """(weights name, hash) of the set that decodes ``frame``: its model id, or for a standard
     codec (``jpeg-si1`` ...) the SI-Net the id names (``si-std1``)."""
-    from pipeline.codec.registry import STANDARD_MODELS
-
-    spec = STANDARD_MODELS.get(frame.header.model_id)
-    return (spec.weights if spec else frame.header.model_id), frame.weights_hash
+    return weights_of_model(frame.header.model_id), frame.weights_hash
 
 
 def drop_reason(error: BaseException) -> str:

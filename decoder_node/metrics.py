@@ -196,7 +196,7 @@ def publish_entropy_check(registry: CollectorRegistry, checked: bool) -> None:
 def publish_weights(registry: CollectorRegistry, decoder: object) -> list[tuple[str, str]]:
     """Set ``stereo_decoder_weights_installed{weights, weights_hash} 1`` for every weights set
     ``decoder`` serves (``docs/weights.md``) and return them as (name, hash); none for a decoder
-    without a :class:`~pipeline.codec.model_set.ModelSet` (a test's stand-in)."""
+    without a :class:`~pipeline.codec.decode.model_set.ModelSet` (a test's stand-in)."""
     models = getattr(decoder, "models", None)
     held = list(models.held()) if models is not None else []
     gauge = Gauge(

@@ -65,8 +65,8 @@ def open_endpoints(cfg: DecoderConfig) -> list[str]:
 
 def check_entropy_decoder() -> None:
     """ConfigError unless entropy decoding checks its reads (numba) or the unchecked fallback is
-    allowed (``STEREO_ALLOW_UNCHECKED_RANS=1``, :mod:`pipeline.codec.rans`)."""
-    from pipeline.codec import rans
+    allowed (``STEREO_ALLOW_UNCHECKED_RANS=1``, :mod:`pipeline.codec.entropy.rans`)."""
+    from pipeline.codec.entropy import rans
 
     refusal = rans.unchecked_refusal()
     if refusal is not None:

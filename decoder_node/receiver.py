@@ -35,8 +35,8 @@ from decoder_node.metrics import (
 )
 from decoder_node.pairing import Pairer
 from pipeline.codec import BitstreamHeader, Role, read_header
-from pipeline.codec.errors import BitstreamError
-from pipeline.codec.limits import ImageLimits
+from pipeline.codec.bitstream.errors import BitstreamError
+from pipeline.codec.bitstream.limits import ImageLimits
 from pipeline.wire import (
     MAX_HEADER_BYTES,
     MAX_PAYLOAD_BYTES,

@@ -77,10 +77,10 @@ def check_device(key: str, device: str) -> None:
 
 def check_dsin_model(key: str, model: str | None) -> None:
     """ConfigError unless ``model`` (None or "": the default) is registered and installed."""
-    from pipeline.codec.errors import WeightsError
+    from pipeline.codec.bitstream.errors import WeightsError
 
     try:
-        from pipeline.codec.registry import get_spec, weights_path
+        from pipeline.codec.model.registry import get_spec, weights_path
     except ModuleNotFoundError as e:
         raise ConfigError(key, f"the dsin codec needs {LEARNED_HINT} ({e.name} is missing)") from e
     try:
@@ -91,9 +91,9 @@ def check_dsin_model(key: str, model: str | None) -> None:
 
 def check_weights_dir(key: str, folder: Path | None) -> None:
     """ConfigError unless the built-in weights and those of ``folder`` (when set) are all named
-    as the registry names them and hash to their names (:mod:`pipeline.codec.installed`)."""
-    from pipeline.codec.errors import WeightsError
-    from pipeline.codec.installed import installed
+    as the registry names them and hash to their names (:mod:`pipeline.codec.weights`)."""
+    from pipeline.codec.bitstream.errors import WeightsError
+    from pipeline.codec.weights import installed
 
     try:
         installed(folder)

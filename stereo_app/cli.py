@@ -11,7 +11,7 @@ import importlib.metadata
 import sys
 from collections.abc import Callable
 
-from pipeline.codec.errors import CodecError
+from pipeline.codec.bitstream.errors import CodecError
 from pipeline.preflight import LEARNED_HINT
 
 #: Packages of the ``learned`` extra (pyproject.toml); a command that needs one names the extra.

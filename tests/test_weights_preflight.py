@@ -9,7 +9,7 @@ import pytest
 
 from camera_nodes.cli import main as camera_main
 from decoder_node.cli import main as decoder_main
-from pipeline.codec.registry import DEFAULT_MODEL, weights_path
+from pipeline.codec.model.registry import DEFAULT_MODEL, weights_path
 from tests.weights_sets import perturbed_dsin
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.codec import registry
+from pipeline.codec.model import registry
 
 
 def perturbed_dsin(directory: Path, brighter: float = 0.02) -> Path:

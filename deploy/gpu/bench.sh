@@ -26,11 +26,11 @@ if [ -z "${SKIP_INSTALL:-}" ]; then
   export PYTHONPATH=/tmp/site:$PWD
 fi
 # without .whl-numba this machine has no numba: allow CompressAI's unchecked rANS decoder
-# (its inputs here are our own streams; pipeline/codec/rans.py)
+# (its inputs here are our own streams; pipeline/codec/entropy/rans.py)
 export PYTHONUNBUFFERED=1 STEREO_ALLOW_UNCHECKED_RANS=1
 mkdir -p "$OUT"
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1
-  $PY -c "import torch, numpy; from pipeline.codec import rans; print('torch', torch.__version__,
+  $PY -c "import torch, numpy; from pipeline.codec.entropy import rans; print('torch', torch.__version__,
 'cuda', torch.cuda.is_available(), 'numpy', numpy.__version__, 'bounds-checked rANS',
 rans.BOUNDS_CHECKED)"
 } | tee "$OUT/machine.txt"

@@ -33,7 +33,7 @@ if [ -z "${SKIP_INSTALL:-}" ]; then
   export PYTHONPATH=/tmp/site:$PWD
 fi
 # this machine has no numba: allow CompressAI's unchecked rANS decoder for the decode check
-# (its inputs are our own streams; pipeline/codec/rans.py)
+# (its inputs are our own streams; pipeline/codec/entropy/rans.py)
 export PYTHONUNBUFFERED=1 STEREO_ALLOW_UNCHECKED_RANS=1
 mkdir -p "$OUT/run"
 INIT=--init-from-shipped

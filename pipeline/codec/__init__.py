@@ -12,14 +12,17 @@ from typing import TYPE_CHECKING
 warnings.filterwarnings("ignore", message=".*torch.jit.script.*", category=FutureWarning)
 
 from pipeline.codec.api import DecodedBatch, DecodedPair, DecodeRequest, Role  # noqa: E402
-from pipeline.codec.container import BitstreamHeader, read_header  # noqa: E402
-from pipeline.codec.errors import BitstreamError, CodecError  # noqa: E402
+from pipeline.codec.bitstream.container import BitstreamHeader, read_header  # noqa: E402
+from pipeline.codec.bitstream.errors import BitstreamError, CodecError  # noqa: E402
 
 if TYPE_CHECKING:
-    from pipeline.codec.decoder import StereoDecoder
-    from pipeline.codec.encoder import ImageEncoder
+    from pipeline.codec.decode.decoder import StereoDecoder
+    from pipeline.codec.model.encoder import ImageEncoder
 
-_NEEDS_TORCH = {"StereoDecoder": "pipeline.codec.decoder", "ImageEncoder": "pipeline.codec.encoder"}
+_NEEDS_TORCH = {
+    "StereoDecoder": "pipeline.codec.decode.decoder",
+    "ImageEncoder": "pipeline.codec.model.encoder",
+}
 
 __all__ = [
     "BitstreamError",

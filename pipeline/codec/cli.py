@@ -11,12 +11,11 @@ import cv2
 import numpy as np
 
 from pipeline.codec.api import DecodeRequest, Role
-from pipeline.codec.camera_encoders import make_encoder
-from pipeline.codec.container import read_header
+from pipeline.codec.bitstream.container import read_header
+from pipeline.codec.family import STANDARD, family_of_codec, make_encoder
 from pipeline.codec.inputs import read_image
-from pipeline.codec.installed import select, weights_name
 from pipeline.codec.standard import CAMERA_CODECS
-from pipeline.codec.standard_models import STANDARD_MODELS
+from pipeline.codec.weights import select
 from pipeline.help_text import command_parser
 
 
@@ -53,7 +52,7 @@ def encode_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     weights = None
     if args.weights_dir or args.weights_hash:
-        name = weights_name(args.codec, args.model)
+        name = family_of_codec(args.codec).weights_name(args.codec, args.model)
         weights = select(name, args.weights_dir, args.weights_hash)
     encoder = make_encoder(args.codec, args.model, weights)
     data = encoder.encode(read_image(args.image), Role(args.role), args.quality)
@@ -88,9 +87,9 @@ def decode_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     data = Path(args.bitstream).read_bytes()
     model_id = read_header(data).model_id
-    from pipeline.codec.decoder import StereoDecoder  # torch: the `learned` extra
+    from pipeline.codec.decode.decoder import StereoDecoder  # torch: the `learned` extra
 
-    default = None if model_id in STANDARD_MODELS else model_id
+    default = None if STANDARD.serves_model(model_id) else model_id
     decoder = StereoDecoder(default, device=args.device, weights_dir=args.weights_dir)
     if args.band is not None:
         decoder.si_finder = replace(decoder.si_finder, band=args.band or None)

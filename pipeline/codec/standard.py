@@ -5,8 +5,9 @@ and back. The decoder side first reads the file's own header (Pillow, without de
 checks its format and size against what the container declares, so a payload that claims a
 huge image is refused before any pixel is allocated; only then it decodes. What the libraries
 raise on bad bytes (:data:`PILLOW_DATA_ERRORS`, :data:`OPENCV_DATA_ERRORS`,
-:data:`AVIF_DATA_ERRORS`) becomes :class:`~pipeline.codec.errors.CorruptBitstreamError`; anything
-else (``MemoryError``, ``TypeError``, a bug) propagates, and the decoder counts it as
+:data:`AVIF_DATA_ERRORS`) becomes
+:class:`~pipeline.codec.bitstream.errors.CorruptBitstreamError`; anything else
+(``MemoryError``, ``TypeError``, a bug) propagates, and the decoder counts it as
 ``decode_error``, not as a bad frame.
 
 Libraries (the fastest maintained decoder of each format that installs by name, measured at
@@ -28,7 +29,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from pipeline.codec.errors import CorruptBitstreamError
+from pipeline.codec.bitstream.errors import CorruptBitstreamError
 
 AVIF_SPEED = 8
 """libavif encoder speed (0 slowest to 10 fastest): 38 ms a 640x480 colour frame on one thread
@@ -149,18 +150,26 @@ STANDARD_CODECS: dict[str, StandardCodec] = {
     codec.name: codec
     for codec in (
         StandardCodec(
-            "jpeg", "JPEG", _QUALITIES, 50,
-            opencv_encoder(".jpg", cv2.IMWRITE_JPEG_QUALITY), opencv_pixels, OPENCV_DATA_ERRORS,
+            "jpeg",
+            "JPEG",
+            _QUALITIES,
+            50,
+            opencv_encoder(".jpg", cv2.IMWRITE_JPEG_QUALITY),
+            opencv_pixels,
+            OPENCV_DATA_ERRORS,
         ),
         StandardCodec(
-            "webp", "WEBP", _QUALITIES, 50,
-            opencv_encoder(".webp", cv2.IMWRITE_WEBP_QUALITY), opencv_pixels, OPENCV_DATA_ERRORS,
+            "webp",
+            "WEBP",
+            _QUALITIES,
+            50,
+            opencv_encoder(".webp", cv2.IMWRITE_WEBP_QUALITY),
+            opencv_pixels,
+            OPENCV_DATA_ERRORS,
         ),
-        StandardCodec(
-            "avif", "AVIF", _QUALITIES, 50, avif_encode, _avif_pixels, AVIF_DATA_ERRORS,
-        ),
+        StandardCodec("avif", "AVIF", _QUALITIES, 50, avif_encode, _avif_pixels, AVIF_DATA_ERRORS),
     )
-}  # fmt: skip
+}
 """The standard camera codecs by name; their order is the SI-Net's codec input. The default
 quality of each (50) lands near 35 dB on the evaluation sets (docs/models.md): AVIF 0.37 bpp,
 WebP 0.43, JPEG 0.64, where dsin-s1's default (8) gives 32.4 dB at 0.48 bpp."""

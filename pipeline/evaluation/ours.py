@@ -30,8 +30,9 @@ class OursCodec:
         """``weights_dir``: load the model's weights from that folder (one hash-named file, as
         ``stereo-pipeline export --out-dir`` writes) instead of the package's own."""
         from pipeline.codec import ImageEncoder, StereoDecoder
-        from pipeline.codec.errors import WeightsError
-        from pipeline.codec.registry import WEIGHTS_DIR, load
+        from pipeline.codec.bitstream.errors import WeightsError
+        from pipeline.codec.model.registry import load
+        from pipeline.codec.weights import WEIGHTS_DIR
 
         try:
             # a candidate may be wider than the registry entry (pipeline.training.surgery.widen*)

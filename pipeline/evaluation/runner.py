@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from pipeline.codec.errors import CodecError
-from pipeline.codec.images import read_image
+from pipeline.codec.bitstream.errors import CodecError
+from pipeline.codec.inputs import read_image
 from pipeline.evaluation.classic import ClassicCodec
 from pipeline.evaluation.coded_pair import CodedPair
 from pipeline.evaluation.images import PairFiles

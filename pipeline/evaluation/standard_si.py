@@ -1,7 +1,7 @@
 """Standard codecs with side information in the evaluation: ``jpeg_si``, ``webp_si``, ``avif_si``.
 
 Both views are coded with the same standard codec at the same quality, exactly as camera nodes
-code them (:class:`pipeline.codec.encoder.StandardEncoder`: the codec's file inside our
+code them (:class:`pipeline.codec.model.encoder.StandardEncoder`: the codec's file inside our
 container), and decoded by the decoder the daemon runs (:class:`pipeline.codec.StereoDecoder`):
 the left view alone gives the plain codec's row, the left view with the right one as side
 information gives the ``*_si`` row. The plain row counts the codec's file bytes (what a user of
@@ -45,8 +45,8 @@ class StandardSI:
         """Encode both views with ``codec`` at ``quality`` and decode the pair; the left view
         alone costs its codec's file (the container less its header)."""
         from pipeline.codec import Role
-        from pipeline.codec.container import parse
-        from pipeline.codec.encoder import StandardEncoder
+        from pipeline.codec.bitstream.container import parse
+        from pipeline.codec.encode import StandardEncoder
 
         encoder = self._encoders.setdefault(codec, StandardEncoder(codec))
         return code_pair(

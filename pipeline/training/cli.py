@@ -8,12 +8,30 @@ from pathlib import Path
 
 import torch
 
-from pipeline.codec.decoder import resolve_device
-from pipeline.codec.model import CodecConfig, DsinCodec
-from pipeline.codec.registry import WEIGHTS_DIR, export, get_spec, load, widths_of
+from pipeline.codec.decode.device import resolve_device
+from pipeline.codec.model.dsin import CodecConfig, DsinCodec
+from pipeline.codec.model.registry import export, get_spec, load, widths_of
+from pipeline.codec.weights import WEIGHTS_DIR
 from pipeline.help_text import command_parser, options
 from pipeline.training.loop.trainer import TrainConfig, Trainer
 from pipeline.training.surgery.widen_analysis import widen_analysis_state
+
+#: ``stereo-pipeline train`` options passed to :class:`TrainConfig` as they are.
+TRAIN_OPTIONS = (
+    "minutes",
+    "lr",
+    "si_lr",
+    "lr_drop_last",
+    "freeze_codec",
+    "codec_only",
+    "si_objective",
+    "gains_only",
+    "new_channels_from",
+    "encoder_only",
+    "alpha",
+    "log_every",
+    "seed",
+)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -136,12 +154,8 @@ def train_main(argv: list[str]) -> int:
         levels=tuple(q - 1 for q in args.qualities),
         device=str(device),
         amp=device.type == "cuda",
-        **options(
-            args, "minutes", "lr", "si_lr", "lr_drop_last", "freeze_codec", "codec_only",
-            "si_objective", "gains_only", "new_channels_from", "encoder_only", "alpha",
-            "log_every", "seed",
-        ),
-    )  # fmt: skip
+        **options(args, *TRAIN_OPTIONS),
+    )
     spec = get_spec(args.model)
     architecture = _architecture(spec.config, Path(args.out) / "checkpoint.pt", args.n_a)
     if isinstance(architecture, str):

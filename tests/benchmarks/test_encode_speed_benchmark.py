@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from benchmarks import common, encode_speed, video_speed
-from pipeline.codec import registry
+from pipeline.codec.model import registry
 
 
 @pytest.fixture(autouse=True)

@@ -8,8 +8,8 @@ import struct
 import pytest
 
 from pipeline.codec import DecodeRequest, Role, read_header
-from pipeline.codec.container import FORMAT_VERSION, Bitstream, BitstreamHeader, parse
-from pipeline.codec.errors import (
+from pipeline.codec.bitstream.container import FORMAT_VERSION, Bitstream, BitstreamHeader, parse
+from pipeline.codec.bitstream.errors import (
     BitstreamError,
     CorruptBitstreamError,
     ImageTooLargeError,

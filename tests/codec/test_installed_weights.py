@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 
 from pipeline.codec import DecodeRequest, ImageEncoder, Role, StereoDecoder
-from pipeline.codec.container import Bitstream, parse
-from pipeline.codec.errors import ModelMismatchError, WeightsError
-from pipeline.codec.installed import installed, scan, select
-from pipeline.codec.registry import DEFAULT_MODEL, file_hash, load_file, weights_path
+from pipeline.codec.bitstream.container import Bitstream, parse
+from pipeline.codec.bitstream.errors import ModelMismatchError, WeightsError
+from pipeline.codec.model.registry import DEFAULT_MODEL, load_file
+from pipeline.codec.weights import installed, named_hash, scan, select, weights_path
 from tests.conftest import natural_image
 from tests.weights_sets import perturbed_dsin
 
-SHIPPED = file_hash(DEFAULT_MODEL)
+SHIPPED = named_hash(DEFAULT_MODEL)
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +114,8 @@ def test_the_decoder_decodes_each_bitstream_with_the_set_it_names(new_set, exact
 def test_encode_and_decode_commands_take_a_weights_folder(new_set, tmp_path):
     import cv2
 
+    from pipeline.codec.bitstream.container import read_header
     from pipeline.codec.cli import decode_main, encode_main
-    from pipeline.codec.container import read_header
 
     image, bits, out = tmp_path / "in.png", tmp_path / "in.sic", tmp_path / "out.png"
     cv2.imwrite(str(image), natural_image(48, 64, seed=3))
@@ -131,7 +131,7 @@ def test_encode_and_decode_commands_take_a_weights_folder(new_set, tmp_path):
 
 
 def test_the_torch_free_list_of_learned_models_matches_the_registry():
-    from pipeline.codec.registry import REGISTRY
-    from pipeline.codec.weights_files import LEARNED_MODEL_IDS
+    from pipeline.codec.model.registry import REGISTRY
+    from pipeline.codec.weights import LEARNED_MODEL_IDS
 
     assert set(LEARNED_MODEL_IDS) == set(REGISTRY)

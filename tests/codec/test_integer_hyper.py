@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from pipeline.codec.integer_hyper import ACT_BITS, ACT_MAX, WEIGHT_BITS, IntegerHyperSynthesis
+from pipeline.codec.model.integer_hyper import ACT_BITS, ACT_MAX, WEIGHT_BITS, IntegerHyperSynthesis
 
 
 def _int64_reference(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from pipeline.codec import DecodeRequest, Role, StereoDecoder
-from pipeline.codec.views import Latents
+from pipeline.codec.decode.read import Latents
 from tests.conftest import natural_image
 
 

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from compressai.ans import RansDecoder, RansEncoder
 
-from pipeline.codec import DecodeRequest, rans
-from pipeline.codec.entropy import CdfTables
-from pipeline.codec.errors import CorruptBitstreamError
-from pipeline.codec.registry import load
+from pipeline.codec import DecodeRequest
+from pipeline.codec.bitstream.errors import CorruptBitstreamError
+from pipeline.codec.entropy import rans
+from pipeline.codec.entropy.coder import CdfTables
+from pipeline.codec.model.registry import load
 from tests.conftest import natural_image
 
 

@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from pipeline.codec import registry
-from pipeline.codec.errors import WeightsError
+from pipeline.codec.bitstream.errors import WeightsError
+from pipeline.codec.model import registry
 
 
 def test_shipped_default_model_loads_with_its_hash():

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.codec.errors import WeightsError
-from pipeline.codec.standard_models import (
+from pipeline.codec.bitstream.errors import WeightsError
+from pipeline.codec.weights import (
     STANDARD_MODELS,
     RegistryEntry,
     StandardModelSpec,

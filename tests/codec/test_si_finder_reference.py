@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.codec.si_finder import (
+from pipeline.codec.model.si_finder import (
     SIFinderConfig,
     _best_positions,
     _coarse_to_fine,

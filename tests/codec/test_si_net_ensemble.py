@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from pipeline.codec import StereoDecoder
-from pipeline.codec.decoder import resolve_ensemble
-from pipeline.codec.registry import load
-from pipeline.codec.si_net import SINet
+from pipeline.codec.decode.device import resolve_ensemble
+from pipeline.codec.model.registry import load
+from pipeline.codec.model.si_net import SINet
 
 
 @pytest.fixture(scope="module")

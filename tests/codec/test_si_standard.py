@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pipeline.codec.si_standard import (
+from pipeline.codec.model.si_standard import (
     StandardSIConfig,
     StandardSINet,
     export_standard_net,

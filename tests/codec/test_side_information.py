@@ -7,8 +7,12 @@ import pytest
 import torch
 
 from pipeline.codec import DecodeRequest, Role
-from pipeline.codec.images import to_tensor
-from pipeline.codec.si_finder import SIFinderConfig, find_side_information, find_with_confidence
+from pipeline.codec.model.si_finder import (
+    SIFinderConfig,
+    find_side_information,
+    find_with_confidence,
+)
+from pipeline.codec.model.tensors import to_tensor
 from tests.conftest import natural_image, psnr
 
 

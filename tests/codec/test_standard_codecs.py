@@ -8,9 +8,14 @@ import numpy as np
 import pytest
 
 from pipeline.codec import DecodeRequest, Role, read_header
-from pipeline.codec.container import Bitstream, parse
-from pipeline.codec.encoder import StandardEncoder, make_encoder
-from pipeline.codec.errors import BitstreamError, CorruptBitstreamError, ImageTooLargeError
+from pipeline.codec.bitstream.container import Bitstream, parse
+from pipeline.codec.bitstream.errors import (
+    BitstreamError,
+    CorruptBitstreamError,
+    ImageTooLargeError,
+)
+from pipeline.codec.encode import StandardEncoder
+from pipeline.codec.family import make_encoder
 from pipeline.codec.standard import CODEC_NAMES, STANDARD_CODECS
 from tests.conftest import natural_image, psnr
 

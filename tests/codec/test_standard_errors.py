@@ -15,8 +15,8 @@ from PIL import AvifImagePlugin, Image
 
 from pipeline.codec import DecodeRequest, Role
 from pipeline.codec import standard as standard_module
-from pipeline.codec.encoder import StandardEncoder
-from pipeline.codec.errors import CorruptBitstreamError
+from pipeline.codec.bitstream.errors import CorruptBitstreamError
+from pipeline.codec.encode import StandardEncoder
 from pipeline.codec.standard import CODEC_NAMES, STANDARD_CODECS
 from tests.conftest import natural_image
 from tests.fuzz.mutate import mutated

@@ -13,8 +13,13 @@ from decoder_node.frames import ReceivedFrame
 from decoder_node.metrics import FrameDrops
 from pipeline.codec import DecodedBatch, DecodedPair, DecodeRequest, Role
 from pipeline.codec.api import StageSeconds
-from pipeline.codec.container import FORMAT_VERSION, Bitstream, BitstreamHeader, read_header
-from pipeline.codec.errors import CorruptBitstreamError
+from pipeline.codec.bitstream.container import (
+    FORMAT_VERSION,
+    Bitstream,
+    BitstreamHeader,
+    read_header,
+)
+from pipeline.codec.bitstream.errors import CorruptBitstreamError
 from pipeline.wire import PROTOCOL_VERSION, FrameHeader
 
 BAD_MARK = b"BAD!"

@@ -17,7 +17,7 @@ from decoder_node.frames import DecodedItem, StereoItem
 from decoder_node.sinks import SinkSet
 from decoder_node.sinks.base import Sink
 from pipeline.codec import Role
-from pipeline.codec.encoder import StandardEncoder
+from pipeline.codec.encode import StandardEncoder
 from tests.conftest import natural_image
 from tests.decoder_node.conftest import holding
 

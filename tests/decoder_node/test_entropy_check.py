@@ -15,7 +15,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from decoder_node.app import DecoderApp
-from pipeline.codec import rans
+from pipeline.codec.entropy import rans
 from tests.decoder_node.test_app import config, get
 
 REPO = Path(__file__).resolve().parents[2]

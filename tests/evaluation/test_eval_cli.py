@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.codec import registry
+from pipeline.codec.model import registry
 from pipeline.evaluation.cli import main
 from pipeline.evaluation.plot import COLOURS
 

@@ -1,7 +1,7 @@
-"""Fuzz target ``container``: :func:`pipeline.codec.container.parse` and ``read_header``.
+"""Fuzz target ``container``: :func:`pipeline.codec.bitstream.container.parse` and ``read_header``.
 
 Contract (``docs/bitstream.md``): every input parses, and the parsed container serialises back
-to the same bytes, or raises a :class:`~pipeline.codec.errors.BitstreamError` subclass.
+to the same bytes, or raises a :class:`~pipeline.codec.bitstream.errors.BitstreamError` subclass.
 Inputs, from real containers of every codec (:mod:`tests.fuzz.corpus`): byte mutations (most
 stop at the CRC); byte mutations with the total length and CRC32 fixed up, so they reach the
 field and string-length checks; header fields patched in place (role, quality, channels,
@@ -20,8 +20,8 @@ from functools import cache
 from hypothesis import strategies as st
 
 from pipeline.codec import Role
-from pipeline.codec.container import MAGIC, Bitstream, BitstreamHeader, parse, read_header
-from pipeline.codec.errors import BitstreamError
+from pipeline.codec.bitstream.container import MAGIC, Bitstream, BitstreamHeader, parse, read_header
+from pipeline.codec.bitstream.errors import BitstreamError
 from tests.fuzz import corpus
 from tests.fuzz.mutate import mutated
 from tests.fuzz.target import Target

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from pipeline.codec import ImageEncoder, Role
-from pipeline.codec.encoder import StandardEncoder
+from pipeline.codec.encode import StandardEncoder
 from tests.conftest import natural_image
 
 CODECS = ("dsin", "avif", "webp", "jpeg")

@@ -1,11 +1,11 @@
 """Fuzz target ``decode``: ``StereoDecoder.decode_batch`` on mutated real containers.
 
 Contract (``docs/bitstream.md``): every request decodes to images of the shapes its headers
-declare, or raises a :class:`~pipeline.codec.errors.BitstreamError` subclass. Inputs: batches
-of one or two requests whose primary and side views are corpus containers of any codec and
-shape (so pairs mix codecs and sizes), unchanged or mutated as the ``container`` target
-mutates them; most mutations keep the CRC valid so they reach the entropy decoder, the image
-libraries and the networks.
+declare, or raises a :class:`~pipeline.codec.bitstream.errors.BitstreamError` subclass.
+Inputs: batches of one or two requests whose primary and side views are corpus containers of
+any codec and shape (so pairs mix codecs and sizes), unchanged or mutated as the
+``container`` target mutates them; most mutations keep the CRC valid so they reach the
+entropy decoder, the image libraries and the networks.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from functools import cache
 from hypothesis import strategies as st
 
 from pipeline.codec import DecodeRequest, Role, StereoDecoder
-from pipeline.codec.container import read_header
-from pipeline.codec.errors import BitstreamError
+from pipeline.codec.bitstream.container import read_header
+from pipeline.codec.bitstream.errors import BitstreamError
 from tests.fuzz import corpus
 from tests.fuzz.container import fix_envelope, patched, rebuilt
 from tests.fuzz.mutate import mutated

@@ -3,12 +3,12 @@
 FFmpeg's decoders run in the decoder's process, so every packet a camera (or an attacker on the
 wire) sends reaches them. Contract (``docs/video.md``): every packet decodes to a uint8 image
 of the declared shape and channels, or is dropped with a reason, or raises
-:class:`~pipeline.codec.errors.CorruptBitstreamError`; after a drop or an error, nothing but a
-keyframe decodes. Inputs: short real streams of each codec (H.264, HEVC, AV1; grey and colour;
-16x16, 24x40, 64x48; keyframes at packets 0 and 3) fed to a decoder of their own codec or
-another's, with one to three packets byte-mutated (a dictionary of start codes, NAL and OBU
-headers), replaced by noise, dropped, duplicated, swapped, moved to another stream or with
-their keyframe flag flipped.
+:class:`~pipeline.codec.bitstream.errors.CorruptBitstreamError`; after a drop or an error,
+nothing but a keyframe decodes. Inputs: short real streams of each codec (H.264, HEVC, AV1;
+grey and colour; 16x16, 24x40, 64x48; keyframes at packets 0 and 3) fed to a decoder of their
+own codec or another's, with one to three packets byte-mutated (a dictionary of start codes,
+NAL and OBU headers), replaced by noise, dropped, duplicated, swapped, moved to another stream
+or with their keyframe flag flipped.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from functools import cache
 
 from hypothesis import strategies as st
 
-from pipeline.codec.errors import CorruptBitstreamError
-from pipeline.codec.limits import ImageLimits
+from pipeline.codec.bitstream.errors import CorruptBitstreamError
+from pipeline.codec.bitstream.limits import ImageLimits
 from pipeline.codec.video import (
     VIDEO_CODECS,
     DecodeOutcome,

@@ -17,7 +17,7 @@ import numpy as np
 import zmq
 
 from pipeline.codec import Role, read_header
-from pipeline.codec.encoder import StandardEncoder
+from pipeline.codec.encode import StandardEncoder
 from pipeline.wire import PROTOCOL_VERSION, FrameHeader, encode_frame
 
 

@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 SCRIPT = """
 import sys, threading, torch
-from pipeline.codec import decoder as codec
+from pipeline.codec.decode import decoder as codec
 from decoder_node.cli import main
 
 fault = sys.argv[1]

@@ -13,7 +13,7 @@ import pytest
 import zmq
 from PIL import Image
 
-from pipeline.codec.container import read_header
+from pipeline.codec.bitstream.container import read_header
 from pipeline.scene import render_stereo_frame
 from pipeline.wire import decode_frame
 from stereo_app.demo.processes import spawn, stop, wait_until

@@ -18,7 +18,7 @@ import pytest
 import zmq
 
 from pipeline.codec import ImageEncoder, Role
-from pipeline.codec.container import Bitstream, parse
+from pipeline.codec.bitstream.container import Bitstream, parse
 from pipeline.wire import PROTOCOL_VERSION, FrameHeader, encode_frame
 from stereo_app.demo.processes import health, scrape, spawn, stop, total, wait_until
 from stereo_app.demo.setup import pick_ports

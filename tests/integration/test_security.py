@@ -18,7 +18,7 @@ import pytest
 import zmq
 
 from pipeline.codec import Role
-from pipeline.codec.encoder import StandardEncoder
+from pipeline.codec.encode import StandardEncoder
 from pipeline.security import generate, load_keypair, load_public
 from pipeline.wire import PROTOCOL_VERSION, FrameHeader, encode_frame
 from stereo_app.demo.processes import camera_counts, health, scrape, spawn, stop, total, wait_until

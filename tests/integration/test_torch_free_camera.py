@@ -16,7 +16,7 @@ import cv2
 import pytest
 import zmq
 
-from pipeline.codec.container import parse
+from pipeline.codec.bitstream.container import parse
 from pipeline.codec.standard import STANDARD_CODECS
 from pipeline.evaluation.quality import psnr
 from pipeline.scene.render import render_view

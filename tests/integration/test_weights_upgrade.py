@@ -19,7 +19,8 @@ import pytest
 import zmq
 
 from pipeline.codec import ImageEncoder, Role
-from pipeline.codec.registry import DEFAULT_MODEL, file_hash, load_file
+from pipeline.codec.model.registry import DEFAULT_MODEL, load_file
+from pipeline.codec.weights import named_hash
 from pipeline.wire import PROTOCOL_VERSION, FrameHeader, encode_frame
 from stereo_app.demo.processes import camera_counts, health, scrape, spawn, stop, total, wait_until
 from stereo_app.demo.setup import pick_ports
@@ -99,7 +100,7 @@ def test_one_decoder_decodes_cameras_on_either_installed_weights_set(tmp_path: P
             assert total(samples, DROPPED, rig=rig) == 0, rig
         assert total(samples, DROPPED, rig="stale", reason="model_mismatch") == 2 * FRAMES
         assert total(samples, DECODED, rig="stale") == 0
-        new_hash, old_hash = file_hash(DEFAULT_MODEL, new.parent), file_hash(DEFAULT_MODEL)
+        new_hash, old_hash = named_hash(DEFAULT_MODEL, new.parent), named_hash(DEFAULT_MODEL)
         assert (
             total(samples, BY_WEIGHTS, weights=DEFAULT_MODEL, weights_hash=new_hash) == 3 * FRAMES
         )

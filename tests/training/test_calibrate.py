@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pipeline.codec.model import CodecConfig, DsinCodec
-from pipeline.codec.si_net import SINet
+from pipeline.codec.model.dsin import CodecConfig, DsinCodec
+from pipeline.codec.model.si_net import SINet
 from pipeline.training.surgery.calibrate import residual_scales
 from tests.conftest import natural_image
 

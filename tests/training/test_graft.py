@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pipeline.codec.model import CodecConfig, DsinCodec
+from pipeline.codec.model.dsin import CodecConfig, DsinCodec
 from pipeline.training.loop.trainer import TrainConfig, Trainer
 from pipeline.training.surgery.graft import graft_checkpoint, graft_si_net
 

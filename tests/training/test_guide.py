@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pipeline.codec.model import CodecConfig, DsinCodec
-from pipeline.codec.si_net import SINet
+from pipeline.codec.model.dsin import CodecConfig, DsinCodec
+from pipeline.codec.model.si_net import SINet
 from pipeline.training.loop.trainer import TrainConfig, Trainer
 from pipeline.training.surgery.guide import guide_checkpoint, guide_state
 

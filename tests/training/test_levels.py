@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from pipeline.codec.model import CodecConfig, DsinCodec
+from pipeline.codec.model.dsin import CodecConfig, DsinCodec
 from pipeline.training.loop.trainer import TrainConfig, Trainer
 from pipeline.training.surgery.levels import relevel_checkpoint, resample_gains
 

@@ -11,8 +11,8 @@ import cv2
 import pytest
 import torch
 
-from pipeline.codec import registry
-from pipeline.codec.model import CodecConfig, DsinCodec
+from pipeline.codec.model import registry
+from pipeline.codec.model.dsin import CodecConfig, DsinCodec
 from pipeline.training.cli import export_main, train_main
 from pipeline.training.loop.loss import bits_per_pixel, codec_loss, joint_loss, si_loss
 from pipeline.training.loop.trainer import TrainConfig, Trainer

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pipeline.codec.model import DsinCodec
+from pipeline.codec.model.dsin import DsinCodec
 from pipeline.training.loop.trainer import TrainConfig, Trainer
 from pipeline.training.surgery.widen import widen_checkpoint, widen_state
 from tests.training.widening import first_step_backward, widened_pair

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pipeline.codec.model import DsinCodec
+from pipeline.codec.model.dsin import DsinCodec
 from pipeline.training.surgery.widen import main
 from pipeline.training.surgery.widen_analysis import widen_analysis_state
 from tests.training.widening import first_step_backward, widened_pair

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import torch
 
-from pipeline.codec.model import CodecConfig, DsinCodec
+from pipeline.codec.model.dsin import CodecConfig, DsinCodec
 from pipeline.training.loop.loss import codec_loss
 
 SMALL = dict(n=16, n_a=16, n_h=16, m=16, nz=16, groups=2, si_width=8, lambdas=(0.01, 0.05))

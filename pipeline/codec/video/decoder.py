@@ -6,12 +6,12 @@ state (its FFmpeg context) and the next packet index it expects. A packet that d
 dropped unless it is a keyframe, and so is every packet after it until the next keyframe: the
 outcome says which of the two reasons (``stream_gap`` for the packet that shows the gap,
 ``waiting_keyframe`` for the rest). A packet FFmpeg cannot decode raises
-:class:`~pipeline.codec.errors.CorruptBitstreamError` and the decoder waits for the next
+:class:`~pipeline.codec.bitstream.errors.CorruptBitstreamError` and the decoder waits for the next
 keyframe; nothing from FFmpeg escapes as another exception.
 
 Sizes: FFmpeg refuses a frame over ``limits.max_pixels`` before allocating it (its
 ``max_pixels`` option), and every decoded frame is checked against the per-side limits
-(:class:`~pipeline.codec.errors.ImageTooLargeError`) and the shape the caller expects.
+(:class:`~pipeline.codec.bitstream.errors.ImageTooLargeError`) and the shape the caller expects.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
-from pipeline.codec.errors import CorruptBitstreamError
-from pipeline.codec.limits import ImageLimits
+from pipeline.codec.bitstream.errors import CorruptBitstreamError
+from pipeline.codec.bitstream.limits import ImageLimits
 from pipeline.codec.video.encoder import VideoPacket
 from pipeline.codec.video.frames import from_frame
 from pipeline.codec.video.settings import VIDEO_CODECS

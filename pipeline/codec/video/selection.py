@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
-from pipeline.codec.errors import CodecError
+from pipeline.codec.bitstream.errors import CodecError
 from pipeline.codec.video import profiles
 from pipeline.codec.video.frames import to_frame
 from pipeline.codec.video.profiles import EncoderProfile

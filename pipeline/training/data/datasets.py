@@ -20,6 +20,7 @@ from PIL import Image
 from torch import Tensor
 from torch.utils.data import ConcatDataset, Dataset, WeightedRandomSampler
 
+from pipeline.codec.model.tensors import to_tensor
 from pipeline.image_folders import IMAGE_SUFFIXES, images_in, stereo_pairs
 from pipeline.training.data.rendered_stereo import make_stereo_pair
 
@@ -44,11 +45,6 @@ def read_rgb(path: Path, grey_to_rgb: bool = True) -> np.ndarray:
     if image.shape[2] == 1:
         return np.repeat(image, 3, axis=2) if grey_to_rgb else image
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
-def to_tensor(image: np.ndarray) -> Tensor:
-    """uint8 ``(H, W, C)`` to float ``(C, H, W)`` in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float() / 255.0
 
 
 def pad_to(image: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -192,12 +188,8 @@ class SyntheticStereo(Dataset):
         )
         source = image[:, :, 0] if image.shape[2] == 1 else image
         pair = make_stereo_pair(source, rng, self.max_disparity, crop=self.crop)
-        return _three_channels(pair.left), _three_channels(pair.right)
-
-
-def _three_channels(image: np.ndarray) -> Tensor:
-    """Grey (rendered as grey, so its photometric changes stay grey) replicated to RGB."""
-    return to_tensor(np.repeat(image[:, :, None], 3, axis=2) if image.ndim == 2 else image)
+        # grey is rendered as grey (its photometric changes stay grey), then replicated to RGB
+        return to_tensor(pair.left), to_tensor(pair.right)
 
 
 def mix_datasets(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from pipeline.codec.model import DsinCodec
+from pipeline.codec.model.dsin import DsinCodec
 
 
 @dataclass

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from pipeline.codec.model import DsinCodec
+from pipeline.codec.model.dsin import DsinCodec
 from pipeline.training.loop.loss import codec_loss, joint_loss, si_loss
 from pipeline.training.loop.modes import check_modes, set_trainable
 

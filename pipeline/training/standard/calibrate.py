@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipeline.codec.images import read_image, to_tensor
-from pipeline.codec.si_finder import find_with_confidence
-from pipeline.codec.si_standard import QUALITY_STEPS, StandardSIConfig, StandardSINet
+from pipeline.codec.inputs import read_image
+from pipeline.codec.model.fusion import ResidualFit, find
+from pipeline.codec.model.si_standard import QUALITY_STEPS, StandardSIConfig, StandardSINet
+from pipeline.codec.model.tensors import to_tensor
 from pipeline.help_text import command_parser
 from pipeline.training.data.datasets import list_pairs
 from pipeline.training.standard.prepare import code
@@ -44,31 +45,37 @@ def fit_scales(
     net: StandardSINet, pairs: list[tuple[Path, Path]], qualities: tuple[int, ...]
 ) -> torch.Tensor:
     """(codecs, 101) scales: least squares at ``qualities``, interpolated in between."""
-    codecs = net.config.codecs
-    num = np.zeros((len(codecs), len(qualities)))
-    den = np.zeros_like(num)
+    fit = ResidualFit(len(net.config.codecs), len(qualities))
     with torch.no_grad():
         for left_path, right_path in pairs:
             left, right = read_image(left_path), read_image(right_path)
             if right.ndim != left.ndim:
                 continue
-            x = to_tensor(left)[None]
-            for c, codec in enumerate(codecs):
+            for c, codec in enumerate(net.config.codecs):
                 for k, quality in enumerate(qualities):
-                    x_dec = to_tensor(code(codec, left, quality))
-                    y_dec = to_tensor(code(codec, right, quality))
-                    y_syn, confidence = find_with_confidence(x_dec, y_dec, net.config.si_finder)
-                    fused = net(
-                        x_dec[None], y_syn[None].clamp(0, 1), confidence[None],
-                        torch.tensor([c]), torch.tensor([quality]), scaled=False,
-                    )  # fmt: skip
-                    residual = (fused - x_dec[None]).double()
-                    num[c, k] += float((residual * (x - x_dec[None]).double()).sum())
-                    den[c, k] += float(residual.pow(2).sum())
-    at_grid = np.clip(num / np.maximum(den, 1e-12), 0.0, 1.0)
+                    _fit_one(net, fit, (c, k), left, right, codec, quality)
+    at_grid = fit.scales().numpy()
     steps = np.arange(QUALITY_STEPS)
     scales = np.stack([np.interp(steps, qualities, row) for row in at_grid])
     return torch.tensor(scales, dtype=torch.float32)
+
+
+def _fit_one(
+    net: StandardSINet,
+    fit: ResidualFit,
+    cell: tuple[int, int],
+    left: np.ndarray,
+    right: np.ndarray,
+    codec: str,
+    quality: int,
+) -> None:
+    """Add one pair coded by ``codec`` at ``quality`` to ``fit``: found and fused exactly as
+    the decoder does (:mod:`pipeline.codec.model.fusion`), the residual unscaled."""
+    x_dec = to_tensor(code(codec, left, quality))
+    y_syn, confidence = find(x_dec, to_tensor(code(codec, right, quality)), net.config.si_finder)
+    codecs, qualities = torch.tensor([cell[0]]), torch.tensor([quality])
+    fused = net(x_dec[None], y_syn[None], confidence[None], codecs, qualities, scaled=False)
+    fit.add(cell, fused, x_dec[None], to_tensor(left)[None])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import torch
 
-from pipeline.codec.registry import STANDARD_MODELS
-from pipeline.codec.si_standard import StandardSIConfig, StandardSINet, export_standard_net
+from pipeline.codec.family import STANDARD
+from pipeline.codec.model.si_standard import StandardSIConfig, StandardSINet, export_standard_net
 from pipeline.help_text import command_parser
 
 
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     state = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
     net = StandardSINet(StandardSIConfig.from_stored(state["config"]))
     net.load_state_dict(state["model"])
-    (name,) = {spec.weights for spec in STANDARD_MODELS.values()}
+    (name,) = {STANDARD.weights_of_model(model_id) for model_id in STANDARD.model_ids()}
     print(export_standard_net(net, name, args.out_dir))
     return 0
 

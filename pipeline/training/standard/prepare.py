@@ -26,9 +26,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipeline.codec.images import read_image, to_tensor
-from pipeline.codec.si_finder import SIFinderConfig, find_with_confidence
-from pipeline.codec.si_standard import STANDARD_SI_FINDER
+from pipeline.codec.inputs import read_image
+from pipeline.codec.model.fusion import find
+from pipeline.codec.model.si_finder import SIFinderConfig
+from pipeline.codec.model.si_standard import STANDARD_SI_FINDER
+from pipeline.codec.model.tensors import to_tensor
 from pipeline.codec.standard import CODEC_NAMES, STANDARD_CODECS
 from pipeline.help_text import command_parser
 from pipeline.training.data.datasets import list_images, list_pairs
@@ -94,8 +96,7 @@ def samples(
     x = to_tensor(left)
     x_dec = to_tensor(code(codec, left, quality))
     y_dec = to_tensor(code(codec, right, quality))
-    with torch.no_grad():
-        y_syn, confidence = find_with_confidence(x_dec, y_dec, finder)
+    y_syn, confidence = find(x_dec, y_dec, finder)
     stacked = torch.cat([x, x_dec, y_syn.clamp(0, 1), (confidence + 1) / 2])
     stacked = torch.round(stacked * 255).to(torch.uint8).numpy()
     height, width = stacked.shape[-2:]

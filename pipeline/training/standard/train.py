@@ -24,9 +24,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from pipeline.codec.registry import load
-from pipeline.codec.si_net import SYMMETRIES
-from pipeline.codec.si_standard import StandardSIConfig, StandardSINet
+from pipeline.codec.model.registry import load
+from pipeline.codec.model.si_net import SYMMETRIES
+from pipeline.codec.model.si_standard import StandardSIConfig, StandardSINet
 from pipeline.codec.standard import CODEC_NAMES
 from pipeline.help_text import command_parser
 
@@ -97,9 +97,13 @@ def step(model: StandardSINet, optimizer: torch.optim.Optimizer, batch: dict) ->
     device = next(model.parameters()).device
     batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
     x_hat = model(
-        batch["x_dec"], batch["y_syn"], batch["confidence"], batch["codec"], batch["quality"],
+        batch["x_dec"],
+        batch["y_syn"],
+        batch["confidence"],
+        batch["codec"],
+        batch["quality"],
         scaled=False,
-    )  # fmt: skip
+    )
     gains = gain_db(batch["x"], batch["x_dec"], x_hat)
     optimizer.zero_grad(set_to_none=True)
     (-gains.mean()).backward()

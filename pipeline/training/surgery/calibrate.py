@@ -19,10 +19,12 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from pipeline.codec.images import read_image, to_tensor
-from pipeline.codec.model import PAD_MULTIPLE, DsinCodec
-from pipeline.codec.registry import get_spec
-from pipeline.codec.si_net import ENSEMBLE_SIZES
+from pipeline.codec.inputs import read_image
+from pipeline.codec.model.dsin import PAD_MULTIPLE, DsinCodec
+from pipeline.codec.model.fusion import ResidualFit
+from pipeline.codec.model.registry import get_spec
+from pipeline.codec.model.si_net import ENSEMBLE_SIZES
+from pipeline.codec.model.tensors import to_tensor
 from pipeline.evaluation.images import find_pairs
 from pipeline.help_text import command_parser
 
@@ -32,20 +34,17 @@ def residual_scales(
 ) -> Tensor:
     """Per-level least-squares scales of the SI residual over ``pairs`` of (3, H, W) images,
     the residual of an SI-Net self-ensemble of ``ensemble`` passes."""
-    levels = model.config.levels
-    num, den = torch.zeros(levels, dtype=torch.float64), torch.zeros(levels, dtype=torch.float64)
+    fit = ResidualFit(model.config.levels)
     model.eval()
     with torch.no_grad():
         for left, right in pairs:
-            for level in range(levels):
+            for level in range(model.config.levels):
                 index = torch.tensor([level])
                 x_dec = model(left[None], index).x_dec.clamp(0, 1)
                 side = model(right[None], index).x_dec.clamp(0, 1)
                 fused = model.fuse(x_dec, side, level=index, scaled=False, ensemble=ensemble)
-                residual = fused - x_dec
-                num[level] += float((residual * (left[None] - x_dec)).double().sum())
-                den[level] += float(residual.double().pow(2).sum())
-    return (num / den.clamp_min(1e-12)).clamp(0.0, 1.0).float()
+                fit.add(level, fused, x_dec, left[None])
+    return fit.scales()
 
 
 def _read(path: Path) -> Tensor:

@@ -2,7 +2,7 @@
 
     python -m pipeline.training.surgery.guide runs/a/checkpoint.pt runs/b/checkpoint.pt
 
-The first convolution of the SI-Net gets two more input planes (:mod:`pipeline.codec.si_net`)
+The first convolution of the SI-Net gets two more input planes (:mod:`pipeline.codec.model.si_net`)
 with zero weights, so the guided net computes exactly what the plain one did until training
 moves them; the per-level residual scales go back to 1, to be calibrated again after training
 (:mod:`pipeline.training.surgery.calibrate`). ``source`` may also be a shipped weights file
@@ -16,8 +16,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from pipeline.codec.registry import float_state
-from pipeline.codec.si_net import GUIDED_INPUTS, PLAIN_INPUTS
+from pipeline.codec.model.registry import float_state
+from pipeline.codec.model.si_net import GUIDED_INPUTS, PLAIN_INPUTS
 from pipeline.help_text import command_parser
 from pipeline.training.surgery.derive import save_derived
 from pipeline.training.surgery.graft import LEVEL_SCALE

@@ -1,6 +1,6 @@
 """Give a trained checkpoint a new set of quality levels without retraining from scratch.
 
-A variable-rate model's levels are its gain vectors (:class:`pipeline.codec.layers.GainUnit`),
+A variable-rate model's levels are its gain vectors (:class:`pipeline.codec.model.layers.GainUnit`),
 one per lambda. Across levels a trained model's ``log |gain|`` is close to linear in
 ``log lambda`` channel by channel, so gains for new lambdas are interpolated (or extended
 from the two outermost levels) on that line; training then refines them.
@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from pipeline.codec.registry import get_spec
+from pipeline.codec.model.registry import get_spec
 from pipeline.help_text import command_parser
 from pipeline.training.surgery.derive import save_derived
 from pipeline.training.surgery.graft import LEVEL_SCALE

@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from pipeline.codec.layers import analysis_transform
+from pipeline.codec.model.layers import analysis_transform
 
 #: g_a's layers as (convolution, GDN after it); the last convolution (g_a.5) has no GDN.
 _HIDDEN = (("g_a.1", "g_a.2"), ("g_a.3", "g_a.4"))

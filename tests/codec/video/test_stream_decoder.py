@@ -8,8 +8,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from pipeline.codec.errors import CorruptBitstreamError, ImageTooLargeError
-from pipeline.codec.limits import ImageLimits
+from pipeline.codec.bitstream.errors import CorruptBitstreamError, ImageTooLargeError
+from pipeline.codec.bitstream.limits import ImageLimits
 from pipeline.codec.video import VIDEO_CODECS, DropReason, VideoSettings, VideoStreamDecoder
 from tests.codec.video.streams import HEIGHT, WIDTH, encode_stream, moving_frames
 

@@ -7,8 +7,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from pipeline.codec.inputs import check_image, read_image  # noqa: F401 (re-exported)
-
 
 def to_tensor(image: np.ndarray) -> Tensor:
     """(H, W) or (H, W, 3) uint8 to (3, H, W) float in [0, 1]; grey is replicated."""

@@ -1,20 +1,19 @@
 """The GPU-host decoder: bitstreams to images, the primary view with side information.
 
 Decoding is split in two phases so a daemon can overlap them: :meth:`StereoDecoder.entropy_decode`
-(CPU: container checks, then rANS and the integer hyper-synthesis for the learned codec, or the
-file decoding of a standard codec; :mod:`pipeline.codec.views`) and
-:meth:`StereoDecoder.reconstruct` (the model's device: synthesis, then SI-Finder and SI-Net,
-:mod:`pipeline.codec.fusion`), each batched over pairs. The left and right views of a pair may
-come from different codecs.
+(CPU, stage 1: container checks, then rANS and the integer hyper-synthesis for the learned
+codec, or the file decoding of a standard codec; :mod:`pipeline.codec.decode.read`) and
+:meth:`StereoDecoder.reconstruct` (the model's device: the synthesis,
+:mod:`pipeline.codec.decode.synthesis`, then SI-Finder and SI-Net,
+:mod:`pipeline.codec.decode.side_information`), each batched over pairs. The left and right
+views of a pair may come from different codecs.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,15 +23,24 @@ import torch
 from torch import Tensor
 
 from pipeline.codec.api import DecodedBatch, DecodedPair, DecodeRequest, StageSeconds
-from pipeline.codec.fusion import SideInformation, chunked, reduced
-from pipeline.codec.images import check_image, to_image, to_tensor
-from pipeline.codec.installed import installed
-from pipeline.codec.limits import ImageLimits
-from pipeline.codec.model_set import load_model_set
-from pipeline.codec.registry import STANDARD_MODELS, LoadedModel, load
-from pipeline.codec.si_finder import SIFinderConfig
-from pipeline.codec.si_net import ENSEMBLE_SIZES
-from pipeline.codec.views import Pixels, View, ViewReader
+from pipeline.codec.bitstream.limits import ImageLimits
+from pipeline.codec.decode.device import (
+    Precision,
+    onednn,
+    resolve_device,
+    resolve_ensemble,
+    resolve_precision,
+)
+from pipeline.codec.decode.model_set import load_model_set
+from pipeline.codec.decode.read import View, ViewReader
+from pipeline.codec.decode.side_information import SideInformation
+from pipeline.codec.decode.synthesis import synthesise
+from pipeline.codec.family import LEARNED, STANDARD
+from pipeline.codec.inputs import check_image
+from pipeline.codec.model.registry import LoadedModel, load
+from pipeline.codec.model.si_finder import SIFinderConfig
+from pipeline.codec.model.tensors import to_image, to_tensor
+from pipeline.codec.weights import installed
 
 
 @dataclass
@@ -42,62 +50,6 @@ class EntropyDecoded:
     items: list[tuple[View | None, View | None]]
     side_images: list[Tensor | None]
     seconds: float
-
-
-@contextlib.contextmanager
-def _onednn(enabled: bool) -> Iterator[None]:
-    """Switch oneDNN (mkldnn) CPU kernels on or off for a block."""
-    before = torch._C._get_mkldnn_enabled()
-    torch._C._set_mkldnn_enabled(enabled)
-    try:
-        yield
-    finally:
-        torch._C._set_mkldnn_enabled(before)
-
-
-def resolve_device(device: str) -> torch.device:
-    """'auto' is CUDA when available, else the CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-#: SI-Net passes that ``self_ensemble="auto"`` runs: the full ensemble where a pass is cheap
-#: (about 1.3 ms a pair on an H100 at 752x480), none on the CPU (0.7 s a pass at 1344x372 on
-#: 2 cores).
-AUTO_ENSEMBLE = {"cuda": 8}
-
-
-Precision = Literal["auto", "float32", "bfloat16"]
-
-
-def resolve_precision(
-    precision: Precision, device: torch.device, deterministic: bool
-) -> torch.dtype:
-    """The dtype the synthesis and the SI-Net run in: bfloat16 where the hardware computes it
-    natively ("auto": CUDA with bf16, or a CPU whose oneDNN has bf16 kernels, as AVX512-BF16 and
-    AMX give), else float32; float32 always in deterministic mode. The SI-Finder and the
-    entropy decoding are never reduced."""
-    if precision not in ("auto", "float32", "bfloat16"):
-        raise ValueError(f"precision: 'auto', 'float32' or 'bfloat16', not {precision!r}")
-    if deterministic or precision == "float32":
-        return torch.float32
-    if precision == "bfloat16":
-        return torch.bfloat16
-    if device.type == "cuda":
-        native = torch.cuda.is_bf16_supported()
-    else:
-        native = device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()
-    return torch.bfloat16 if native else torch.float32
-
-
-def resolve_ensemble(self_ensemble: int | Literal["auto"], device: torch.device) -> int:
-    """The SI-Net self-ensemble size to run on ``device``; ValueError for a size not offered."""
-    if self_ensemble == "auto":
-        return AUTO_ENSEMBLE.get(device.type, 1)
-    if isinstance(self_ensemble, bool) or self_ensemble not in ENSEMBLE_SIZES:
-        raise ValueError(f"self_ensemble: 'auto' or one of {ENSEMBLE_SIZES}, not {self_ensemble!r}")
-    return self_ensemble
 
 
 class StereoDecoder:
@@ -120,7 +72,7 @@ class StereoDecoder:
         bit-identical for any thread count and batch composition (about 3x slower SI-Net).
         The latents are bit-exact in every mode; this only concerns the float synthesis.
         ``self_ensemble`` (1, 2, 4, 8): SI-Net passes over flips and transposes, averaged
-        (:class:`pipeline.codec.si_net.SINet`); each costs one more SI-Net pass. ``"auto"``:
+        (:class:`pipeline.codec.model.si_net.SINet`); each costs one more SI-Net pass. ``"auto"``:
         :data:`AUTO_ENSEMBLE` for the device (8 on CUDA, 1 on the CPU). ``limits``: the
         largest image decoded (:class:`ImageLimits` defaults); a bitstream that declares a
         larger one raises ``ImageTooLargeError`` before anything is allocated. ``precision``:
@@ -128,7 +80,7 @@ class StereoDecoder:
         times faster on a CPU with AVX512-BF16 and moves PSNR by 0.03 dB at most, measured).
         ``entropy_workers``: threads that entropy-decode the views of a batch (0: one per
         CPU core). ``weights_dir``: a folder of more weights sets to serve besides the built-in
-        ones (:mod:`pipeline.codec.installed`); each bitstream is decoded with the set its
+        ones (:mod:`pipeline.codec.weights`); each bitstream is decoded with the set its
         header names. ``model``/``loaded``: the default learned model (``model_id``)."""
         self.entropy_workers = entropy_workers or os.cpu_count() or 1
         self._executor: ThreadPoolExecutor | None = None
@@ -138,8 +90,13 @@ class StereoDecoder:
         self.deterministic = deterministic
         self.dtype = resolve_precision(precision, self.device, deterministic)
         # not deterministic: oneDNN and cuDNN run NHWC convolutions faster (1.3-1.5x here)
+        files = installed(weights_dir)
         self.models = load_model_set(
-            installed(weights_dir), self.device, loaded or load(model), not deterministic
+            [f for f in files if LEARNED.serves_weights(f.name)],
+            [f for f in files if STANDARD.serves_weights(f.name)],
+            self.device,
+            loaded or load(model),
+            not deterministic,
         )
         self.si_finder = si_finder or self.models.default.loaded.spec.config.si_finder
         self._reader = ViewReader(self.models, self.limits)
@@ -153,8 +110,8 @@ class StereoDecoder:
     def standard_weights_hash(self) -> str | None:
         """The hash of the built-in standard-codec SI-Net, or the first other one held (None:
         it holds none)."""
-        standard = {spec.weights for spec in STANDARD_MODELS.values()}
-        return next((h for name, h in self.models.held() if name in standard), None)
+        held = self.models.held()
+        return next((h for name, h in held if STANDARD.serves_weights(name)), None)
 
     def decode_batch(self, requests: Sequence[DecodeRequest]) -> DecodedBatch:
         """Both phases; raises a BitstreamError subclass if any bitstream is bad."""
@@ -187,13 +144,13 @@ class StereoDecoder:
 
     def reconstruct(self, decoded: EntropyDecoded) -> DecodedBatch:
         """Synthesis, SI-Finder and SI-Net on the model's device; images back as numpy."""
-        with torch.no_grad(), _onednn(enabled=not self.deterministic):
+        with torch.no_grad(), onednn(enabled=not self.deterministic):
             return self._reconstruct(decoded)
 
     def _reconstruct(self, decoded: EntropyDecoded) -> DecodedBatch:
         seconds = StageSeconds(entropy_decode=decoded.seconds)
         flat = [view for pair in decoded.items for view in pair if view is not None]
-        images = self._timed(seconds, "synthesis", lambda: self._synthesise(flat))
+        images = self._timed(seconds, "synthesis", lambda: self._synthesis(flat))
         x_dec = dict(zip(map(id, flat), images, strict=True))
         alone = [x_dec[id(p)] if p is not None else None for p, _ in decoded.items]
         rights = [x_dec[id(s)] if s is not None else None for _, s in decoded.items]
@@ -221,31 +178,8 @@ class StereoDecoder:
     def _read(self, data: bytes | None) -> View | None:
         return None if data is None else self._reader.read(data)
 
-    def _synthesise(self, flat: list[View]) -> list[Tensor]:
-        """X_dec of every view: g_s over learned latents grouped by weights set and shape (each
-        cropped to its image size); a standard view's decoded pixels moved to the device."""
-        groups: dict[tuple, list[int]] = defaultdict(list)
-        out: list[Tensor | None] = [None] * len(flat)
-        for index, view in enumerate(flat):
-            if isinstance(view, Pixels):
-                out[index] = view.image.to(self.device)
-            else:
-                groups[(id(view.entry), *view.y_hat.shape)].append(index)
-        runs = [
-            part
-            for shape, indexes in groups.items()
-            for part in chunked(indexes, shape[-2] * shape[-1] * 256, self.device)
-        ]
-        for indexes in runs:
-            y = torch.stack([flat[i].y_hat for i in indexes]).to(self.device)
-            if not self.deterministic:
-                y = y.contiguous(memory_format=torch.channels_last)
-            levels = torch.tensor([flat[i].level for i in indexes], device=self.device)
-            with reduced(self.device, self.dtype):
-                images = flat[indexes[0]].entry.model.synthesise(y, levels).float()
-            for i, x in zip(indexes, images, strict=True):
-                out[i] = x[:, : flat[i].header.height, : flat[i].header.width]
-        return out  # type: ignore[return-value]
+    def _synthesis(self, flat: list[View]) -> list[Tensor]:
+        return synthesise(flat, self.device, self.dtype, channels_last=not self.deterministic)
 
     def _timed(self, seconds: StageSeconds, stage: str, work: Callable[[], object]) -> object:
         start = time.perf_counter()

@@ -1,4 +1,4 @@
-"""The camera-side encoder: image to bitstream container, on the CPU."""
+"""The learned codec's encoder: image to bitstream container, on the camera's CPU (torch)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,12 @@ import numpy as np
 import torch
 
 from pipeline.codec.api import Role
-from pipeline.codec.camera_encoders import (  # noqa: F401 (re-exported)
-    StandardEncoder,
-    make_encoder,
-)
-from pipeline.codec.container import FORMAT_VERSION, Bitstream, BitstreamHeader
-from pipeline.codec.entropy import LatentCoder
-from pipeline.codec.images import pad_to, to_tensor
+from pipeline.codec.bitstream.container import container
+from pipeline.codec.entropy.coder import LatentCoder
 from pipeline.codec.inputs import check_image, checked_quality
-from pipeline.codec.model import PAD_MULTIPLE
-from pipeline.codec.registry import LoadedModel, load
+from pipeline.codec.model.dsin import PAD_MULTIPLE
+from pipeline.codec.model.registry import LoadedModel, load
+from pipeline.codec.model.tensors import pad_to, to_tensor
 
 
 class ImageEncoder:
@@ -55,21 +51,10 @@ class ImageEncoder:
         """Encode one uint8 image; raises ValueError for a bad image or quality."""
         image = check_image(image)
         quality = checked_quality(quality, self.qualities, self.default_quality)
-        height, width = image.shape[:2]
         x = pad_to(to_tensor(image)[None], PAD_MULTIPLE)
         level = torch.tensor([quality - 1])
         y, z = self._model.analyse(x, level)
         params = self._model.entropy_parameters(z)
         symbols = torch.round(y - params.means)[0]
         strings = (self._coder.encode_z(z[0]), *self._coder.encode_y(symbols, params.indexes[0]))
-        header = BitstreamHeader(
-            FORMAT_VERSION,
-            self.model_id,
-            self._loaded.weights_hash,
-            quality,
-            Role(role),
-            height,
-            width,
-            1 if image.ndim == 2 else 3,
-        )
-        return Bitstream(header, strings).to_bytes()
+        return container(image, self.model_id, self._loaded.weights_hash, quality, role, strings)

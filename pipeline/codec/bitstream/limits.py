@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.codec.errors import ImageTooLargeError
+from pipeline.codec.bitstream.errors import ImageTooLargeError
 
 
 @dataclass(frozen=True)

@@ -1,38 +1,29 @@
-"""Named models and their shipped weights.
+"""The learned models' architectures, and the loading and writing of weights payloads (torch).
 
-Weights live in ``pipeline/weights/<model id>-<hash>.pt`` where ``<hash>`` is the first 16
-hex digits of the file's SHA-256; the hash is checked on every load and written into every
-bitstream, so a decoder refuses bitstreams made with weights it does not hold. More sets can be
-installed in a weights folder (:mod:`pipeline.codec.installed`, ``docs/weights.md``). Float
-parameters are stored in fp16; the entropy models' CDF tables, their parameters and the integer
-hyper-synthesis are stored exactly. The model cards are in ``docs/models.md``.
+Weights files, their names and their hash are the zoo's (:mod:`pipeline.codec.weights`, no
+torch). Float parameters are stored in fp16; the entropy models' CDF tables, their parameters
+and the integer hyper-synthesis are stored exactly. The model cards are in ``docs/models.md``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from pipeline.codec.errors import WeightsError
-from pipeline.codec.model import CodecConfig, DsinCodec
-from pipeline.codec.si_finder import SIFinderConfig
-from pipeline.codec.standard_models import (  # noqa: F401 (re-exported)
-    STANDARD_MODELS,
-    RegistryEntry,
-    StandardModelSpec,
-    by_model_id,
-    standard_model_id,
-)
-from pipeline.codec.weights_files import (  # noqa: F401 (file_hash re-exported)
-    HASH_HEX,
+from pipeline.codec.bitstream.errors import WeightsError
+from pipeline.codec.model.dsin import CodecConfig, DsinCodec
+from pipeline.codec.model.si_finder import SIFinderConfig
+from pipeline.codec.weights import (
     WEIGHTS_DIR,
-    file_hash,
+    RegistryEntry,
+    by_model_id,
+    read_checked,
     weights_path,
+    write_named,
 )
 
 _EXACT_PREFIXES = ("entropy_bottleneck.", "gaussian_conditional.", "h_s.")
@@ -46,17 +37,16 @@ class ModelSpec(RegistryEntry):
     default_quality: int
 
 
-REGISTRY: dict[str, ModelSpec] = by_model_id([
-    ModelSpec(
-        "dsin-s1",
-        CodecConfig(
-            si_guided=True,
-            si_finder=SIFinderConfig(patch=16, band=16, overlap=True, coarse=True),
-        ),
-        default_quality=8,
-        summary="small variable-rate DSIN codec, 11 qualities, one autoencoder for both views",
+DSIN_S1 = ModelSpec(
+    "dsin-s1",
+    CodecConfig(
+        si_guided=True,
+        si_finder=SIFinderConfig(patch=16, band=16, overlap=True, coarse=True),
     ),
-])  # fmt: skip
+    default_quality=8,
+    summary="small variable-rate DSIN codec, 11 qualities, one autoencoder for both views",
+)
+REGISTRY: dict[str, ModelSpec] = by_model_id([DSIN_S1])
 DEFAULT_MODEL = "dsin-s1"
 
 
@@ -118,10 +108,7 @@ def read_weights(name: str, directory: Path = WEIGHTS_DIR) -> tuple[dict, str]:
 
 def read_weights_file(path: Path) -> tuple[dict, str]:
     """The payload of the weights file at ``path`` and its hash, checked against its name."""
-    data = path.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()[:HASH_HEX]
-    if not path.stem.endswith(f"-{digest}"):
-        raise WeightsError(f"{path.name}: SHA-256 prefix {digest} does not match its name")
+    data, digest = read_checked(path)
     return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True), digest
 
 
@@ -129,14 +116,7 @@ def write_weights(payload: dict, name: str, directory: Path = WEIGHTS_DIR) -> Pa
     """Save ``payload`` as ``<name>-<hash>.pt`` in ``directory``, replacing older files."""
     buffer = io.BytesIO()
     torch.save(payload, buffer)
-    data = buffer.getvalue()
-    digest = hashlib.sha256(data).hexdigest()[:HASH_HEX]
-    directory.mkdir(parents=True, exist_ok=True)
-    for old in directory.glob(f"{name}-*.pt"):
-        old.unlink()
-    path = directory / f"{name}-{digest}.pt"
-    path.write_bytes(data)
-    return path
+    return write_named(buffer.getvalue(), name, directory)
 
 
 def widths_of(config: CodecConfig, state: dict[str, torch.Tensor]) -> CodecConfig:

@@ -1,23 +1,44 @@
-"""The camera's encoders: :class:`StandardEncoder` (JPEG, WebP, AVIF; no torch) and
-:func:`make_encoder`, which imports the learned :class:`~pipeline.codec.encoder.ImageEncoder`
-(torch, the ``learned`` extra) only for the ``dsin`` codec (docs/install.md)."""
+"""Encoding: an image to a container (``docs/bitstream.md``), on a camera's CPU, without torch.
+
+:class:`Encoder` is what every camera encoder offers; :class:`StandardEncoder` is the standard
+codecs' (JPEG, WebP, AVIF), and both write their containers with
+:func:`~pipeline.codec.bitstream.container.container`. The learned
+codec's encoder (:class:`~pipeline.codec.model.encoder.ImageEncoder`, torch: the ``learned``
+extra) is built by its family (:func:`pipeline.codec.family.make_encoder`) only for ``dsin``
+(docs/install.md)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from pipeline.codec.api import Role
-from pipeline.codec.container import FORMAT_VERSION, Bitstream, BitstreamHeader
+from pipeline.codec.bitstream.container import container
 from pipeline.codec.inputs import check_image, checked_quality
-from pipeline.codec.standard import CAMERA_CODECS, STANDARD_CODECS
-from pipeline.codec.standard_models import STANDARD_MODELS, standard_model_id
-from pipeline.codec.weights_files import file_hash
+from pipeline.codec.standard import STANDARD_CODECS
+from pipeline.codec.weights import STANDARD_MODELS, named_hash, standard_model_id
 
-if TYPE_CHECKING:
-    from pipeline.codec.encoder import ImageEncoder
-    from pipeline.codec.installed import WeightsFile
+
+class Encoder(Protocol):
+    """A camera encoder: a model id, its qualities, and images to containers."""
+
+    @property
+    def model_id(self) -> str:
+        """The registry id written into every bitstream."""
+
+    @property
+    def qualities(self) -> tuple[int, ...]:
+        """Valid quality values, low rate to high rate."""
+
+    @property
+    def default_quality(self) -> int:
+        """The quality used when none is given."""
+
+    def encode(
+        self, image: np.ndarray, role: Role = Role.PRIMARY, quality: int | None = None
+    ) -> bytes:
+        """Encode one uint8 image; raises ValueError for a bad image or quality."""
 
 
 class StandardEncoder:
@@ -40,7 +61,7 @@ class StandardEncoder:
         if self._spec.codec != codec:
             raise ValueError(f"model {self._spec.model_id} codes {self._spec.codec}, not {codec}")
         self._codec = STANDARD_CODECS[codec]
-        self._weights_hash = weights_hash or file_hash(self._spec.weights)
+        self._weights_hash = weights_hash or named_hash(self._spec.weights)
 
     @property
     def model_id(self) -> str:
@@ -63,32 +84,5 @@ class StandardEncoder:
         """Encode one uint8 image; raises ValueError for a bad image or quality."""
         image = check_image(image)
         quality = checked_quality(quality, self.qualities, self.default_quality)
-        header = BitstreamHeader(
-            FORMAT_VERSION,
-            self.model_id,
-            self._weights_hash,
-            quality,
-            Role(role),
-            *image.shape[:2],
-            1 if image.ndim == 2 else 3,
-        )
-        return Bitstream(header, (self._codec.encode(image, quality),)).to_bytes()
-
-
-def make_encoder(
-    codec: str = "dsin", model: str | None = None, weights: WeightsFile | None = None
-) -> ImageEncoder | StandardEncoder:
-    """The encoder of a camera codec (``CAMERA_CODECS``); ``model`` a registry id or None;
-    ``weights``: the file to encode with (:func:`pipeline.codec.installed.select`; None: the
-    built-in one): the learned model's weights, or the SI-Net whose hash standard containers
-    name."""
-    if codec not in CAMERA_CODECS:
-        raise ValueError(f"unknown codec {codec!r}; camera codecs: {', '.join(CAMERA_CODECS)}")
-    if codec == "dsin":  # torch: the `learned` extra
-        from pipeline.codec.encoder import ImageEncoder
-        from pipeline.codec.registry import load_file
-
-        if weights is None:
-            return ImageEncoder(model)
-        return ImageEncoder(loaded=load_file(weights.path, widths_from_file=True))
-    return StandardEncoder(codec, model, weights.digest if weights else "")
+        strings = (self._codec.encode(image, quality),)
+        return container(image, self.model_id, self._weights_hash, quality, role, strings)

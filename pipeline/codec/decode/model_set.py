@@ -1,6 +1,6 @@
 """Every model a decoder serves, found by the model id and weights hash a bitstream names.
 
-A decoder holds each installed weights set at once (:mod:`pipeline.codec.installed`): the
+A decoder holds each installed weights set at once (:mod:`pipeline.codec.weights`): the
 built-in ones and those of its weights folder, so cameras on old and new weights decode side by
 side during a rolling upgrade (``docs/weights.md``). All are loaded when the decoder starts, not
 on a frame's first arrival: a bad file stops the start instead of a frame, the first frame of a
@@ -18,12 +18,12 @@ from dataclasses import dataclass
 
 import torch
 
-from pipeline.codec.entropy import LatentCoder
-from pipeline.codec.errors import ModelMismatchError, WeightsError
-from pipeline.codec.installed import WeightsFile
-from pipeline.codec.model import DsinCodec
-from pipeline.codec.registry import STANDARD_MODELS, LoadedModel, load_file
-from pipeline.codec.si_standard import StandardSINet, load_standard_file
+from pipeline.codec.bitstream.errors import ModelMismatchError, WeightsError
+from pipeline.codec.entropy.coder import LatentCoder
+from pipeline.codec.model.dsin import DsinCodec
+from pipeline.codec.model.registry import LoadedModel, load_file
+from pipeline.codec.model.si_standard import StandardSINet, load_standard_file
+from pipeline.codec.weights import WeightsFile
 
 
 @dataclass(eq=False)
@@ -68,8 +68,10 @@ class ModelSet:
         for loaded in dsin:
             entry = _dsin_entry(loaded, device, channels_last)
             self._dsin.setdefault(entry.key, entry)
-        self._standard = {(name, h): StandardEntry(name, _placed(net, device, channels_last), h)
-                          for name, net, h in standard}  # fmt: skip
+        self._standard = {
+            (name, h): StandardEntry(name, _placed(net, device, channels_last), h)
+            for name, net, h in standard
+        }
         if not self._dsin:
             raise WeightsError("no learned-codec weights installed (dsin-s1-<hash>.pt)")
         self.default = next(iter(self._dsin.values()))
@@ -78,23 +80,23 @@ class ModelSet:
         """The learned model a bitstream names; ModelMismatchError when it is not installed."""
         entry = self._dsin.get((model_id, weights_hash))
         if entry is None:
-            raise self._mismatch(model_id, weights_hash)
+            raise self.mismatch(model_id, weights_hash)
         return entry
 
-    def standard(self, model_id: str, weights_hash: str) -> StandardEntry:
-        """The standard-codec SI-Net of a ``jpeg-si1`` (...) bitstream; ModelMismatchError when
-        its hash is not installed."""
-        spec = STANDARD_MODELS.get(model_id)
-        entry = self._standard.get((spec.weights if spec else model_id, weights_hash))
+    def standard(self, name: str, model_id: str, weights_hash: str) -> StandardEntry:
+        """The standard-codec SI-Net ``name`` (``si-std1``) of a ``model_id`` (``jpeg-si1`` ...)
+        bitstream; ModelMismatchError when its hash is not installed."""
+        entry = self._standard.get((name, weights_hash))
         if entry is None:
-            raise self._mismatch(model_id, weights_hash)
+            raise self.mismatch(model_id, weights_hash)
         return entry
 
     def held(self) -> list[tuple[str, str]]:
         """(weights name, hash) of every set held: ``dsin-s1`` ..., then ``si-std1`` ..."""
         return [*self._dsin, *self._standard]
 
-    def _mismatch(self, model_id: str, weights_hash: str) -> ModelMismatchError:
+    def mismatch(self, model_id: str, weights_hash: str) -> ModelMismatchError:
+        """The error for a bitstream naming a set this decoder does not hold."""
         held = ", ".join(f"{name} {digest}" for name, digest in self.held()) or "nothing"
         return ModelMismatchError(
             f"bitstream made with model {model_id} weights {weights_hash}; this decoder has {held}"
@@ -102,21 +104,21 @@ class ModelSet:
 
 
 def load_model_set(
-    files: Sequence[WeightsFile],
+    learned: Sequence[WeightsFile],
+    standard_files: Sequence[WeightsFile],
     device: torch.device,
     first: LoadedModel | None = None,
     channels_last: bool = False,
 ) -> ModelSet:
-    """A :class:`ModelSet` of ``files`` (learned models with their widths read from the file,
-    so a widened candidate serves too), with ``first`` as the default learned model."""
+    """A :class:`ModelSet` of the ``learned`` models' files (their widths read from the file,
+    so a widened candidate serves too) and the standard-codec SI-Nets' ``standard_files``, with
+    ``first`` as the default learned model."""
     dsin = [first] if first is not None else []
     held = {(d.spec.model_id, d.weights_hash) for d in dsin}
     dsin += [
-        load_file(f.path, widths_from_file=True)
-        for f in files
-        if not f.standard and (f.name, f.digest) not in held
+        load_file(f.path, widths_from_file=True) for f in learned if (f.name, f.digest) not in held
     ]
-    standard = [(f.name, *load_standard_file(f.path)) for f in files if f.standard]
+    standard = [(f.name, *load_standard_file(f.path)) for f in standard_files]
     return ModelSet(dsin, standard, device, channels_last)
 
 

@@ -17,8 +17,10 @@ import struct
 import zlib
 from dataclasses import dataclass
 
+import numpy as np
+
 from pipeline.codec.api import Role
-from pipeline.codec.errors import (
+from pipeline.codec.bitstream.errors import (
     CorruptBitstreamError,
     TruncatedBitstreamError,
     UnsupportedVersionError,
@@ -77,6 +79,27 @@ class Bitstream:
         total = _PREFIX.size + len(body) + 4
         data = _PREFIX.pack(MAGIC, h.version, total) + body
         return data + struct.pack(">I", zlib.crc32(data))
+
+
+def container(
+    image: np.ndarray,
+    model_id: str,
+    weights_hash: str,
+    quality: int,
+    role: Role,
+    strings: tuple[bytes, ...],
+) -> bytes:
+    """The container of one coded ``image`` (its shape and channels in the header)."""
+    header = BitstreamHeader(
+        FORMAT_VERSION,
+        model_id,
+        weights_hash,
+        quality,
+        Role(role),
+        *image.shape[:2],
+        1 if image.ndim == 2 else 3,
+    )
+    return Bitstream(header, tuple(strings)).to_bytes()
 
 
 def parse(data: bytes | memoryview) -> Bitstream:

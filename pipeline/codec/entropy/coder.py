@@ -1,6 +1,6 @@
 """rANS coding of the integer latents with CompressAI's entropy coder and cached tables.
 
-Encoding is CompressAI's ``RansEncoder``; decoding is :mod:`pipeline.codec.rans`, the same
+Encoding is CompressAI's ``RansEncoder``; decoding is :mod:`pipeline.codec.entropy.rans`, the same
 arithmetic with every read bounds-checked (hostile bitstreams come from the network) and without
 the GIL. The hyper-latent ``z`` is coded with the EntropyBottleneck's per-channel tables around the
 integer-rounded medians, so ``z`` is an integer on both sides with no float step at all; the
@@ -17,8 +17,8 @@ from compressai.ans import RansEncoder
 from compressai.entropy_models import EntropyBottleneck, GaussianConditional
 from torch import Tensor
 
-from pipeline.codec import rans
-from pipeline.codec.errors import CorruptBitstreamError, WeightsError
+from pipeline.codec.bitstream.errors import CorruptBitstreamError, WeightsError
+from pipeline.codec.entropy import rans
 
 
 @dataclass(frozen=True)

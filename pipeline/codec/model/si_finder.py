@@ -17,7 +17,7 @@ others, and a block the search got wrong is one vote of four. It costs four sear
 
 :func:`find_with_confidence` also returns, at every pixel, the Pearson correlation of the match
 that was copied there (averaged over the grids with ``overlap``): the guided SI-Net
-(:mod:`pipeline.codec.si_net`) reads it to tell a block that matched from one that did not.
+(:mod:`pipeline.codec.model.si_net`) reads it to tell a block that matched from one that did not.
 """
 
 from __future__ import annotations

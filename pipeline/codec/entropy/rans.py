@@ -8,7 +8,7 @@ renormalisation, 16-bit CDF precision, CompressAI's 4-bit bypass coding of out-o
 so it decodes CompressAI's bitstreams bit for bit, but every read is checked against the end of
 the input and every table index against the tables; a stream that would overrun, names a
 missing table, or does not end exactly where its symbols do is refused with
-:class:`~pipeline.codec.errors.CorruptBitstreamError`.
+:class:`~pipeline.codec.bitstream.errors.CorruptBitstreamError`.
 
 It runs without the GIL (``nogil=True``), so several streams (the latent's channel groups, the
 images of a batch) decode on several cores from a thread pool. The encoder stays CompressAI's.
@@ -38,7 +38,7 @@ try:
 except ImportError:  # pragma: no cover - only on a machine without a package index
     numba = None
 
-from pipeline.codec.errors import CodecError, CorruptBitstreamError
+from pipeline.codec.bitstream.errors import CodecError, CorruptBitstreamError
 
 log = logging.getLogger(__name__)
 

@@ -3,8 +3,8 @@
 One autoencoder codes both views (as in DSIN): the side view is decoded on its own, the
 primary view is decoded to X_dec, matched against the decoded side view (SI-Finder) and fused
 with it (SI-Net). The model follows CompressAI's contract: :meth:`forward` for training
-returns reconstructions and likelihoods; bitstream work is in :mod:`pipeline.codec.encoder`
-and :mod:`pipeline.codec.decoder`, which call the inference pieces below.
+returns reconstructions and likelihoods; bitstream work is in :mod:`pipeline.codec.model.encoder`
+and :mod:`pipeline.codec.decode.decoder`, which call the inference pieces below.
 """
 
 from __future__ import annotations
@@ -16,10 +16,16 @@ from compressai.entropy_models import EntropyBottleneck, GaussianConditional
 from compressai.models import CompressionModel
 from torch import Tensor
 
-from pipeline.codec.integer_hyper import Z_MAX, IntegerHyperSynthesis
-from pipeline.codec.layers import GainUnit, analysis_transform, hyper_analysis, synthesis_transform
-from pipeline.codec.si_finder import SIFinderConfig, find_with_confidence
-from pipeline.codec.si_net import DEFAULT_DILATIONS, SINet
+from pipeline.codec.model.fusion import find_batch
+from pipeline.codec.model.integer_hyper import Z_MAX, IntegerHyperSynthesis
+from pipeline.codec.model.layers import (
+    GainUnit,
+    analysis_transform,
+    hyper_analysis,
+    synthesis_transform,
+)
+from pipeline.codec.model.si_finder import SIFinderConfig
+from pipeline.codec.model.si_net import DEFAULT_DILATIONS, SINet
 
 #: Image sides are padded to a multiple of this (g_a x16, h_a x4).
 PAD_MULTIPLE = 64
@@ -129,13 +135,7 @@ class DsinCodec(CompressionModel):
         ``scaled`` is off (training, calibration), the SI-Net's calibrated per-level scales.
         ``ensemble``: the SI-Net's self-ensemble size (1 in training).
         """
-        finder = finder or self.config.si_finder
-        with torch.no_grad(), torch.autocast(x_dec.device.type, enabled=False):
-            found = [
-                find_with_confidence(x.float(), s.float(), finder)
-                for x, s in zip(x_dec, side_dec, strict=True)
-            ]
-            y_syn, confidence = (torch.stack(parts) for parts in zip(*found, strict=True))
+        y_syn, confidence = find_batch(x_dec, side_dec, finder or self.config.si_finder)
         return self.si_net(x_dec, y_syn, level, confidence, scaled, ensemble)
 
     @torch.no_grad()

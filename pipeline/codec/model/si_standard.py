@@ -3,7 +3,7 @@
 A camera that runs JPEG, WebP or AVIF sends that codec's file; the decoder decodes it to X_dec
 (:mod:`pipeline.codec.standard`), the SI-Finder matches X_dec against the decoded right view,
 whatever codec that one used, and this net fuses the two. It is the guided SI-Net
-(:class:`pipeline.codec.si_net.SINet`: X_dec, Y_syn, the match confidence and a quality plane
+(:class:`pipeline.codec.model.si_net.SINet`: X_dec, Y_syn, the match confidence and a quality plane
 q / 100) with the codec as three more one-hot planes, so one network serves all three codecs
 and every quality (it trains on a CPU three times faster than three networks would). Its
 residual is scaled per codec and quality (``codec_scale``, calibrated after training on
@@ -20,9 +20,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from pipeline.codec.si_finder import SIFinderConfig
-from pipeline.codec.si_net import DEFAULT_DILATIONS, SINet
+from pipeline.codec.model.registry import float_state, plain_data, read_weights_file, write_weights
+from pipeline.codec.model.si_finder import SIFinderConfig
+from pipeline.codec.model.si_net import DEFAULT_DILATIONS, SINet
 from pipeline.codec.standard import CODEC_NAMES
+from pipeline.codec.weights import WEIGHTS_DIR, weights_path
 
 #: Quality settings 0..100 (a codec's own scale), one residual scale each.
 QUALITY_STEPS = 101
@@ -83,7 +85,9 @@ class StandardSINet(nn.Module):
         ensemble: int = 1,
     ) -> Tensor:
         """Fuse a batch: images (B, 3, H, W), confidence (B, 1, H, W), ``codec`` indexes and
-        ``quality`` settings (B,) as integers; ``scaled=False`` in training."""
+        ``quality`` settings (B,) as integers; ``scaled=False`` in training and calibration.
+        Y_syn is clamped to [0, 1] here, wherever it came from (the decoder, stored crops)."""
+        y_syn = y_syn.clamp(0.0, 1.0)
         quality = quality.clamp(0, QUALITY_STEPS - 1)
         onehot = F.one_hot(codec, len(self.config.codecs)).to(x_dec.dtype)
         fused = self.net(
@@ -97,15 +101,11 @@ class StandardSINet(nn.Module):
 
 def load_standard_net(name: str, directory: Path | None = None) -> tuple[StandardSINet, str]:
     """The SI-Net in weights file ``name`` (fp16 on disk, float32 here) and its hash."""
-    from pipeline.codec.registry import WEIGHTS_DIR, weights_path
-
     return load_standard_file(weights_path(name, directory or WEIGHTS_DIR))
 
 
 def load_standard_file(path: Path) -> tuple[StandardSINet, str]:
     """:func:`load_standard_net` of one weights file (a folder may hold several)."""
-    from pipeline.codec.registry import float_state, read_weights_file
-
     payload, digest = read_weights_file(path)
     net = StandardSINet(StandardSIConfig.from_stored(payload["config"]))
     net.load_state_dict(float_state(payload["state_dict"]))
@@ -114,8 +114,6 @@ def load_standard_file(path: Path) -> tuple[StandardSINet, str]:
 
 def export_standard_net(net: StandardSINet, name: str, directory: Path | None = None) -> Path:
     """Write ``net`` as ``<name>-<hash>.pt`` (fp16 weights, exact scales) for the registry."""
-    from pipeline.codec.registry import WEIGHTS_DIR, plain_data, write_weights
-
     state = {
         k: v.half() if v.is_floating_point() and k != "codec_scale" else v
         for k, v in net.cpu().state_dict().items()

@@ -16,7 +16,7 @@ was good and weigh it by how much X_dec already knows. Their input weights start
 (:mod:`pipeline.training.surgery.guide`), so a guided net starts as the unguided one it came from.
 
 A net may also be told constant *conditions* (``conditions=K``: K more input planes, one value
-per image each): the standard-codec SI-Net (:mod:`pipeline.codec.si_standard`) is told which
+per image each): the standard-codec SI-Net (:mod:`pipeline.codec.model.si_standard`) is told which
 codec made X_dec as a one-hot vector.
 
 And a *self-ensemble* at decode time (``ensemble`` 2, 4 or 8): the residual averaged over that
@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from pipeline.codec.layers import conv
+from pipeline.codec.model.layers import conv
 
 DEFAULT_DILATIONS = (1, 2, 4, 8, 16, 1)
 #: Input planes: X_dec and Y_syn (RGB each), plus confidence and level when guided.

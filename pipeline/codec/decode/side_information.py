@@ -1,0 +1,83 @@
+"""Decode stages 3 and 4 (``si_finder``, ``si_net``): SI-Finder per pair, SI-Net per group.
+
+Every pair with both views gets Y_syn and the match confidence from the SI-Finder (X_dec
+against the decoded right view, whatever codec made either), then an SI-Net pass: each left
+view through its family's SI-Net (:meth:`pipeline.codec.family.CodecFamily.si_net`: a learned
+view's model's guided SI-Net told the level, or the standard-codec SI-Net told the codec and
+quality), with the weights set its container names.
+Items are grouped by weights set and image shape so each group is one batched SI-Net call.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from pipeline.codec.decode.device import chunked, reduced
+from pipeline.codec.decode.read import View
+from pipeline.codec.model.fusion import find
+from pipeline.codec.model.si_finder import SIFinderConfig
+
+Timer = Callable[[str, Callable[[], object]], object]
+"""``timer(stage, work)``: runs ``work`` and adds its seconds to ``stage``."""
+
+
+@dataclass
+class SideInformation:
+    """The searches and nets of one decoder: each view's own weights set (the SI-Net of the
+    learned model or standard-codec SI-Net its container names), ``dsin_finder`` (the SI-Finder
+    settings of learned views; None: each model's registered ones), the self-ensemble size, the
+    device."""
+
+    dsin_finder: SIFinderConfig | None
+    ensemble: int
+    device: torch.device
+    dtype: torch.dtype = torch.float32
+
+    def fuse(
+        self,
+        alone: list[Tensor | None],
+        references: list[Tensor | None],
+        views: list[View | None],
+        timer: Timer,
+    ) -> list[Tensor | None]:
+        """X_hat for every item with a left view and a reference; X_dec for the others."""
+        fused = list(alone)
+        both = [
+            i
+            for i, (a, r) in enumerate(zip(alone, references, strict=True))
+            if a is not None and r is not None
+        ]
+        found = timer(
+            "si_finder",
+            lambda: {i: find(alone[i], references[i], self._finder(views[i])) for i in both},
+        )
+        groups: dict[tuple, list[int]] = defaultdict(list)
+        for i in both:  # one SI-Net call per weights set and shape
+            groups[(id(views[i].entry), tuple(alone[i].shape))].append(i)
+        chunks = [
+            part
+            for (_, shape), indexes in groups.items()
+            for part in chunked(indexes, shape[-2] * shape[-1], self.device)
+        ]
+        for indexes in chunks:
+            x = torch.stack([alone[i] for i in indexes])
+            y_syn = torch.stack([found[i][0] for i in indexes])
+            confidence = torch.stack([found[i][1] for i in indexes])
+            group = [views[i] for i in indexes]
+            inputs = (group, x, y_syn, confidence, self.ensemble)
+            x_hat = timer("si_net", lambda a=inputs: self._reduced(a))
+            for i, out in zip(indexes, x_hat, strict=True):
+                fused[i] = out
+        return fused
+
+    def _reduced(self, inputs: tuple) -> Tensor:
+        with reduced(self.device, self.dtype):
+            return inputs[0][0].family.si_net(*inputs).float()
+
+    def _finder(self, view: View) -> SIFinderConfig:
+        return view.family.si_finder(view, self.dsin_finder)

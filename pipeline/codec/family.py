@@ -1,0 +1,232 @@
+"""Codec families: what a camera codec or a model id does, asked in one place.
+
+A :class:`CodecFamily` answers, for the codecs and model ids it owns: which weights a camera
+codec encodes with, how to build its encoder, how the decoder reads one of its views (stage 1,
+``entropy_decode``), whether that view goes through the synthesis, and which SI-Finder settings
+and SI-Net fuse it. There are two today: :data:`LEARNED` (``dsin``: latents, the model's
+synthesis and guided SI-Net) and :data:`STANDARD` (``jpeg``, ``webp``, ``avif``: a file decoded
+to pixels, the standard-codec SI-Net told the codec and quality). Nothing else in the codec, the
+camera or the decoder compares a model id or codec name with a literal.
+
+This module imports no torch: a family's torch work (the learned encoder, the decode stages in
+:mod:`pipeline.codec.decode.latents` and :mod:`pipeline.codec.decode.pixels`) is imported when
+first asked for, so a camera with a standard codec runs without torch (docs/install.md).
+
+A stateful video codec (the next family, docs/architecture.md) adds a family whose view reader
+keeps per-stream state: its frames must be read once and in order per stream, so its reader runs
+at receive, before pairing, and hands the pair stage pixels like :data:`STANDARD`'s.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pipeline.codec.bitstream.errors import WeightsError
+from pipeline.codec.encode import Encoder, StandardEncoder
+from pipeline.codec.standard import CAMERA_CODECS, CODEC_NAMES
+from pipeline.codec.weights import (
+    LEARNED_MODEL_IDS,
+    STANDARD_MODELS,
+    WeightsFile,
+    standard_model_id,
+)
+
+if TYPE_CHECKING:
+    from pipeline.codec.bitstream.container import BitstreamHeader
+    from pipeline.codec.bitstream.limits import ImageLimits
+    from pipeline.codec.decode.latents import Latents
+    from pipeline.codec.decode.model_set import ModelSet
+    from pipeline.codec.decode.pixels import Pixels
+    from pipeline.codec.model.si_finder import SIFinderConfig
+
+
+@dataclass(frozen=True)
+class CodecFamily(ABC):
+    """The codecs and model ids of one family, and what the camera and decoder ask of them."""
+
+    name: str
+    codecs: tuple[str, ...]
+    #: Its encoder needs torch (the ``learned`` extra): the camera sets torch's threads.
+    encodes_with_torch: bool
+    #: Its views are latents the decoder's synthesis turns into X_dec (else pixels already).
+    synthesised: bool
+
+    @abstractmethod
+    def model_ids(self) -> tuple[str, ...]:
+        """The model ids its bitstreams may carry."""
+
+    def serves_model(self, model_id: str) -> bool:
+        """True when bitstreams of ``model_id`` are this family's."""
+        return model_id in self.model_ids()
+
+    def serves_weights(self, name: str) -> bool:
+        """True when weights files named ``name`` are this family's."""
+        return name in {self.weights_of_model(m) for m in self.model_ids()}
+
+    @abstractmethod
+    def weights_of_model(self, model_id: str) -> str:
+        """The weights name that decodes bitstreams of ``model_id``."""
+
+    @abstractmethod
+    def model_id(self, codec: str, model: str | None = None) -> str:
+        """The model id a camera running ``codec`` writes (``model`` or the codec's default);
+        WeightsError when ``model`` is not one of ``codec``'s."""
+
+    def weights_name(self, codec: str, model: str | None = None) -> str:
+        """The weights a camera codec encodes with (their hash goes into every container)."""
+        return self.weights_of_model(self.model_id(codec, model))
+
+    @abstractmethod
+    def top_quality(self, codec: str, model: str | None = None) -> int:
+        """The highest quality setting of ``codec`` (the lowest is 1)."""
+
+    @abstractmethod
+    def make_encoder(
+        self, codec: str, model: str | None = None, weights: WeightsFile | None = None
+    ) -> Encoder:
+        """The encoder of ``codec``; ``weights``: the file to encode with (None: built in)."""
+
+    @abstractmethod
+    def read_view(
+        self,
+        header: BitstreamHeader,
+        strings: tuple[bytes, ...],
+        models: ModelSet,
+        limits: ImageLimits,
+    ) -> Latents | Pixels:
+        """Decode stage 1 for one checked container: its weights set, then the view."""
+
+    @abstractmethod
+    def si_finder(self, view, default: SIFinderConfig | None) -> SIFinderConfig:
+        """The SI-Finder settings for ``view`` (``default``: the decoder's, when it has one)."""
+
+    @abstractmethod
+    def si_net(self, views: list, x, y_syn, confidence, ensemble: int):
+        """X_hat of a batch of this family's ``views`` (one weights set, one shape)."""
+
+
+class LearnedFamily(CodecFamily):
+    """The learned codec (``dsin``): latents, the model's synthesis and its guided SI-Net."""
+
+    def model_ids(self) -> tuple[str, ...]:
+        return LEARNED_MODEL_IDS
+
+    def weights_of_model(self, model_id: str) -> str:
+        return model_id
+
+    def model_id(self, codec: str, model: str | None = None) -> str:
+        from pipeline.codec.model.registry import get_spec  # torch: a dsin camera has the extra
+
+        return get_spec(model or None).model_id
+
+    def top_quality(self, codec: str, model: str | None = None) -> int:
+        from pipeline.codec.model.registry import get_spec
+
+        return get_spec(model or None).config.levels
+
+    def make_encoder(
+        self, codec: str, model: str | None = None, weights: WeightsFile | None = None
+    ) -> Encoder:
+        from pipeline.codec.model.encoder import ImageEncoder  # torch: the `learned` extra
+        from pipeline.codec.model.registry import load_file
+
+        if weights is None:
+            return ImageEncoder(model)
+        return ImageEncoder(loaded=load_file(weights.path, widths_from_file=True))
+
+    def read_view(self, header, strings, models, limits):
+        from pipeline.codec.decode.latents import read_latents
+
+        entry = models.dsin(header.model_id, header.weights_hash)
+        return read_latents(header, strings, entry, limits, self)
+
+    def si_finder(self, view, default):
+        return default or view.entry.loaded.spec.config.si_finder
+
+    def si_net(self, views, x, y_syn, confidence, ensemble):
+        from pipeline.codec.decode.latents import fuse_latents
+
+        return fuse_latents(views, x, y_syn, confidence, ensemble)
+
+
+class StandardFamily(CodecFamily):
+    """The standard image codecs: a file decoded to pixels, fused by the standard SI-Net."""
+
+    def model_ids(self) -> tuple[str, ...]:
+        return tuple(STANDARD_MODELS)
+
+    def weights_of_model(self, model_id: str) -> str:
+        return STANDARD_MODELS[model_id].weights
+
+    def model_id(self, codec: str, model: str | None = None) -> str:
+        spec = STANDARD_MODELS.get(model or standard_model_id(codec))
+        if spec is None or spec.codec != codec:
+            raise WeightsError(f"{model!r} is not a registered model of codec {codec}")
+        return spec.model_id
+
+    def top_quality(self, codec: str, model: str | None = None) -> int:
+        return 100
+
+    def make_encoder(
+        self, codec: str, model: str | None = None, weights: WeightsFile | None = None
+    ) -> Encoder:
+        return StandardEncoder(codec, model, weights.digest if weights else "")
+
+    def read_view(self, header, strings, models, limits):
+        from pipeline.codec.decode.pixels import read_pixels
+
+        spec = STANDARD_MODELS[header.model_id]
+        entry = models.standard(spec.weights, header.model_id, header.weights_hash)
+        return read_pixels(header, strings, spec.codec, entry, limits, self)
+
+    def si_finder(self, view, default):
+        return view.entry.net.config.si_finder
+
+    def si_net(self, views, x, y_syn, confidence, ensemble):
+        from pipeline.codec.decode.pixels import fuse_pixels
+
+        return fuse_pixels(views, x, y_syn, confidence, ensemble)
+
+
+LEARNED = LearnedFamily("learned", ("dsin",), encodes_with_torch=True, synthesised=True)
+STANDARD = StandardFamily("standard", CODEC_NAMES, encodes_with_torch=False, synthesised=False)
+FAMILIES: tuple[CodecFamily, ...] = (LEARNED, STANDARD)
+
+
+def family_of_codec(codec: str) -> CodecFamily:
+    """The family of camera codec ``codec``; ValueError naming the camera codecs if none."""
+    for family in FAMILIES:
+        if codec in family.codecs:
+            return family
+    raise ValueError(f"unknown codec {codec!r}; camera codecs: {', '.join(CAMERA_CODECS)}")
+
+
+def family_of_model(model_id: str) -> CodecFamily | None:
+    """The family whose bitstreams carry ``model_id`` (None: no family this build knows)."""
+    return next((family for family in FAMILIES if family.serves_model(model_id)), None)
+
+
+def family_of_weights(name: str) -> CodecFamily:
+    """The family of weights files named ``name`` (:func:`pipeline.codec.weights.known_names`)."""
+    for family in FAMILIES:
+        if family.serves_weights(name):
+            return family
+    raise WeightsError(f"{name!r} is not a weights name this build knows")
+
+
+def weights_of_model(model_id: str) -> str:
+    """The weights name that decodes ``model_id`` (the id itself when no family knows it)."""
+    family = family_of_model(model_id)
+    return model_id if family is None else family.weights_of_model(model_id)
+
+
+def make_encoder(
+    codec: str = "dsin", model: str | None = None, weights: WeightsFile | None = None
+) -> Encoder:
+    """The encoder of a camera codec (``CAMERA_CODECS``); ``model`` a registry id or None;
+    ``weights``: the file to encode with (:func:`pipeline.codec.weights.select`; None: the
+    built-in one): the learned model's weights, or the SI-Net whose hash standard containers
+    name."""
+    return family_of_codec(codec).make_encoder(codec, model, weights)
