@@ -10,37 +10,45 @@ keyframe that lacks them; :func:`is_annexb` tells an Annex B byte string from a 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 START_CODE = re.compile(b"\x00\x00\x01")
 
-PARAMETER_SETS: dict[str, frozenset[int]] = {
-    "h264": frozenset((7, 8)),
-    "hevc": frozenset((32, 33, 34)),
+
+@dataclass(frozen=True)
+class NalSyntax:
+    """Where a codec's NAL unit header keeps the unit type, which types are coded slices, and
+    which parameter sets a keyframe needs before its slices (ITU-T H.264 7.3.1, H.265 7.3.1.2)."""
+
+    type_shift: int
+    type_mask: int
+    slices: range
+    parameter_sets: frozenset[int]
+
+    def unit_type(self, header: int) -> int:
+        """The NAL unit type in the first header byte of a unit."""
+        return (header >> self.type_shift) & self.type_mask
+
+
+NAL_SYNTAX: dict[str, NalSyntax] = {
+    "h264": NalSyntax(0, 0x1F, range(1, 6), frozenset((7, 8))),  # slices 1-5; SPS, PPS
+    "hevc": NalSyntax(1, 0x3F, range(0, 32), frozenset((32, 33, 34))),  # VCL 0-31; VPS, SPS, PPS
 }
-"""The NAL unit types a keyframe needs before its slices: SPS, PPS (H.264); VPS, SPS, PPS."""
-
-
-def nal_type(codec: str, header: int) -> int:
-    """The NAL unit type in the first header byte of a ``codec`` NAL unit."""
-    return header & 0x1F if codec == "h264" else (header >> 1) & 0x3F
-
-
-def is_slice(codec: str, kind: int) -> bool:
-    """True for a coded slice (VCL NAL unit): H.264 types 1-5, HEVC types 0-31."""
-    return 1 <= kind <= 5 if codec == "h264" else kind < 32
+"""The NAL syntax of each codec whose packets are Annex B byte streams."""
 
 
 def leading_units(codec: str, data: bytes) -> list[tuple[int, bytes]]:
     """The NAL units of an Annex B ``data`` up to and with its first slice: (type, bytes
     without start code or trailing zeros), in order."""
+    syntax = NAL_SYNTAX[codec]
     starts = [m.end() for m in START_CODE.finditer(data)]
     ends = [start - len(b"\x00\x00\x01") for start in starts[1:]] + [len(data)]
     units = []
     for begin, end in zip(starts, ends, strict=False):
         if begin >= len(data):
             break
-        units.append((nal_type(codec, data[begin]), data[begin:end].rstrip(b"\x00")))
-        if is_slice(codec, units[-1][0]):
+        units.append((syntax.unit_type(data[begin]), data[begin:end].rstrip(b"\x00")))
+        if units[-1][0] in syntax.slices:
             break
     return units
 
@@ -52,12 +60,12 @@ def nal_types(codec: str, data: bytes) -> list[int]:
 
 def has_parameter_sets(codec: str, data: bytes) -> bool:
     """True if every parameter set ``codec`` needs comes before the first slice of ``data``."""
-    return PARAMETER_SETS[codec] <= set(nal_types(codec, data))
+    return NAL_SYNTAX[codec].parameter_sets <= set(nal_types(codec, data))
 
 
 def parameter_sets(codec: str, data: bytes) -> bytes:
     """The parameter sets before the first slice of ``data``, each after a 4-byte start code."""
-    wanted = PARAMETER_SETS[codec]
+    wanted = NAL_SYNTAX[codec].parameter_sets
     units = leading_units(codec, data)
     return b"".join(b"\x00\x00\x00\x01" + unit for kind, unit in units if kind in wanted)
 
