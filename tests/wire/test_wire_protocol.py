@@ -15,7 +15,7 @@ from pipeline.wire import (
     decode_frame,
     encode_frame,
 )
-from tests.wire.headers import header_map, make_header
+from tests.wire.headers import header_map, make_header, stream_header_map
 
 
 def parts_of(mapping: dict, payload: bytes = b"bits") -> list[bytes]:
@@ -105,11 +105,17 @@ def test_version_of_wrong_type(version: object) -> None:
         decode_frame(parts_of(header_map(version=version)))
 
 
-@pytest.mark.parametrize("missing", ["rig_id", "seq", "capture_ns", "channels"])
-def test_missing_field(missing: str) -> None:
-    mapping = header_map()
-    del mapping[missing]
-    with pytest.raises(MalformedMessageError, match=missing):
+@pytest.mark.parametrize(
+    ("version", "missing"),
+    [(1, key) for key in ("rig_id", "seq", "capture_ns", "channels")]
+    + [(2, key) for key in ("rig_id", "codec", "id", "packet", "keyframe")],
+)
+def test_missing_field(version: int, missing: str) -> None:
+    """Every header key is required, and in version 2 every key of its ``stream`` map."""
+    mapping = header_map() if version == 1 else stream_header_map()
+    fields = mapping["stream"] if missing in mapping.get("stream", {}) else mapping
+    del fields[missing]
+    with pytest.raises(MalformedMessageError, match=f"fields missing: {missing}"):
         decode_frame(parts_of(mapping))
 
 

@@ -93,14 +93,6 @@ def test_stream_not_a_map(stream: object) -> None:
         decode_frame(parts_of(stream_header_map(stream=stream)))
 
 
-@pytest.mark.parametrize("missing", ["codec", "id", "packet", "keyframe"])
-def test_stream_key_missing(missing: str) -> None:
-    mapping = with_stream()
-    del mapping["stream"][missing]
-    with pytest.raises(MalformedMessageError, match=f"stream fields missing: {missing}"):
-        decode_frame(parts_of(mapping))
-
-
 def test_unknown_stream_key() -> None:
     with pytest.raises(MalformedMessageError, match="unknown stream fields: pts"):
         decode_frame(parts_of(with_stream(pts=3)))
