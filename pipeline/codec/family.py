@@ -26,9 +26,11 @@ from typing import TYPE_CHECKING
 from pipeline.codec.bitstream.errors import WeightsError
 from pipeline.codec.encode import Encoder, StandardEncoder
 from pipeline.codec.standard import CAMERA_CODECS, CODEC_NAMES
+from pipeline.codec.video.settings import VIDEO_CODECS
 from pipeline.codec.weights import (
     LEARNED_MODEL_IDS,
     STANDARD_MODELS,
+    VIDEO_MODELS,
     WeightsFile,
     standard_model_id,
 )
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from pipeline.codec.decode.model_set import ModelSet
     from pipeline.codec.decode.pixels import Pixels
     from pipeline.codec.model.si_finder import SIFinderConfig
+    from pipeline.codec.video.settings import VideoSettings
 
 
 @dataclass(frozen=True)
@@ -190,9 +193,52 @@ class StandardFamily(CodecFamily):
         return fuse_pixels(views, x, y_syn, confidence, ensemble)
 
 
+class VideoFamily(StandardFamily):
+    """The video codecs (``h264``, ``hevc``, ``av1``): a stream decoded once per frame, in order,
+    at receive (:mod:`decoder_node.streams`), whose pixels then go the standard codecs' way,
+    fused by the video SI-Net (``si-std2``) told the codec and the quality ``100 - crf``."""
+
+    def model_ids(self) -> tuple[str, ...]:
+        return tuple(VIDEO_MODELS)
+
+    def weights_of_model(self, model_id: str) -> str:
+        return VIDEO_MODELS[model_id].weights
+
+    def model_id(self, codec: str, model: str | None = None) -> str:
+        from pipeline.codec.video.camera import video_model_id
+
+        spec = VIDEO_MODELS.get(model or video_model_id(codec))
+        if spec is None or spec.codec != codec:
+            raise WeightsError(f"{model!r} is not a registered model of codec {codec}")
+        return spec.model_id
+
+    def top_quality(self, codec: str, model: str | None = None) -> int:
+        from pipeline.codec.video.settings import CRF_RANGE, quality_of_crf
+
+        return quality_of_crf(CRF_RANGE[codec][0])
+
+    def make_encoder(
+        self,
+        codec: str,
+        model: str | None = None,
+        weights: WeightsFile | None = None,
+        settings: VideoSettings | None = None,
+    ) -> Encoder:
+        """A :class:`~pipeline.codec.video.camera.VideoCameraEncoder`; ``settings``: the
+        camera's ``[video]`` table (None: the codec's defaults)."""
+        from pipeline.codec.video.camera import VideoCameraEncoder  # PyAV: the `video` extra
+        from pipeline.codec.video.settings import VideoSettings
+
+        settings = settings or VideoSettings(codec=codec)
+        if settings.codec != codec:
+            raise ValueError(f"video settings for {settings.codec}, camera codec {codec}")
+        return VideoCameraEncoder(settings, model, weights.digest if weights else "")
+
+
 LEARNED = LearnedFamily("learned", ("dsin",), encodes_with_torch=True, synthesised=True)
 STANDARD = StandardFamily("standard", CODEC_NAMES, encodes_with_torch=False, synthesised=False)
-FAMILIES: tuple[CodecFamily, ...] = (LEARNED, STANDARD)
+VIDEO = VideoFamily("video", VIDEO_CODECS, encodes_with_torch=False, synthesised=False)
+FAMILIES: tuple[CodecFamily, ...] = (LEARNED, STANDARD, VIDEO)
 
 
 def family_of_codec(codec: str) -> CodecFamily:

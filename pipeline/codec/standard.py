@@ -30,6 +30,7 @@ import numpy as np
 from PIL import Image
 
 from pipeline.codec.bitstream.errors import CorruptBitstreamError
+from pipeline.codec.video.settings import VIDEO_CODECS
 
 AVIF_SPEED = 8
 """libavif encoder speed (0 slowest to 10 fastest): 38 ms a 640x480 colour frame on one thread
@@ -174,7 +175,8 @@ STANDARD_CODECS: dict[str, StandardCodec] = {
 quality of each (50) lands near 35 dB on the evaluation sets (docs/models.md): AVIF 0.37 bpp,
 WebP 0.43, JPEG 0.64, where dsin-s1's default (8) gives 32.4 dB at 0.48 bpp."""
 CODEC_NAMES: tuple[str, ...] = tuple(STANDARD_CODECS)
-CAMERA_CODECS: tuple[str, ...] = ("dsin", *CODEC_NAMES)
-"""Codecs a camera node can run: the learned one and the standard ones."""
+CAMERA_CODECS: tuple[str, ...] = ("dsin", *CODEC_NAMES, *VIDEO_CODECS)
+"""Codecs a camera node can run: the learned one, the standard image codecs and the video
+codecs (``docs/video.md``)."""
 DEFAULT_CAMERA_CODEC = "avif"
 """A camera's codec when its configuration names none (README: which and why)."""

@@ -68,6 +68,18 @@ STANDARD_MODELS: dict[str, StandardModelSpec] = by_model_id(
 )
 """Standard-codec models; one SI-Net (``si-std1``, told the codec) serves all three."""
 
+VIDEO_SI_WEIGHTS = "si-std2"
+"""The SI-Net of the video codecs: ``si-std1``'s architecture, told ``h264``, ``hevc`` or ``av1``
+and the quality ``100 - crf`` (:func:`pipeline.codec.video.settings.quality_of_crf`)."""
+VIDEO_MODELS: dict[str, StandardModelSpec] = by_model_id(
+    StandardModelSpec(
+        f"{codec}-si2", codec, VIDEO_SI_WEIGHTS, summary=f"{codec} stream with the si-std2 SI-Net"
+    )
+    for codec in ("h264", "hevc", "av1")
+)
+"""Video-codec models: a stream's packets decoded at receive, fused by ``si-std2``. ``si-std1``
+stays the standard image codecs' SI-Net, so running JPEG/WebP/AVIF cameras keep their hash."""
+
 #: The learned codec's model ids (``pipeline.codec.model.registry.REGISTRY``'s keys, which a
 #: test checks), here so that naming weights files needs no torch.
 LEARNED_MODEL_IDS: tuple[str, ...] = ("dsin-s1",)
@@ -82,8 +94,9 @@ def standard_model_id(codec: str) -> str:
 
 
 def known_names() -> set[str]:
-    """The names a weights file may have: learned model ids and standard-codec SI-Nets."""
-    return set(LEARNED_MODEL_IDS) | {spec.weights for spec in STANDARD_MODELS.values()}
+    """The names a weights file may have: learned model ids, standard- and video-codec SI-Nets."""
+    specs = (*STANDARD_MODELS.values(), *VIDEO_MODELS.values())
+    return set(LEARNED_MODEL_IDS) | {spec.weights for spec in specs}
 
 
 def weights_hash(data: bytes) -> str:

@@ -74,6 +74,11 @@ class VideoEncoder:
         return self.profile.name
 
     @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of the images this stream codes: ``(H, W)`` grey, ``(H, W, 3)`` RGB."""
+        return self._shape
+
+    @property
     def packets(self) -> int:
         """Packets coded so far: the next packet's index."""
         return self._index

@@ -23,6 +23,19 @@ DEFAULT_CRF: dict[str, int] = {"h264": 28, "hevc": 30, "av1": 40}
 """The CRF a camera uses when its configuration gives neither ``crf`` nor ``target_kbps``."""
 
 AUTO = "auto"
+TOP_QUALITY = 100
+"""A video frame's quality (wire, container, SI-Net) is ``TOP_QUALITY - crf``: high is good, as
+for the image codecs, and never 0 (the container's quality byte starts at 1)."""
+
+
+def quality_of_crf(crf: int) -> int:
+    """The quality a frame coded at ``crf`` carries (H.264 CRF 28 -> 72, AV1 CRF 40 -> 60)."""
+    return TOP_QUALITY - crf
+
+
+def crf_of_quality(quality: int) -> int:
+    """The CRF of a frame of ``quality`` (:func:`quality_of_crf`'s inverse)."""
+    return TOP_QUALITY - quality
 
 
 @dataclass(frozen=True)
