@@ -35,7 +35,7 @@ from pipeline.codec.bitstream.limits import ImageLimits
 from pipeline.codec.weights import VIDEO_MODELS
 from pipeline.wire import PROTOCOL_VERSION, STREAM_CODECS
 from tests.decoder_node.video_camera import VideoCamera, VideoMessage
-from tests.fuzz.mutate import mutated
+from tests.fuzz.mutate import ON_THE_WAY, mutated, on_the_way
 from tests.fuzz.target import Target
 from tests.fuzz.video import TOKENS
 from tests.wire.headers import as_map
@@ -111,13 +111,8 @@ def _damage(draw, messages: list[VideoMessage]) -> None:
     elif kind == "v1":
         v1 = dataclasses.replace(message.header, version=PROTOCOL_VERSION, stream=None)
         messages[at] = dataclasses.replace(message, header=v1)
-    elif kind == "drop" and len(messages) > 1:
-        del messages[at]
-    elif kind == "duplicate":
-        messages.insert(at, message)
-    elif kind == "swap":
-        other = draw(st.integers(0, len(messages) - 1))
-        messages[at], messages[other] = messages[other], message
+    elif kind in ON_THE_WAY:
+        on_the_way(draw, messages, at, kind)
 
 
 @st.composite
