@@ -73,6 +73,7 @@ class CameraNode:
         self.metrics = metrics or CameraMetrics(config.rig_id, config.side)
         self._encoder = encoder
         self._encoder_name: str | None = None
+        self._refused: dict[str, str] = {}  # the encoders auto passed over for it
         self._source = source or make_source(config.source, config.side, self._clock)
         self._forwarder: PacketForwarder | None = None
         self._queue: DropOldestQueue[EncodedFrame] = DropOldestQueue(
@@ -121,7 +122,7 @@ class CameraNode:
         """The ``/healthz`` document (:mod:`camera_nodes.health`)."""
         video = None
         if self.config.is_video:
-            video = {"encoder": self._encoder_name, "refused": self._refused()}
+            video = {"encoder": self._encoder_name, "refused": self._refused}
         return camera_health(self.config, self.metrics, self.activity, self._model_id(), video)
 
     def _clock(self) -> int:
@@ -307,14 +308,10 @@ class CameraNode:
         name = encoder.encoder_name
         if name == self._encoder_name:
             return
-        self._encoder_name = name
+        self._encoder_name, self._refused = name, dict(encoder.refused)
         self.metrics.set_encoder(self.config.codec, name)
-        refused = "; ".join(f"{n}: {why}" for n, why in self._refused().items()) or "none"
+        refused = "; ".join(f"{n}: {why}" for n, why in self._refused.items()) or "none"
         log.info("%s encoder %s (passed over: %s)", self.config.codec, name, refused)
-
-    def _refused(self) -> dict[str, str]:
-        """The encoders ``auto`` tried before the one in use, each with why it was refused."""
-        return dict(getattr(self._encoder, "refused", ()))
 
     def _send_loop(self, sock: zmq.Socket) -> None:
         """Send queued frames until capture is done and the queue is flushed (or time is up)."""
