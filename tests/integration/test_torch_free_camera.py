@@ -1,4 +1,5 @@
-"""A standard-codec camera runs where torch is not installed (the base install, docs/install.md).
+"""A standard- or video-codec camera runs where torch is not installed (the base install,
+docs/install.md).
 
 Real camera processes run under :mod:`tests.integration.without_torch`, which makes the
 ``learned`` extra's packages unimportable; a wire-level receiver in the test (a real PULL
@@ -22,6 +23,7 @@ from pipeline.evaluation.quality import psnr
 from pipeline.scene.render import render_view
 from pipeline.wire import decode_frame
 from stereo_app.demo.setup import pick_ports
+from tests.camera_nodes.video_messages import decode_stream
 from tests.integration.configs import SYNTHETIC, camera_toml
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
@@ -72,6 +74,26 @@ def test_avif_camera_without_torch_sends_frames_a_receiver_parses(tmp_path: Path
         assert bitstream.header.model_id == "avif-si1"
         assert (bitstream.header.height, bitstream.header.width) == (HEIGHT, WIDTH)
         image = STANDARD_CODECS["avif"].decode(bitstream.strings[0], 3, (HEIGHT, WIDTH))
+        assert psnr(image, render_view(header.seq, WIDTH, HEIGHT, 0, "left")) > 28.0
+
+
+def test_h264_camera_without_torch_sends_a_stream_a_receiver_decodes(tmp_path: Path) -> None:
+    endpoint = f"tcp://127.0.0.1:{pick_ports().frames}"
+    (tmp_path / "left.toml").write_text(_camera_toml(endpoint, "h264"))
+    context = zmq.Context()
+    pull = context.socket(zmq.PULL)
+    pull.setsockopt(zmq.LINGER, 0)
+    pull.bind(endpoint)
+    try:
+        done = _without_torch(["camera", "--config", str(tmp_path / "left.toml")])
+        assert done.returncode == 0, done.stderr
+        assert "blocked: -" in done.stderr  # PyAV and the video path import no torch
+        messages = [decode_frame(m) for m in _receive(pull, FRAMES)]
+    finally:
+        context.destroy(linger=0)
+    assert [header.version for header, _ in messages] == [2] * FRAMES
+    for (header, _), image in zip(messages, decode_stream("h264", messages), strict=True):
+        assert header.model_id == "h264-si2"
         assert psnr(image, render_view(header.seq, WIDTH, HEIGHT, 0, "left")) > 28.0
 
 
