@@ -51,27 +51,33 @@ def crop_gains(net: StandardSINet, folder: Path, scaled: bool = True) -> dict[st
             if path.name.endswith(".part.npz"):
                 continue
             with np.load(path) as data:
-                names = data["codecs"].tolist() if "codecs" in data else list(CODEC_NAMES)
-                crops = [_crop_gain(net, data, i, names, scaled) for i in range(len(data["codec"]))]
-            for key, gain in crops:
-                for name in key:
-                    gains[name].append(gain)
+                for keys, gain in _file_gains(net, dict(data), scaled):
+                    for key in keys:
+                        gains[key].append(gain)
     return {name: float(np.mean(values)) for name, values in sorted(gains.items())}
 
 
-def _crop_gain(net: StandardSINet, data, i: int, names: list[str], scaled: bool):
-    name = names[int(data["codec"][i])]
-    if name not in net.config.codecs:
-        return (), 0.0
-    stack = torch.from_numpy(data["stack"][i]).float()[None] / 255.0
+def _file_gains(
+    net: StandardSINet, data: dict, scaled: bool
+) -> list[tuple[tuple[str, ...], float]]:
+    """(keys, gain) of each crop of one prepared file whose codec the net serves, in one batch."""
+    names = data["codecs"].tolist() if "codecs" in data else list(CODEC_NAMES)
+    served = [i for i, c in enumerate(data["codec"]) if names[int(c)] in net.config.codecs]
+    if not served:
+        return []
+    stack = torch.from_numpy(data["stack"][served]).float() / 255.0
     x, x_dec, y_syn, confidence = stack[:, 0:3], stack[:, 3:6], stack[:, 6:9], stack[:, 9:10]
-    codec = torch.tensor([net.codec_index(name)])
-    quality = torch.tensor([int(data["quality"][i])])
+    codec_names = [names[int(data["codec"][i])] for i in served]
+    codec = torch.tensor([net.codec_index(name) for name in codec_names])
+    quality = torch.from_numpy(data["quality"][served]).long()
     x_hat = net(x_dec, y_syn, confidence * 2 - 1, codec, quality, scaled=scaled)
-    keys = (name,)
-    if "keyframe" in data:
-        keys += (f"{name}_{'keyframe' if data['keyframe'][i] else 'inter'}",)
-    return keys, float(gain_db(x, x_dec, x_hat)[0])
+    found = []
+    for k, (name, gain) in enumerate(zip(codec_names, gain_db(x, x_dec, x_hat), strict=True)):
+        keys = (name,)
+        if "keyframe" in data:
+            keys += (f"{name}_{'keyframe' if data['keyframe'][served[k]] else 'inter'}",)
+        found.append((keys, float(gain)))
+    return found
 
 
 def sequence_gains(net: StandardSINet, folder: Path, limit: int) -> dict[str, float]:

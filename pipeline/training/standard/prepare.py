@@ -18,6 +18,7 @@ is left out (for calibration).
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import multiprocessing
 from collections.abc import Sequence
@@ -169,17 +170,23 @@ def prepare_source(task: tuple[Source, Path, int, int, int]) -> str:
     return f"{source.name}: {len(codecs)} crops"
 
 
+def add_crop_options(parser: argparse.ArgumentParser, crops: str, holdout: str) -> None:
+    """The options every crop preparer has: --out, --crops (``crops``: its help), --crop,
+    --holdout (``holdout``: its help) and --workers."""
+    parser.add_argument("--out", type=Path, required=True, help="folder for the prepared crops")
+    parser.add_argument("--crops", type=int, default=2, help=crops)
+    parser.add_argument("--crop", type=int, default=256, help="side of a stored crop, pixels")
+    parser.add_argument("--holdout", type=int, default=5, help=holdout)
+    parser.add_argument("--workers", type=int, default=2, help="coding processes")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line (module docstring)."""
     parser = command_parser("python -m pipeline.training.standard.prepare", __doc__)
-    parser.add_argument("--out", type=Path, required=True, help="folder for the prepared crops")
     parser.add_argument("--pairs", nargs="*", type=Path, default=[], help="stereo folders")
     parser.add_argument("--images", nargs="*", type=Path, default=[], help="natural images")
     parser.add_argument("--per-source", type=int, default=2, help="qualities per codec")
-    parser.add_argument("--crops", type=int, default=2, help="crops per quality")
-    parser.add_argument("--crop", type=int, default=256, help="side of a stored crop, pixels")
-    parser.add_argument("--holdout", type=int, default=5, help="leave out every N-th pair")
-    parser.add_argument("--workers", type=int, default=2, help="coding processes")
+    add_crop_options(parser, "crops per quality", "leave out every N-th pair")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     todo = [

@@ -20,7 +20,9 @@ A frame's quality is ``100 - crf`` (:func:`pipeline.codec.video.settings.quality
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +32,13 @@ from pipeline.codec.video import VIDEO_CODECS, VideoEncoder, VideoSettings, Vide
 from pipeline.codec.video.settings import quality_of_crf
 from pipeline.help_text import command_parser
 from pipeline.training.standard.clips import Clip, clip_frames, clips
-from pipeline.training.standard.prepare import crops_of, run_all, save_crops, seeded
+from pipeline.training.standard.prepare import (
+    add_crop_options,
+    crops_of,
+    run_all,
+    save_crops,
+    seeded,
+)
 
 #: The CRFs a camera would use (roughly 0.1 to 2 bpp on real frames), per codec.
 CRF_RANGE = {"h264": (18, 40), "hevc": (20, 42), "av1": (25, 55)}
@@ -46,7 +54,7 @@ def code_stream(
     channels = 1 if images[0].ndim == 2 else 3
     decoder = VideoStreamDecoder(codec, channels)
     decoded, keyframes = [], []
-    with VideoEncoder(settings, width, height, channels) as encoder:
+    with _own_scheduling(), VideoEncoder(settings, width, height, channels) as encoder:
         for image in images:
             packet = encoder.encode(image)
             outcome = decoder.decode(packet)
@@ -55,6 +63,18 @@ def code_stream(
             decoded.append(outcome.image)
             keyframes.append(packet.keyframe)
     return decoded, keyframes
+
+
+@contextlib.contextmanager
+def _own_scheduling() -> Iterator[None]:
+    """Keep the calling thread's scheduling policy: SVT-AV1 (libsvtav1 through PyAV) run as
+    root switches it to SCHED_FIFO 99, and a data preparation must not starve the machine."""
+    policy, param = os.sched_getscheduler(0), os.sched_getparam(0)
+    try:
+        yield
+    finally:
+        if os.sched_getscheduler(0) != policy:
+            os.sched_setscheduler(0, policy, param)
 
 
 def prepare_clip(task: tuple[Clip, Path, dict]) -> str:
@@ -92,22 +112,18 @@ def prepare_clip(task: tuple[Clip, Path, dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Command line (module docstring)."""
     parser = command_parser("python -m pipeline.training.standard.prepare_video", __doc__)
-    parser.add_argument("--out", type=Path, required=True, help="folder for the prepared crops")
     parser.add_argument("--sequences", nargs="*", type=Path, default=[], help="stereo sequences")
     parser.add_argument("--stills", nargs="*", type=Path, default=[], help="stereo pairs, moved")
     parser.add_argument("--images", nargs="*", type=Path, default=[], help="natural images")
     parser.add_argument("--scenes", type=int, default=0, help="rendered scene clips")
+    parser.add_argument(
+        "--split", choices=("train", "holdout"), default="train", help="clips to prepare"
+    )
     parser.add_argument("--length", type=int, default=10, help="frames of a clip")
     parser.add_argument("--fps", type=float, default=10.0, help="frame rate (keyframe spacing)")
     parser.add_argument("--crfs", type=int, default=1, help="CRFs per codec and clip")
     parser.add_argument("--frames", type=int, default=3, help="frames cropped per coding")
-    parser.add_argument("--crops", type=int, default=2, help="crops per frame")
-    parser.add_argument("--crop", type=int, default=256, help="side of a stored crop, pixels")
-    parser.add_argument("--holdout", type=int, default=5, help="hold out 1/N (see .clips)")
-    parser.add_argument(
-        "--split", choices=("train", "holdout"), default="train", help="clips to prepare"
-    )
-    parser.add_argument("--workers", type=int, default=2, help="coding processes")
+    add_crop_options(parser, "crops per frame", "hold out 1/N (see .clips)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     found = clips(
