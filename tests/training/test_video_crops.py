@@ -4,7 +4,6 @@ crop bank's codec mapping, starting from a weights file, calibrating and measuri
 from __future__ import annotations
 
 import itertools
-import os
 from pathlib import Path
 
 import cv2
@@ -158,10 +157,3 @@ def test_export_names_the_weights_after_the_family_of_the_nets_codecs():
     assert weights_name(CODEC_NAMES) == "si-std1"
     with pytest.raises(ValueError, match="no codec family"):
         weights_name(("h264", "jpeg"))
-
-
-@pytest.mark.skipif(os.geteuid() != 0, reason="SVT-AV1 raises the priority only as root")
-def test_coding_an_av1_stream_leaves_the_threads_scheduling_as_it_was():
-    before = os.sched_getscheduler(0), os.sched_getparam(0).sched_priority
-    code_stream("av1", 40, [natural_image(48, 64, 1, seed=4)] * 2, fps=10.0)
-    assert (os.sched_getscheduler(0), os.sched_getparam(0).sched_priority) == before

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import av
@@ -55,14 +58,16 @@ class VideoEncoder:
             raise ValueError(f"channels must be 1 (grey) or 3 (RGB), got {channels}")
         if width < 2 or height < 2 or width % 2 or height % 2:
             raise ValueError(f"video frames need an even width and height, got {width}x{height}")
-        selection = select_encoder(settings, width, height, channels)
+        with kept_scheduling():  # SVT-AV1's open (and auto's probes) may change it
+            selection = select_encoder(settings, width, height, channels)
+            context = selection.profile.open(settings, width, height, channels)
         self.settings = settings
         self.profile = selection.profile
         self.refused = selection.refused
         """The encoders tried before this one, each with why it was passed over."""
         self.stream_id = secrets.randbits(63) if stream_id is None else stream_id
         self._shape = (height, width) if channels == 1 else (height, width, 3)
-        self._context = self.profile.open(settings, width, height, channels)
+        self._context = context
         self._pix_fmt = self.profile.pix_fmt(channels)
         self._index = 0
         self._since_keyframe = 0
@@ -120,3 +125,20 @@ class VideoEncoder:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def kept_scheduling() -> Iterator[None]:
+    """Keep the calling thread's scheduling policy and priority across the block.
+
+    SVT-AV1 (libsvtav1), opened by a process running as root, switches the calling thread to
+    ``SCHED_FIFO`` priority 99, which would let a camera's capture loop (or a training job)
+    starve the rest of the host. The thread is put back as it was; the encoder's own worker
+    threads keep what SVT-AV1 gives them, which is why the shipped units and manifests run
+    cameras as an unprivileged user (docs/video.md)."""
+    policy, param = os.sched_getscheduler(0), os.sched_getparam(0)
+    try:
+        yield
+    finally:
+        if (os.sched_getscheduler(0), os.sched_getparam(0)) != (policy, param):
+            os.sched_setscheduler(0, policy, param)

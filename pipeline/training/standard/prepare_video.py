@@ -20,9 +20,7 @@ A frame's quality is ``100 - crf`` (:func:`pipeline.codec.video.settings.quality
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +52,7 @@ def code_stream(
     channels = 1 if images[0].ndim == 2 else 3
     decoder = VideoStreamDecoder(codec, channels)
     decoded, keyframes = [], []
-    with _own_scheduling(), VideoEncoder(settings, width, height, channels) as encoder:
+    with VideoEncoder(settings, width, height, channels) as encoder:
         for image in images:
             packet = encoder.encode(image)
             outcome = decoder.decode(packet)
@@ -63,18 +61,6 @@ def code_stream(
             decoded.append(outcome.image)
             keyframes.append(packet.keyframe)
     return decoded, keyframes
-
-
-@contextlib.contextmanager
-def _own_scheduling() -> Iterator[None]:
-    """Keep the calling thread's scheduling policy: SVT-AV1 (libsvtav1 through PyAV) run as
-    root switches it to SCHED_FIFO 99, and a data preparation must not starve the machine."""
-    policy, param = os.sched_getscheduler(0), os.sched_getparam(0)
-    try:
-        yield
-    finally:
-        if os.sched_getscheduler(0) != policy:
-            os.sched_setscheduler(0, policy, param)
 
 
 def prepare_clip(task: tuple[Clip, Path, dict]) -> str:

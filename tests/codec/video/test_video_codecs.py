@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -114,3 +116,10 @@ def test_two_threads_still_give_one_packet_a_frame_and_decode_in_step(codec):
     assert [p.index for p in packets] == list(range(12))
     decoder = VideoStreamDecoder(codec, 1, threads=2)
     assert all(decoder.decode(p).image.shape == (240, 320) for p in packets)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="SVT-AV1 raises the priority only as root")
+def test_opening_an_av1_encoder_as_root_leaves_the_threads_scheduling_as_it_was():
+    before = os.sched_getscheduler(0), os.sched_getparam(0).sched_priority
+    encode_stream(VideoSettings(codec="av1"), moving_frames(2, 1))
+    assert (os.sched_getscheduler(0), os.sched_getparam(0).sched_priority) == before
