@@ -115,7 +115,7 @@ def test_thread_node_sends_headers_in_order(pull, caplog) -> None:
     stopped = [r.getMessage() for r in caplog.records if " stopped: " in r.getMessage()]
     assert len(stopped) == 1
     assert stopped[0] == (
-        f"rig0/right stopped: captured=6 encoded=6 sent=6 missed_slots={totals['missed_slots']} "
+        f"rig0/right stopped: captured=6 encoded=6 sent=6 keyframes_sent=0 missed_slots={totals['missed_slots']} "
         "dropped_queue_full=0 dropped_capture_error=0 dropped_encode_error=0 dropped_shutdown=0 "
         "dropped_awaiting_keyframe=0"
     )  # missed_slots: 0 unless the machine stalled the thread for a 20 ms period
