@@ -256,7 +256,7 @@ class CameraConfig:
         if self.source.codec != self.codec:
             raise ConfigError(
                 "source.codec",
-                f"the stream is {self.source.codec}, the camera's codec {self.codec}",
+                f"the stream is {self.source.codec}, the camera's codec is {self.codec}",
             )
         if self.video is not None:
             raise ConfigError("video", "a passthrough source is not re-encoded (no encoder runs)")

@@ -20,10 +20,12 @@ read as fast as the source hands it out (the stream paces itself; ``fps`` is not
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import zmq
 
@@ -35,7 +37,14 @@ from camera_nodes.pacing import Pacer
 from camera_nodes.preflight import camera_weights
 from camera_nodes.rate_control import QualityController
 from camera_nodes.send_queue import DropOldestQueue
-from camera_nodes.sources import EndOfStream, FrameSource, PacketSource, SourceError, make_source
+from camera_nodes.sources import (
+    CapturedPacket,
+    EndOfStream,
+    FrameSource,
+    PacketSource,
+    SourceError,
+    make_source,
+)
 from pipeline.codec.api import Role
 from pipeline.codec.family import VIDEO, family_of_codec, make_encoder
 from pipeline.codec.weights import named_hash
@@ -73,8 +82,10 @@ class CameraNode:
         self.metrics = metrics or CameraMetrics(config.rig_id, config.side)
         self._encoder = encoder
         self._encoder_name: str | None = None
+        self._refused: dict[str, str] = {}  # the encoders auto passed over for it
         self._source = source or make_source(config.source, config.side, self._clock)
         self._forwarder: PacketForwarder | None = None
+        self._quality = 0  # the quality the next frame is encoded at
         self._queue: DropOldestQueue[EncodedFrame] = DropOldestQueue(
             config.send_queue, link=stream_link, on_unusable=self._count_unusable
         )
@@ -95,16 +106,14 @@ class CameraNode:
         be opened, ``ValueError`` for a quality the codec does not have and
         :class:`~pipeline.config.ConfigError` when the /metrics and /healthz port is taken.
         """
-        if isinstance(self._source, PacketSource):
-            self._forwarder = self._make_forwarder()
-            loop = self._forward_loop
+        if isinstance(self._source, PacketSource):  # the stream paces itself
+            self._forwarder, pacer = self._make_forwarder(), None
+            handle: Callable[[Any, int, int], None] = self._forward
         else:
             encoder = self._encoder or self._load_encoder()
-            quality = self._check_quality(encoder)
-
-            def loop() -> int:
-                return self._capture_loop(encoder, quality)
-
+            self._quality = self._check_quality(encoder)
+            pacer = Pacer(self.config.fps, self.config.capture_jitter_ms)
+            handle = functools.partial(self._encode_and_queue, encoder)
         server = self._serve_http()
         ctx = zmq.Context()
         sock = self._open_socket(ctx)
@@ -113,7 +122,7 @@ class CameraNode:
             with self._source:
                 sender.start()
                 self.activity.state = "ok"
-                return loop()
+                return self._capture_loop(pacer, handle)
         finally:
             self._shutdown(sender, sock, ctx, server)
 
@@ -121,7 +130,7 @@ class CameraNode:
         """The ``/healthz`` document (:mod:`camera_nodes.health`)."""
         video = None
         if self.config.is_video:
-            video = {"encoder": self._encoder_name, "refused": self._refused()}
+            video = {"encoder": self._encoder_name, "refused": self._refused}
         return camera_health(self.config, self.metrics, self.activity, self._model_id(), video)
 
     def _clock(self) -> int:
@@ -197,15 +206,17 @@ class CameraNode:
         log.info("%s/%s pushing to %s", self.config.rig_id, self.config.side, endpoint)
         return sock
 
-    def _capture_loop(self, encoder, quality: int) -> int:
+    def _capture_loop(self, pacer: Pacer | None, handle: Callable[[Any, int, int], None]) -> int:
+        """Read the source (at ``pacer``'s times, if any) until ``frames``, its end or
+        :meth:`stop`; ``handle(item, capture_ns, index)`` each frame or packet read."""
         cfg, captured, failures = self.config, 0, 0
-        pacer = Pacer(cfg.fps, cfg.capture_jitter_ms)
         while not self._stop.is_set() and (cfg.frames == 0 or captured < cfg.frames):
-            self.metrics.missed.inc(pacer.wait(self._stop))
-            if self._stop.is_set():
-                break
+            if pacer is not None:
+                self.metrics.missed.inc(pacer.wait(self._stop))
+                if self._stop.is_set():
+                    break
             try:
-                frame, capture_ns = self._capture()
+                item, capture_ns = self._capture()
             except EndOfStream as e:
                 log.info("source ended: %s", e)
                 break
@@ -213,42 +224,26 @@ class CameraNode:
                 failures = self._on_read_failure(e, failures + 1)
                 continue
             failures, captured = 0, captured + 1
-            quality = self._encode_and_queue(encoder, frame, capture_ns, quality)
+            handle(item, capture_ns, captured - 1)
         self._capture_done.set()
         return captured
 
     def _capture(self):
         started = time.monotonic()
-        frame = self._source.read()
+        item = self._source.read()
         capture_ns = self._clock()
         self.activity.last_capture = done = time.monotonic()
         self.metrics.capture_seconds.observe(done - started)
         self.metrics.captured.inc()
-        return frame, capture_ns
+        return item, capture_ns
 
-    def _forward_loop(self) -> int:
-        """Send the packet source's packets until ``frames``, its end, or :meth:`stop`."""
-        cfg, captured, failures = self.config, 0, 0
-        while not self._stop.is_set() and (cfg.frames == 0 or captured < cfg.frames):
-            started = time.monotonic()
-            try:
-                packet = self._source.read()
-            except EndOfStream as e:
-                log.info("source ended: %s", e)
-                break
-            except SourceError as e:
-                failures = self._on_read_failure(e, failures + 1)
-                continue
-            self.activity.last_capture = done = time.monotonic()
-            self.metrics.capture_seconds.observe(done - started)
-            self.metrics.captured.inc()
-            self._queue.take_keyframe_request()  # a stream coded elsewhere: its next keyframe
-            item = self._forwarder.frame(packet, captured)
-            failures, captured = 0, captured + 1
-            self.metrics.quality.set(item.quality)
-            self._enqueue(item)
-        self._capture_done.set()
-        return captured
+    def _forward(self, packet: CapturedPacket, capture_ns: int, index: int) -> None:
+        """Queue a pass-through packet as frame ``index``, stamped with its own capture time
+        (the stream's, mapped to the camera clock) rather than its read time ``capture_ns``."""
+        self._queue.take_keyframe_request()  # a stream coded elsewhere: its next keyframe
+        item = self._forwarder.frame(packet, index)
+        self.metrics.quality.set(item.quality)
+        self._enqueue(item)
 
     def _on_read_failure(self, error: SourceError, failures: int) -> int:
         self.metrics.dropped["capture_error"].inc()
@@ -269,8 +264,10 @@ class CameraNode:
         """A queued video frame dropped because a frame it depends on was dropped."""
         self.metrics.dropped["awaiting_keyframe"].inc()
 
-    def _encode_and_queue(self, encoder, frame, capture_ns: int, quality: int) -> int:
-        role = self._role()
+    def _encode_and_queue(self, encoder, frame, capture_ns: int, index: int) -> None:
+        """Encode a captured frame at the current quality, queue it, and let the rate
+        controller (if any) pick the next quality."""
+        role, quality = self._role(), self._quality
         if self._queue.take_keyframe_request():  # only a video stream's drop raises one
             encoder.force_keyframe()
             self.metrics.keyframes_forced.inc()
@@ -280,7 +277,7 @@ class CameraNode:
         except Exception as e:  # a bad frame must not stop the camera; it is counted
             self.metrics.dropped["encode_error"].inc()
             log.warning("encode failed for seq %d: %s", frame.seq, e)
-            return quality
+            return
         done = time.monotonic()
         self.metrics.encode_seconds.observe(done - started)
         self.metrics.encoded.inc()
@@ -292,9 +289,8 @@ class CameraNode:
         h, w = frame.image.shape[:2]
         channels = 1 if frame.image.ndim == 2 else frame.image.shape[2]
         self._enqueue(EncodedFrame(frame.seq, capture_ns, quality, h, w, channels, data, stream))
-        if self._controller is None:
-            return quality
-        return self._controller.observe(len(data), done)
+        if self._controller is not None:
+            self._quality = self._controller.observe(len(data), done)
 
     def _enqueue(self, item: EncodedFrame) -> None:
         if self._queue.put(item) is not None:
@@ -307,14 +303,10 @@ class CameraNode:
         name = encoder.encoder_name
         if name == self._encoder_name:
             return
-        self._encoder_name = name
+        self._encoder_name, self._refused = name, dict(encoder.refused)
         self.metrics.set_encoder(self.config.codec, name)
-        refused = "; ".join(f"{n}: {why}" for n, why in self._refused().items()) or "none"
+        refused = "; ".join(f"{n}: {why}" for n, why in self._refused.items()) or "none"
         log.info("%s encoder %s (passed over: %s)", self.config.codec, name, refused)
-
-    def _refused(self) -> dict[str, str]:
-        """The encoders ``auto`` tried before the one in use, each with why it was refused."""
-        return dict(getattr(self._encoder, "refused", ()))
 
     def _send_loop(self, sock: zmq.Socket) -> None:
         """Send queued frames until capture is done and the queue is flushed (or time is up)."""

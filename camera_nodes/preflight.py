@@ -39,12 +39,11 @@ def check_camera(cfg: CameraConfig) -> None:
     the endpoint, the codec's model, weights and quality, PyAV and the encoder of a video codec,
     a folder source that is not there."""
     check_endpoint("endpoint", cfg.decoder_endpoint)
-    _check_model(cfg)
     if cfg.is_video:
         _check_pyav(cfg.codec)
-        if not cfg.passes_through:
-            selection = video_encoder(cfg)
-            log.info("%s encoder: %s", cfg.codec, describe(selection))
+    _check_model(cfg)
+    if cfg.is_video and not cfg.passes_through:
+        log.info("%s encoder: %s", cfg.codec, describe(video_encoder(cfg)))
     try:
         camera_weights(cfg)
     except WeightsError as e:

@@ -95,6 +95,9 @@ class DecoderCodecConfig:
         "auto",
         doc="Synthesis and SI-Net dtype; 'auto' = bfloat16 where the device computes it natively.",
     )
+    nvdec: bool = setting(
+        True, doc="Video streams try NVDEC when the device is CUDA (else, or without it, the CPU)."
+    )
 
 
 @dataclass(frozen=True)
