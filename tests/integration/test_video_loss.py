@@ -12,6 +12,11 @@ side); every frame forwarded whose reference chain is whole (no packet of its st
 since the last keyframe forwarded) is decoded, and no other; at least 75% of the frames sent
 are decoded. Then, with the drops off and two new cameras streaming, the decoder is SIGKILLed
 and started again on the same endpoint: it joins the streams at their next keyframe.
+
+The share decoded is fixed by the seed and the keyframe positions once the decoded set is
+right: seed 0 drops 4.5% and leaves 80.5% decodable. At 5% independent loss and 10 frames a
+keyframe the mean is 76.2%, and 13 of 40 seeds fall under 75% (``docs/video.md``, Loss on the
+wire): the bar checks the keyframe interval, the decoded set checks the decoder.
 """
 
 from __future__ import annotations
