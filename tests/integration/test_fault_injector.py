@@ -26,10 +26,10 @@ def message(side: str, packet: int) -> list[bytes]:
     """A version 2 message of packet ``packet`` (a keyframe every 10) with a payload that
     names it."""
     stream = StreamInfo("h264", 7 if side == "left" else 8, packet, packet % 10 == 0)
+    now = time.time_ns()
     header = FrameHeader(
-        STREAM_PROTOCOL_VERSION, "inj", side, packet, time.time_ns(), time.time_ns(),
-        "h264-si2", 72, 48, 64, 1, stream,
-    )  # fmt: skip
+        STREAM_PROTOCOL_VERSION, "inj", side, packet, now, now, "h264-si2", 72, 48, 64, 1, stream
+    )
     return encode_frame(header, f"{side} {packet}".encode())
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 import pytest
@@ -47,7 +47,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 RIG = "lossy"
 SIDES = ("left", "right")
-CODEC = "h264"
 FPS = 10.0
 KEYFRAME_INTERVAL_S = 1.0
 GOP = round(FPS * KEYFRAME_INTERVAL_S)
@@ -61,7 +60,8 @@ RESTART_SLACK_S = 0.5
 the test polls ``/healthz`` every 0.2 s (the ready time it takes can be that late, which only
 helps), a loaded camera captures a frame up to a period or two late (``camera_nodes/pacing``),
 and the first pair waits in the pairer for its second view (the two cameras run apart by up to
-a frame period) and one batching ``max_wait_ms``."""
+a frame period), one batching ``max_wait_ms`` and its decode (tens of ms at 64x48). Measured
+here: 0.21 to 0.28 s from ready to the first frame out."""
 RECEIVED = "stereo_decoder_frames_received_total"
 DECODED = "stereo_decoder_frames_decoded_total"
 DROPPED = "stereo_decoder_frames_dropped_total"
@@ -85,21 +85,20 @@ class Outcome:
     restarted: list[dict]
     """The restarted decoder's first timing records."""
     restart_samples: Samples
-    logs: Path
+    """The restarted decoder's /metrics then."""
 
     def summary(self) -> str:
         """The figures of a run, in one line (``pytest -s`` shows it; docs/video.md, Loss)."""
         sent, drops = sum(self.sent.values()), [r for r in self.wire if r["dropped"]]
         lost = sent - len(self.decoded)
-        first = [r for r in self.restarted if r["side"] in SIDES][:1]
-        resumed = [(r["capture_ns"] + r["end_to_end"] * 1e9 - self.ready_ns) / 1e9 for r in first]
-        skipped = {side: sum(total(self.restart_samples, DROPPED, rig=RIG, side=side, reason=x)
-                             for x in STREAM_DROPS) for side in SIDES}  # fmt: skip
+        first = self.restarted[0]
+        resumed = (first["capture_ns"] + first["end_to_end"] * 1e9 - self.ready_ns) / 1e9
+        skipped = {side: stream_drops(self.restart_samples, side) for side in SIDES}
         return (
             f"sent={sent} dropped={len(drops)} ({len(drops) / len(self.wire):.1%}, "
             f"{sum(r['keyframe'] for r in drops)} keyframes) decoded={len(self.decoded)} "
             f"({len(self.decoded) / sent:.1%}) lost_per_drop={lost / max(1, len(drops)):.2f} "
-            f"restart: first output {resumed[0] if resumed else None:.2f} s after ready, "
+            f"restart: first output {resumed:.2f} s after ready, "
             f"skipped {skipped}"
         )
 
@@ -122,22 +121,21 @@ def decoder_config(d: Path, frames_port: int, http_port: int, timing: str) -> Pa
 
 
 def camera_config(d: Path, name: str, side: str, endpoint: str, frames: int, port: int) -> Path:
-    """One camera of the rig: the codec at 10 fps, a keyframe a second (``[video]``)."""
-    video = {"video": {"keyframe_interval_s": KEYFRAME_INTERVAL_S}} if CODEC == "h264" else {}
+    """One camera of the rig: H.264 at 10 fps, a keyframe a second (``[video]``)."""
     path = d / f"{name}.toml"
     path.write_text(
         camera_toml(
             RIG,
             side,
             endpoint,
-            codec=CODEC,
+            codec="h264",
             fps=FPS,
             frames=frames,
             send_queue=64,
             flush_s=10.0,
             metrics_port=port,
             metrics_addr="127.0.0.1",
-            **video,
+            video={"keyframe_interval_s": KEYFRAME_INTERVAL_S},
         )
     )
     return path
@@ -146,6 +144,11 @@ def camera_config(d: Path, name: str, side: str, endpoint: str, frames: int, por
 def timing_records(path: Path) -> list[dict]:
     """The whole lines of a timing sink's file for :data:`RIG`."""
     return [r for r in read_records(path) if r["rig"] == RIG]
+
+
+def stream_drops(samples: Samples, side: str) -> float:
+    """Frames of ``side`` dropped for their stream: a gap, or waiting for a keyframe."""
+    return sum(total(samples, DROPPED, rig=RIG, side=side, reason=x) for x in STREAM_DROPS)
 
 
 def counts_balance(port: int, forwarded: dict[str, int]) -> bool:
@@ -164,9 +167,8 @@ def counts_balance(port: int, forwarded: dict[str, int]) -> bool:
 @pytest.fixture(scope="module")
 def outcome(tmp_path_factory) -> Outcome:
     d = tmp_path_factory.mktemp("video_loss")
-    (d / "logs").mkdir()
     ports = pick_ports()
-    wire_port = free_port()
+    wire_port = next(p for p in iter(free_port, None) if p not in astuple(ports))
     http = ports.decoder_http
     metrics = {"left": ports.left_metrics, "right": ports.right_metrics}
     injector_bind = f"tcp://127.0.0.1:{wire_port}"
@@ -180,15 +182,12 @@ def outcome(tmp_path_factory) -> Outcome:
         return child
 
     def cameras(tag: str, frames: int) -> dict[str, Child]:
-        return {
-            side: start(
-                f"camera-{side}-{tag}",
-                ["camera", "--config", str(camera_config(
-                    d, f"camera-{side}-{tag}", side, injector_bind, frames, metrics[side]
-                ))],
-            )
-            for side in SIDES
-        }  # fmt: skip
+        started = {}
+        for side in SIDES:
+            name = f"camera-{side}-{tag}"
+            config = camera_config(d, name, side, injector_bind, frames, metrics[side])
+            started[side] = start(name, ["camera", "--config", str(config)])
+        return started
 
     def ready(port: int) -> bool:
         return (health(port) or {}).get("status") == "ok"
@@ -200,8 +199,9 @@ def outcome(tmp_path_factory) -> Outcome:
         children.append(injector)
         # 60 s of loss: the cameras send FRAMES each and stop
         lossy = cameras("lossy", FRAMES)
-        wait_for(lambda: all(c.poll() is not None for c in lossy.values()), 240, "the cameras",
-                 [decoder])  # fmt: skip
+        wait_for(
+            lambda: all(c.poll() is not None for c in lossy.values()), 240, "the cameras", [decoder]
+        )
         sent = {side: (camera_counts(c) or {}).get("sent", -1) for side, c in lossy.items()}
         wire_path = d / "wire.jsonl"
         arrived = lambda: len(read_records(wire_path)) >= sum(sent.values())  # noqa: E731
@@ -217,8 +217,9 @@ def outcome(tmp_path_factory) -> Outcome:
         injector.proc.send_signal(signal.SIGUSR1)
         live = cameras("live", 0)  # they run until stopped
         before = total(scrape(http), RECEIVED)
-        wait_for(lambda: total(scrape(http), RECEIVED) >= before + 20, 120, "live frames",
-                 [decoder])  # fmt: skip
+        wait_for(
+            lambda: total(scrape(http), RECEIVED) >= before + 20, 120, "live frames", [decoder]
+        )
         stop(decoder, 10.0, signal.SIGKILL)
         decoder = start("decoder-2", ["decoder", "--config", str(second)])
         wait_for(lambda: ready(http), 180, "the restarted decoder", [decoder])
@@ -241,7 +242,6 @@ def outcome(tmp_path_factory) -> Outcome:
         ready_ns=ready_ns,
         restarted=restarted,
         restart_samples=restart_samples,
-        logs=d / "logs",
     )
     print(f"video loss: {found.summary()}")
     return found
@@ -272,15 +272,17 @@ def decodable(wire: list[dict]) -> set[tuple[str, int]]:
 
 
 def test_every_frame_received_is_decoded_or_dropped_with_a_reason(outcome: Outcome):
+    whole = decodable(outcome.wire)
     for side in SIDES:
         received = total(outcome.samples, RECEIVED, rig=RIG, side=side)
         decoded = total(outcome.samples, DECODED, rig=RIG, side=side)
         dropped = total(outcome.samples, DROPPED, rig=RIG, side=side)
         forwarded = sum(1 for r in outcome.wire if r["side"] == side and not r["dropped"])
         assert received == forwarded == decoded + dropped, (side, received, decoded, dropped)
-    lost = {reason: total(outcome.samples, DROPPED, rig=RIG, reason=reason)
-            for reason in STREAM_DROPS}  # fmt: skip
-    assert sum(lost.values()) > 0, lost
+        # each frame of a broken chain is dropped for the stream, and nothing else is dropped
+        broken = forwarded - sum(1 for s, _ in whole if s == side)
+        lost = stream_drops(outcome.samples, side)
+        assert broken > 0 and lost == dropped == broken, (side, broken, lost, dropped)
 
 
 def test_every_frame_from_the_next_keyframe_on_after_a_drop_is_decoded(outcome: Outcome):
@@ -307,8 +309,5 @@ def test_a_restarted_decoder_resumes_within_one_keyframe_interval(outcome: Outco
         output_ns = first["capture_ns"] + first["end_to_end"] * 1e9
         assert first["capture_ns"] <= deadline, (side, first)
         assert output_ns <= deadline, (side, (output_ns - outcome.ready_ns) / 1e9)
-        skipped = sum(
-            total(outcome.restart_samples, DROPPED, rig=RIG, side=side, reason=reason)
-            for reason in STREAM_DROPS
-        )
+        skipped = stream_drops(outcome.restart_samples, side)
         assert skipped <= GOP - 1, (side, skipped)  # no more than up to the next keyframe
