@@ -17,6 +17,8 @@ from pipeline.codec.video.settings import DEFAULT_CRF, quality_of_crf
 from pipeline.codec.weights import named_hash
 from pipeline.evaluation.quality import psnr
 from pipeline.scene.render import render_view
+from pipeline.wire import decode_frame
+from stereo_app.demo.processes import wait_until
 from tests.camera_nodes.video_messages import decode_stream, receive_all
 from tests.integration.configs import camera_toml
 
@@ -79,3 +81,34 @@ def test_a_video_node_exports_its_encoder_and_closes_it_on_stop(pull, codec):
     assert video["encoder"] == software and video["keyframes_sent"] == 2
     assert f"{codec}_nvenc" in video["refused"]
     assert node._encoder.encoder_name is None  # closed: the stream ended with the node
+
+
+def test_a_stream_the_send_queue_cut_resumes_at_a_forced_keyframe_and_decodes(pull):
+    """No receiver at first: the queue drops the oldest frames with the frames that depend on
+    them and forces a keyframe, so what arrives decodes, each gap closed by a keyframe."""
+    sock, endpoint = pull
+    sock.unbind(endpoint)
+    config = CameraConfig(
+        side="left", endpoint=endpoint, fps=50.0, frames=0, flush_s=5.0, metrics_port=0,
+        codec="h264", send_queue=3, sndhwm=1, video=VideoTable(keyframe_interval_s=10.0),
+        source=SyntheticSourceConfig(width=WIDTH, height=HEIGHT, seed=2),
+    )  # fmt: skip
+    node = CameraNode(config)
+    thread = threading.Thread(target=node.run)
+    thread.start()
+    try:
+        assert wait_until(lambda: node.metrics.keyframes_forced._value.get() >= 1, 60)
+        sock.bind(endpoint)
+        messages = [decode_frame(sock.recv_multipart()) for _ in range(12) if sock.poll(30_000)]
+    finally:
+        node.stop()
+        thread.join(30)
+    assert len(messages) == 12 and not thread.is_alive()
+    packets = [header.stream.packet for header, _ in messages]
+    assert packets != list(range(packets[0], packets[0] + 12)), "nothing was dropped"
+    for (header, _), before in zip(messages[1:], packets, strict=False):
+        assert header.stream.packet == before + 1 or header.stream.keyframe, packets
+    assert max(packets) < 500, packets  # forced keyframes, not the scheduled one (10 s in)
+    assert len(decode_stream("h264", messages)) == 12  # every one decodes: no broken chain
+    totals = node.metrics.totals()
+    assert totals["dropped_awaiting_keyframe"] > 0 and totals["dropped_queue_full"] > 0
