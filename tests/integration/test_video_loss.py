@@ -234,15 +234,7 @@ def outcome(tmp_path_factory) -> Outcome:
     finally:
         for child in children:
             stop(child, 10.0)
-    found = Outcome(
-        wire=wire,
-        decoded=decoded,
-        samples=samples,
-        sent=sent,
-        ready_ns=ready_ns,
-        restarted=restarted,
-        restart_samples=restart_samples,
-    )
+    found = Outcome(wire, decoded, samples, sent, ready_ns, restarted, restart_samples)
     print(f"video loss: {found.summary()}")
     return found
 
