@@ -25,7 +25,7 @@ import signal
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -49,16 +49,16 @@ class WireRecord:
     stream: int | None
     packet: int | None
     keyframe: bool | None
-    dropped: bool
+    dropped: bool = False
     error: str | None = None
 
     @classmethod
-    def of(cls, parts: list[bytes], dropped: bool) -> WireRecord:
+    def of(cls, parts: list[bytes]) -> WireRecord:
         """The record of a message's ``parts`` (a refused header gives its error)."""
         try:
             header, _ = decode_frame(parts)
         except ProtocolError as e:
-            return cls(None, None, None, None, None, None, dropped, str(e))
+            return cls(None, None, None, None, None, None, error=str(e))
         stream = header.stream
         return cls(
             header.rig_id,
@@ -67,7 +67,6 @@ class WireRecord:
             stream.id if stream else None,
             stream.packet if stream else None,
             stream.keyframe if stream else None,
-            dropped,
         )
 
 
@@ -117,12 +116,12 @@ class FaultInjector:
             if not self._pull.poll(POLL_MS):
                 continue
             parts = self._pull.recv_multipart()
-            probe = WireRecord.of(parts, dropped=False)
-            dropped = self.rule.drops(probe.rig, probe.side)
+            seen = WireRecord.of(parts)
+            dropped = self.rule.drops(seen.rig, seen.side)
             self.counts["received"] += 1
             if dropped or self._forward(parts):
                 self.counts["dropped" if dropped else "forwarded"] += 1
-                self._write(vars(probe) | {"dropped": dropped})
+                self._write(asdict(replace(seen, dropped=dropped)))
 
     def _forward(self, parts: list[bytes]) -> bool:
         """Send ``parts`` as they came, waiting while the decoder is away; False if stopped

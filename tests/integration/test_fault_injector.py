@@ -1,11 +1,13 @@
 """The fault injector itself (``tests/integration/fault_injector.py``), as a process between a
 PUSH and a PULL socket of this test: what it forwards arrives unchanged and in order, what it
-drops is recorded, its drops follow the seed per side, and SIGUSR1 turns them off."""
+drops is recorded (a message it cannot parse is forwarded), its drops follow the seed per
+side, and SIGUSR1 turns them off."""
 
 from __future__ import annotations
 
 import signal
 import time
+from dataclasses import astuple
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ import zmq
 
 from pipeline.wire import STREAM_PROTOCOL_VERSION, FrameHeader, StreamInfo, encode_frame
 from stereo_app.demo.processes import stop, wait_until
-from stereo_app.demo.setup import free_port
+from stereo_app.demo.setup import pick_ports
 from tests.integration.fault_injector import DropRule, read_records, start_injector
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
@@ -35,7 +37,7 @@ def message(side: str, packet: int) -> list[bytes]:
 
 def test_it_forwards_unchanged_drops_by_seed_and_stops_dropping_on_sigusr1(tmp_path: Path):
     (tmp_path / "logs").mkdir()
-    bind, out = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
+    bind, out = (f"tcp://127.0.0.1:{port}" for port in astuple(pick_ports())[:2])
     context = zmq.Context()
     pull = context.socket(zmq.PULL)
     pull.bind(out)
@@ -66,10 +68,17 @@ def test_it_forwards_unchanged_drops_by_seed_and_stops_dropping_on_sigusr1(tmp_p
         assert 0.2 < sum(r["dropped"] for r in records) / len(records) < 0.4
         injector.proc.send_signal(signal.SIGUSR1)
         assert wait_until(lambda: {"event": "drops_off"} in read_records(wire), 10)
-        for parts in sent[:50]:
+        later = [*sent[:50], [b"not a frame"]]  # one the wire parser refuses goes on too
+        for parts in later:
             push.send_multipart(parts)
-        assert wait_until(lambda: len(read_records(wire)) == len(sent) + 51, 30)
-        assert not any(r.get("dropped") for r in read_records(wire)[len(sent) + 1 :])
+        assert wait_until(lambda: len(read_records(wire)) == len(sent) + 1 + len(later), 30)
+        records = read_records(wire)[len(sent) + 1 :]
+        assert not any(r["dropped"] for r in records)
+        assert records[-1]["error"] and records[-1]["rig"] is None
+        got = []
+        while pull.poll(1000):
+            got.append(pull.recv_multipart())
+        assert got == later
     finally:
         push.close(linger=0)
         pull.close(linger=0)
@@ -77,4 +86,4 @@ def test_it_forwards_unchanged_drops_by_seed_and_stops_dropping_on_sigusr1(tmp_p
         code = stop(injector, 10.0)
     assert code == 0
     log = (tmp_path / "logs" / "injector.log").read_text()
-    assert f"received={len(sent) + 50} " in log, log
+    assert f"received={len(sent) + len(later)} " in log, log
