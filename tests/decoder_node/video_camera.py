@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from decoder_node.frames import ReceivedFrame
 from pipeline.codec import Role
 from pipeline.codec.bitstream.container import parse
 from pipeline.codec.video import VideoPacket, VideoSettings, VideoStreamDecoder
@@ -90,6 +91,12 @@ class VideoCamera:
     def take(self, count: int) -> list[VideoMessage]:
         """The next ``count`` frames."""
         return [self.next() for _ in range(count)]
+
+
+def received(message: VideoMessage, pixels: np.ndarray) -> ReceivedFrame:
+    """``message`` as the receiver hands it on, with the ``pixels`` its stream decoded."""
+    weights_hash = parse(message.payload).header.weights_hash
+    return ReceivedFrame(message.header, message.payload, 0, 0.0, weights_hash, pixels)
 
 
 def direct_decode(messages: list[VideoMessage], channels: int = 3) -> list[np.ndarray | None]:
