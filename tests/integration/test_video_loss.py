@@ -55,13 +55,17 @@ FRAMES = 600
 DROP = 0.05
 SEED = 0
 ENV = {"OMP_NUM_THREADS": "1"}
+MAX_AGE_S = 0.5
+"""``[pairing] max_age_ms``: how long a view waits for its partner (``configs/decoder.toml``'s
+500 ms). A view whose partner was lost (dropped at receive) waits this long, then goes alone."""
 RESTART_SLACK_S = 0.5
-"""Beyond one keyframe interval, what the restarted decoder's first decoded frame may take:
-the test polls ``/healthz`` every 0.2 s (the ready time it takes can be that late, which only
-helps), a loaded camera captures a frame up to a period or two late (``camera_nodes/pacing``),
-and the first pair waits in the pairer for its second view (the two cameras run apart by up to
-a frame period), one batching ``max_wait_ms`` and its decode (tens of ms at 64x48). Measured
-here: 0.21 to 0.28 s from ready to the first frame out."""
+"""Beyond one keyframe interval, what the restarted decoder's first decoded frame may take to be
+received and decoded: the test polls ``/healthz`` every 0.2 s (the ready time it takes can be
+that late, which only helps), and a loaded camera captures a frame a period or two late
+(``camera_nodes/pacing``). Its output may wait :data:`MAX_AGE_S` more in the pairer (the two
+sides join at their own keyframes, and a view whose partner was dropped waits for it) plus its
+batch's decode. Measured here, ready to the first frame out: 0.19 to 0.28 s, and 1.22 s with
+the CPU starved (load 15 on 2 cores)."""
 RECEIVED = "stereo_decoder_frames_received_total"
 DECODED = "stereo_decoder_frames_decoded_total"
 DROPPED = "stereo_decoder_frames_dropped_total"
@@ -92,13 +96,14 @@ class Outcome:
         sent, drops = sum(self.sent.values()), [r for r in self.wire if r["dropped"]]
         lost = sent - len(self.decoded)
         first = self.restarted[0]
+        received = (first["capture_ns"] + first["network"] * 1e9 - self.ready_ns) / 1e9
         resumed = (first["capture_ns"] + first["end_to_end"] * 1e9 - self.ready_ns) / 1e9
         skipped = {side: stream_drops(self.restart_samples, side) for side in SIDES}
         return (
             f"sent={sent} dropped={len(drops)} ({len(drops) / len(self.wire):.1%}, "
             f"{sum(r['keyframe'] for r in drops)} keyframes) decoded={len(self.decoded)} "
             f"({len(self.decoded) / sent:.1%}) lost_per_drop={lost / max(1, len(drops)):.2f} "
-            f"restart: first output {resumed:.2f} s after ready, "
+            f"restart: first frame received {received:.2f} s and out {resumed:.2f} s after ready, "
             f"skipped {skipped}"
         )
 
@@ -110,7 +115,7 @@ def decoder_config(d: Path, frames_port: int, http_port: int, timing: str) -> Pa
     text = cpu_decoder_toml(
         frames_port,
         http_port,
-        pairing='mode = "sequence"\nmax_age_ms = 1000.0\nqueue_size = 256',
+        pairing=f'mode = "sequence"\nmax_age_ms = {MAX_AGE_S * 1000}\nqueue_size = 256',
         head="drain_timeout_s = 30.0",
     )
     path.write_text(
@@ -298,8 +303,10 @@ def test_a_restarted_decoder_resumes_within_one_keyframe_interval(outcome: Outco
     deadline = outcome.ready_ns + (KEYFRAME_INTERVAL_S + RESTART_SLACK_S) * 1e9
     for side in SIDES:
         first = next(r for r in outcome.restarted if r["side"] == side)
+        received_ns = first["capture_ns"] + first["network"] * 1e9  # less its encode (ms)
         output_ns = first["capture_ns"] + first["end_to_end"] * 1e9
         assert first["capture_ns"] <= deadline, (side, first)
-        assert output_ns <= deadline, (side, (output_ns - outcome.ready_ns) / 1e9)
+        assert received_ns <= deadline, (side, (received_ns - outcome.ready_ns) / 1e9)
+        assert output_ns <= deadline + MAX_AGE_S * 1e9, (side, (output_ns - outcome.ready_ns) / 1e9)
         skipped = stream_drops(outcome.restart_samples, side)
         assert skipped <= GOP - 1, (side, skipped)  # no more than up to the next keyframe
