@@ -161,9 +161,7 @@ def counts_balance(port: int, forwarded: dict[str, int]) -> bool:
     samples = scrape(port)
     for side in SIDES:
         received = total(samples, RECEIVED, rig=RIG, side=side)
-        done = total(samples, DECODED, rig=RIG, side=side) + total(
-            samples, DROPPED, rig=RIG, side=side
-        )
+        done = sum(total(samples, name, rig=RIG, side=side) for name in (DECODED, DROPPED))
         if received != forwarded[side] or done != received:
             return False
     return True
@@ -253,9 +251,6 @@ def decodable(wire: list[dict]) -> set[tuple[str, int]]:
     last: dict[tuple[str, int], int] = {}
     out = set()
     for r in wire:
-        if r["packet"] is None:  # an image codec's frame depends on no other
-            out |= set() if r["dropped"] else {(r["side"], r["seq"])}
-            continue
         key = (r["side"], r["stream"])
         follows = last.get(key, r["packet"] - 1) == r["packet"] - 1
         last[key] = r["packet"]
@@ -292,7 +287,7 @@ def test_every_frame_from_the_next_keyframe_on_after_a_drop_is_decoded(outcome: 
 
 
 def test_at_least_three_quarters_of_the_frames_sent_are_decoded(outcome: Outcome):
-    assert min(outcome.sent.values()) >= FRAMES - 5, outcome.sent
+    assert outcome.sent == {side: FRAMES for side in SIDES}  # the cameras lost none
     assert len(outcome.decoded) >= 0.75 * sum(outcome.sent.values())
 
 
