@@ -112,6 +112,7 @@ class StreamDecoders:
         self._limits = limits or ImageLimits()
         self._hardware = hardware
         self._streams: dict[tuple[str, str], VideoStreamDecoder] = {}
+        self._announced: dict[tuple[str, str], str] = {}  # stream -> its FFmpeg decoder
 
     def __len__(self) -> int:
         return len(self._streams)
@@ -145,12 +146,25 @@ class StreamDecoders:
             return StreamResult(dropped=str(outcome.dropped))
         seconds = time.perf_counter() - start
         self._metrics.seconds.labels(stream.codec).observe(seconds)
+        self._announce(frame.key, decoder)
         return StreamResult(image=outcome.image, seconds=seconds)
+
+    def decoders(self) -> dict[tuple[str, str], str]:
+        """(rig, side) -> the FFmpeg decoder of each open stream that has decoded a frame
+        (``h264_cuvid`` on NVDEC, ``h264`` on the CPU ...)."""
+        return dict(self._announced)
+
+    def _announce(self, key: tuple[str, str], decoder: VideoStreamDecoder) -> None:
+        """Log which FFmpeg decoder a stream got, when it first decodes or changes."""
+        if decoder.name is not None and self._announced.get(key) != decoder.name:
+            self._announced[key] = decoder.name
+            log.info("video stream %s %s: %s, decoded by %s", *key, decoder.codec, decoder.name)
 
     def release(self, rig: str) -> None:
         """Free the streams of ``rig`` (its slot was released)."""
         for side in SIDES:
             self._streams.pop((rig, side), None)
+            self._announced.pop((rig, side), None)
         self._update_gauges()
 
     def _decoder_for(self, frame: ReceivedFrame) -> VideoStreamDecoder:

@@ -7,6 +7,7 @@ import threading
 import time
 from dataclasses import replace
 
+import av
 import numpy as np
 import pytest
 import zmq
@@ -15,12 +16,13 @@ from decoder_node.batching import DynamicBatcher
 from decoder_node.config import BatchingConfig, PairingConfig, ReceiverConfig
 from decoder_node.pairing import Pairer
 from decoder_node.receiver import Receiver
+from decoder_node.streams import StreamDecoders
 from pipeline.codec import Role
 from pipeline.codec.bitstream.container import container, parse
 from pipeline.codec.video import VideoStreamDecoder
 from pipeline.wire import StreamInfo, encode_frame
 from tests.decoder_node.conftest import bitstream
-from tests.decoder_node.video_camera import VideoCamera, VideoMessage, direct_decode
+from tests.decoder_node.video_camera import VideoCamera, VideoMessage, direct_decode, received
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -247,3 +249,22 @@ def test_the_container_role_is_still_checked(registry, drops):
     )
     rx.receiver.handle(encode_frame(message.header, payload), 0, 0.0)
     assert rx.dropped("header_mismatch") == 1
+
+
+def test_nvdec_asked_for_falls_back_to_the_cpu_decoder_where_it_does_not_open(registry, drops):
+    streams = StreamDecoders(registry, drops.rigs, hardware=True)
+    messages = VideoCamera().take(3)
+    frames = [received(m, None) for m in messages]
+    images = [streams.decode(f).image for f in frames]
+    for got, expected in zip(images, direct_decode(messages), strict=True):
+        np.testing.assert_array_equal(got, expected)
+    assert streams.decoders() == {("rig0", "left"): "h264_cuvid" if nvdec_opens() else "h264"}
+
+
+def nvdec_opens() -> bool:
+    """Whether this host's FFmpeg opens NVDEC's H.264 decoder (not on the development machine)."""
+    try:
+        av.CodecContext.create("h264_cuvid", "r").open()
+    except av.error.FFmpegError:
+        return False
+    return True
