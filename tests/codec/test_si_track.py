@@ -31,14 +31,14 @@ def frames(count: int, seed: int = 3, start: int = 0, size=(64, 96)) -> list[tup
     ]
 
 
-def covered(full: torch.Tensor, previous: torch.Tensor, radius: int) -> torch.Tensor:
+def covered(full: torch.Tensor, previous: torch.Tensor, radius: tuple) -> torch.Tensor:
     """Blocks (rows, cols) whose full-search answer lies within ``radius`` of ``previous``."""
-    return ((full - previous).abs() <= radius).all(dim=-1)
+    return ((full - previous).abs() <= torch.tensor(radius)).all(dim=-1)
 
 
 @pytest.mark.parametrize("config", [EXACT, replace(EXACT, disparity=(-24, 2))])
 def test_window_search_finds_the_full_searchs_answer_wherever_the_window_covers_it(config):
-    radius = 3
+    radius = (3, 3)
     (x0, s0), *rest = frames(6)
     previous = find_matches(x0, s0, config)
     checked = 0
@@ -59,7 +59,7 @@ def test_warm_search_from_the_full_searchs_own_matches_gives_its_result():
     for config in (EXACT, STANDARD):
         for x, side in frames(2, seed=5):
             full = find_matches(x, side, config)
-            warm = find_matches(x, side, config, full, radius=4)
+            warm = find_matches(x, side, config, full, radius=(4, 4))
             assert all(map(torch.equal, warm.matches, full.matches))
             assert torch.equal(warm.y_syn, full.y_syn)
             assert torch.allclose(warm.confidence, full.confidence, atol=1e-5)
@@ -70,11 +70,11 @@ def test_window_search_stays_in_the_band():
     full = find_matches(x, side, EXACT)
     far = torch.zeros_like(full.matches[0])  # every guess: the top-left corner
     previous = replace(full, searched=((far, full.scores[0]),))
-    warm = find_matches(x, side, EXACT, previous, radius=2, drop=2.0)
+    warm = find_matches(x, side, EXACT, previous, radius=(2, 2), drop=2.0)
     rows = torch.arange(far.shape[0])[:, None] * EXACT.patch
     assert bool((warm.matches[0][..., 0] >= rows - EXACT.band).all())
     with pytest.raises(ValueError, match="4 grids"):
-        find_matches(x, side, STANDARD, previous, radius=2)
+        find_matches(x, side, STANDARD, previous, radius=(2, 2))
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -82,7 +82,7 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def test_a_track_on_a_moving_sequence_builds_side_information_as_good_as_the_full_search():
-    track = MatchTrack(WarmStart(radius=4, refresh=30, drop=0.05))
+    track = MatchTrack(WarmStart(rows=2, columns=4, refresh=30, drop=0.05))
     searches = []
     for x, side in frames(8, seed=7):
         warm = track.find(x, side, STANDARD)
@@ -93,7 +93,7 @@ def test_a_track_on_a_moving_sequence_builds_side_information_as_good_as_the_ful
 
 
 def test_a_track_searches_in_full_first_on_a_new_shape_or_config_and_when_due():
-    track = MatchTrack(WarmStart(radius=2, refresh=3, drop=2.0))
+    track = MatchTrack(WarmStart(rows=2, columns=2, refresh=3, drop=2.0))
     sequence = frames(4, seed=9)
     small = frames(1, seed=9, size=(48, 64))[0]
     steps = [
@@ -116,7 +116,7 @@ def test_blocks_whose_window_missed_are_searched_in_full():
     for config in (EXACT, STANDARD):
         previous = find_matches(x0, side0, config)
         full = find_matches(x, side.flip(-1), config)  # mirrored: the old matches are no use
-        warm = find_matches(x, side.flip(-1), config, previous, radius=4, drop=0.05)
+        warm = find_matches(x, side.flip(-1), config, previous, radius=(4, 4), drop=0.05)
         assert warm.full_blocks > 0.5 * warm.blocks
         missed = [
             s < p - 0.05 for (_, s), (_, p) in zip(warm.searched, previous.searched, strict=True)
@@ -124,11 +124,11 @@ def test_blocks_whose_window_missed_are_searched_in_full():
         for m, w, f in zip(missed, warm.matches, full.matches, strict=True):
             assert torch.equal(w[m], f[m])  # a missed block: the full search's answer
         own = find_matches(x, side, config)
-        steady = find_matches(x, side, config, own, radius=4, drop=2.0)
+        steady = find_matches(x, side, config, own, radius=(4, 4), drop=2.0)
         assert steady.full_blocks < 0.1 * steady.blocks  # few on an edge; drop never
 
 
 def test_warm_start_settings_are_checked():
-    for bad in ({"radius": 0}, {"refresh": 0}, {"drop": -0.1}):
+    for bad in ({"rows": 0}, {"columns": 0}, {"refresh": 0}, {"drop": -0.1}):
         with pytest.raises(ValueError, match="warm start"):
             WarmStart(**bad)

@@ -20,10 +20,11 @@ that was copied there (averaged over the grids with ``overlap``): the guided SI-
 (:mod:`pipeline.codec.model.si_net`) reads it to tell a block that matched from one that did not.
 
 :func:`find_matches` also returns every block's match, and can search each block only among the
-positions within ``radius`` of a match given for it (the previous frame's, in a stream: a warm
-start, :mod:`pipeline.codec.model.si_track`) instead of its whole band: the same scores (Pearson
-correlation times the Gaussian prior, inside the band and the disparity window) on fewer
-candidates. With ``coarse`` the window is searched at half resolution and refined as usual.
+positions within ``radius`` (rows, columns) of a match given for it (the previous frame's, in a
+stream: a warm start, :mod:`pipeline.codec.model.si_track`) instead of its whole band: the same
+scores (Pearson correlation times the Gaussian prior, inside the band and the disparity window)
+on fewer candidates. With ``coarse`` the window is searched at half resolution and refined as
+usual.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ class _Warm:
 
     matches: Tensor
     scores: Tensor
-    radius: int
+    radius: tuple[int, int]
     drop: float
 
 
@@ -134,12 +135,13 @@ def find_matches(
     side: Tensor,
     config: SIFinderConfig,
     previous: Found | None = None,
-    radius: int = 8,
+    radius: tuple[int, int] = (2, 8),
     drop: float = 0.05,
 ) -> Found:
     """:func:`find_with_confidence` with every block's match. Given ``previous`` (found in an
     image of the same sizes with the same config: a warm start), each block is searched only
-    within ``radius`` pixels of its previous match, and searched in full where that misses:
+    within ``radius`` (rows, columns) of its previous match (a rectified or fixed rig's matches
+    keep their row; their columns follow the depth), and searched in full where that misses:
     where the best candidate lies on the window's edge (the match moved further), or where its
     correlation fell more than ``drop`` below the previous one's (the content changed)."""
     grids = ((0, 0),)
@@ -298,7 +300,7 @@ def _coarse_to_fine(
     side_small = F.avg_pool2d(side_luma[None, None], 2)[0, 0]
     small_blocks, small_size = _normalised_blocks(x_small, half), (size[0] // 2, size[1] // 2)
     if warm is not None:
-        warm = dataclasses.replace(warm, radius=max(1, warm.radius // 2))
+        warm = dataclasses.replace(warm, radius=tuple(max(1, r // 2) for r in warm.radius))
     coarse, searched, full = _search(small_blocks, side_small, small, small_size, warm)
     return *_refine(blocks, side_luma, coarse * 2, config, size), (coarse, searched), full
 
@@ -310,7 +312,8 @@ def _refine(
     2), kept inside the side view, scored as the full search scores them (Pearson correlation
     times the Gaussian prior; the disparity window already held for the guess, the pixels
     around it are not checked again)."""
-    return _candidates(blocks, side_luma, guess, config, size, REFINE, bounded=False)[:2]
+    radius = (REFINE, REFINE)
+    return _candidates(blocks, side_luma, guess, config, size, radius, bounded=False)[:2]
 
 
 def _window_search(
@@ -319,12 +322,12 @@ def _window_search(
     guess: Tensor,
     config: SIFinderConfig,
     size: tuple[int, int],
-    radius: int,
+    radius: tuple[int, int],
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """Best of the positions within ``radius`` of each block's ``guess`` (rows, cols, 2) that
-    the full search would score (inside the side view, the band and the disparity window, the
-    guess moved into them first), its correlation, and whether it lies on the window's edge
-    away from the side view's border (the match may have moved further)."""
+    """Best of the positions within ``radius`` (rows, columns) of each block's ``guess`` (rows,
+    cols, 2) that the full search would score (inside the side view, the band and the disparity
+    window, the guess moved into them first), its correlation, and whether it lies on the
+    window's edge away from the side view's border (the match may have moved further)."""
     return _candidates(blocks, side_luma, guess, config, size, radius, bounded=True)
 
 
@@ -334,10 +337,11 @@ def _candidates(
     guess: Tensor,
     config: SIFinderConfig,
     size: tuple[int, int],
-    radius: int,
+    radius: tuple[int, int],
     bounded: bool,
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """The best-scoring of the (2 ``radius`` + 1)² positions around each block's ``guess``,
+    """The best-scoring of the (2 ``radius`` + 1) positions (rows x columns) around each
+    block's ``guess``,
     moved inside the side view; ``bounded``: only those in the band and disparity window.
     Also whether the best lies on the window's edge, away from the side view's border."""
     p = config.patch
@@ -345,9 +349,9 @@ def _candidates(
     norm = _window_norm(side_luma, p)
     if bounded:
         guess = _into_window(guess, norm.shape[0] - 1, config)
-    ny, nx = (min(2 * radius + 1, n) for n in norm.shape)
-    y0 = (guess[..., 0] - radius).clamp(0, norm.shape[0] - ny)  # (rows, cols): first candidate
-    x0 = (guess[..., 1] - radius).clamp(0, norm.shape[1] - nx)
+    ny, nx = (min(2 * r + 1, n) for r, n in zip(radius, norm.shape, strict=True))
+    y0 = (guess[..., 0] - radius[0]).clamp(0, norm.shape[0] - ny)  # (rows, cols): first one
+    x0 = (guess[..., 1] - radius[1]).clamp(0, norm.shape[1] - nx)
     span_y = torch.arange(p + ny - 1, device=blocks.device)
     span_x = torch.arange(p + nx - 1, device=blocks.device)
     # one region per block holds all its candidate windows (as views)

@@ -1,7 +1,7 @@
 """SI-Finder warm start: in a stream of pairs, search each block near its previous match.
 
 In a stream (one rig's pairs, in order) the matches move little from frame to frame, so a
-:class:`MatchTrack` searches each block of a pair only within :attr:`WarmStart.radius` pixels of
+:class:`MatchTrack` searches each block of a pair only within :attr:`WarmStart.radius` of
 the match that block had in the stream's previous pair (:func:`~pipeline.codec.model.si_finder.
 find_matches`: the same scores, Pearson correlation times the Gaussian prior, on fewer
 candidates), and searches a block in full where its window missed: its best candidate on the
@@ -32,18 +32,26 @@ the previous matches, the misses in full)."""
 
 @dataclass(frozen=True)
 class WarmStart:
-    """How a :class:`MatchTrack` searches: ``radius`` in full-resolution pixels around each
-    previous match (with ``coarse``, the half-resolution search looks half as far, in its own
-    pixels, and refines as usual); a full search every ``refresh`` pairs; ``drop``: the fall
-    in a block's correlation that counts as a miss."""
+    """How a :class:`MatchTrack` searches: ``rows`` and ``columns``, the radius in
+    full-resolution pixels around each previous match (a fixed rig's matches keep their rows;
+    their columns follow the depth of what the block shows; with ``coarse``, the
+    half-resolution search looks half as far, in its own pixels, and refines as usual); a full
+    search every ``refresh`` pairs; ``drop``: the fall in a block's correlation that counts as
+    a miss."""
 
-    radius: int = 8
+    rows: int = 2
+    columns: int = 8
     refresh: int = 30
     drop: float = 0.05
 
     def __post_init__(self) -> None:
-        if self.radius < 1 or self.refresh < 1 or not 0.0 <= self.drop <= 2.0:
-            raise ValueError(f"warm start: radius and refresh at least 1, drop in [0, 2]: {self}")
+        if min(self.rows, self.columns, self.refresh) < 1 or not 0.0 <= self.drop <= 2.0:
+            raise ValueError(f"warm start: radii and refresh at least 1, drop in [0, 2]: {self}")
+
+    @property
+    def radius(self) -> tuple[int, int]:
+        """(rows, columns)."""
+        return self.rows, self.columns
 
 
 DEFAULT_WARM_START = WarmStart()
