@@ -95,6 +95,12 @@ class DecoderCodecConfig:
         "auto",
         doc="Synthesis and SI-Net dtype; 'auto' = bfloat16 where the device computes it natively.",
     )
+    si_warm_start: bool = setting(
+        True,
+        doc="SI-Finder searches each block near its match in the rig's previous pair (a whole "
+        "search every 30 pairs, on a new size, and when the correlation drops); false: always "
+        "the whole search.",
+    )
 
 
 @dataclass(frozen=True)

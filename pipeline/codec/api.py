@@ -20,16 +20,33 @@ class Role(StrEnum):
 
 
 @dataclass(frozen=True)
+class StreamPosition:
+    """Where a pair sits in a stream of pairs (one rig's, decoded in order).
+
+    ``stream``: the stream's name (the rig); ``epoch``: changes when the stream starts again
+    (a camera's video stream id; 0 for image codecs); ``index``: grows from pair to pair (the
+    seq; a pair at or below the last one seen is a restart). The SI-Finder searches a pair near
+    the matches of its stream's previous pair (``docs/benchmarks.md``, warm start).
+    """
+
+    stream: str
+    index: int
+    epoch: int = 0
+
+
+@dataclass(frozen=True)
 class DecodeRequest:
     """One stereo pair to decode; either bitstream may be missing (not both).
 
     ``side_image`` is an uncompressed side view (uint8, grey or RGB) to use as side
-    information instead of a side bitstream (for example a PNG on disk).
+    information instead of a side bitstream (for example a PNG on disk). ``position``: the
+    pair's place in its stream, for the SI-Finder's warm start (None: a whole search).
     """
 
     primary: bytes | None
     side: bytes | None = None
     side_image: np.ndarray | None = None
+    position: StreamPosition | None = None
 
 
 @dataclass
@@ -39,11 +56,14 @@ class DecodedPair:
     ``left`` is the primary view decoded with side information when ``side`` was given, else
     alone; ``left_alone`` is the primary view decoded without side information (X_dec);
     ``right`` is the decoded side view. Any of them is None when its bitstream was missing.
+    ``search``: how the SI-Finder searched (``full`` or ``warm``:
+    :data:`pipeline.codec.model.si_track.Search`; None without side information).
     """
 
     left: np.ndarray | None
     left_alone: np.ndarray | None
     right: np.ndarray | None
+    search: str | None = None
 
 
 @dataclass
