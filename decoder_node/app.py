@@ -208,11 +208,17 @@ class DecoderApp:
             self.cfg.limits.image_limits(),
             None if self._curve is None else (lambda s: self._curve.secure(s, CAMERAS)),
             ShardFilter.from_config(self.cfg.shard).owns,
+            self._nvdec(),
         )
         try:
             self._receiver.open()
         except zmq.ZMQError as e:
             raise ConfigError("receiver.bind", f"cannot bind {self.cfg.receiver.bind}: {e}") from e
+
+    def _nvdec(self) -> bool:
+        """Whether video streams try NVDEC: ``[codec] nvdec`` and a CUDA device."""
+        device = getattr(self._decoder, "device", None)
+        return self.cfg.codec.nvdec and getattr(device, "type", "") == "cuda"
 
     def _start_http(self) -> None:
         http = self.cfg.http

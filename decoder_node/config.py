@@ -101,6 +101,9 @@ class DecoderCodecConfig:
         "search every 30 pairs, on a new size, and when the correlation drops); false: always "
         "the whole search.",
     )
+    nvdec: bool = setting(
+        True, doc="Video streams try NVDEC when the device is CUDA (else, or without it, the CPU)."
+    )
 
 
 @dataclass(frozen=True)

@@ -155,11 +155,15 @@ class Job:
 
 
 def request_for(item: StereoItem) -> DecodeRequest:
-    """The codec request of one item: left is the primary view, right the side view; its place
-    in the rig's stream of pairs (for the SI-Finder's warm start)."""
+    """The codec request of one item: left is the primary view, right the side view; a video
+    view's pixels, decoded at receive, go with it (never decoded again here); its place in the
+    rig's stream of pairs (for the SI-Finder's warm start)."""
+    left, right = item.left, item.right
     return DecodeRequest(
-        primary=item.left.payload if item.left is not None else None,
-        side=item.right.payload if item.right is not None else None,
+        primary=left.payload if left is not None else None,
+        side=right.payload if right is not None else None,
+        primary_pixels=left.pixels if left is not None else None,
+        side_pixels=right.pixels if right is not None else None,
         position=position_of(item),
     )
 
@@ -419,6 +423,8 @@ class DecodeWorkers:
             if pair.search is not None:
                 self._metrics.searches.labels(pair.search).inc()
             timings = {"queue": max(0.0, taken - item.queued_mono), **seconds}
+            if any(frame.pixels is not None for frame in item.frames):
+                timings["stream_decode"] = sum(frame.stream_s for frame in item.frames)
             self._outbox.put(DecodedItem(item, pair.left, pair.left_alone, pair.right, timings))
 
     def _sink_loop(self) -> None:

@@ -16,6 +16,8 @@ class ReceivedFrame:
     ``recv_ns`` is ``time.time_ns()`` (comparable with the camera's ``capture_ns`` only when the
     clocks agree); ``recv_mono`` is ``time.monotonic()`` for intervals inside the daemon.
     ``weights_hash`` is the one the bitstream's header names (set once the receiver has read it).
+    ``pixels``: a video frame's image, decoded at receive in its stream (``decoder_node.streams``),
+    and ``stream_s`` the seconds that took; None and 0 for the frames of image codecs.
     """
 
     header: FrameHeader
@@ -23,6 +25,13 @@ class ReceivedFrame:
     recv_ns: int
     recv_mono: float
     weights_hash: str = ""
+    pixels: np.ndarray | None = field(default=None, compare=False, repr=False)
+    stream_s: float = 0.0
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(rig, side): the camera, and its stream's key."""
+        return self.header.rig_id, self.header.side
 
     @property
     def model_key(self) -> tuple[str, str]:

@@ -30,8 +30,12 @@ DROP_REASONS = (
     "duplicate",
     "backlog_full",
     "shutdown",
+    "stream_gap",
+    "waiting_keyframe",
+    "corrupt_packet",
 )
-"""Every ``reason`` of ``frames_dropped_total`` (``docs/metrics.md``)."""
+"""Every ``reason`` of ``frames_dropped_total`` (``docs/metrics.md``); the last three are a video
+stream's (``decoder_node.streams``)."""
 FORCED_REASONS = ("partner_timeout", "shutdown")
 """Every ``reason`` of ``pairs_forced_total``."""
 UNPAIRED_REASONS = (

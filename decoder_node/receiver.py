@@ -2,9 +2,11 @@
 
 Every message is checked before it is queued: the wire header (``pipeline.wire.decode_frame``),
 then the bitstream's own header (``pipeline.codec.read_header``) against the wire header. A
-message without a usable frame header is counted in ``malformed_messages_total{reason}``; a frame
-with a known rig and side that fails a later check in ``frames_dropped_total{reason}``. Nothing
-raises out of :meth:`Receiver.handle`. The receive thread also owns the
+video frame (protocol version 2) is then decoded in its stream (:mod:`decoder_node.streams`) and
+goes on with its pixels. A message without a usable frame header is counted in
+``malformed_messages_total{reason}``; a frame with a known rig and side that fails a later check
+or its stream's decode in ``frames_dropped_total{reason}``. Nothing raises out of
+:meth:`Receiver.handle`. The receive thread also owns the
 :class:`~decoder_node.pairing.Pairer` and expires its waiting frames between polls.
 """
 
@@ -34,13 +36,15 @@ from decoder_node.metrics import (
     zero_series,
 )
 from decoder_node.pairing import Pairer
+from decoder_node.streams import StreamDecoders
 from pipeline.codec import BitstreamHeader, Role, read_header
 from pipeline.codec.bitstream.errors import BitstreamError
 from pipeline.codec.bitstream.limits import ImageLimits
+from pipeline.codec.family import family_of_model
 from pipeline.wire import (
     MAX_HEADER_BYTES,
     MAX_PAYLOAD_BYTES,
-    PROTOCOL_VERSION,
+    SUPPORTED_VERSIONS,
     FrameHeader,
     ProtocolError,
     UnsupportedVersionError,
@@ -50,10 +54,9 @@ from pipeline.wire import (
 log = logging.getLogger(__name__)
 
 ROLE_OF_SIDE = {"left": Role.PRIMARY, "right": Role.SIDE}
-RECEIVED_VERSIONS = frozenset({PROTOCOL_VERSION})
-"""Wire versions this receiver takes: version 2 (a video stream's packets) parses, but is
-refused as ``unsupported_version`` until the receive stage decodes video streams (issue 29), so
-that a camera switched to it before its decoder is upgraded shows as a refusal, not as drops."""
+RECEIVED_VERSIONS = frozenset(SUPPORTED_VERSIONS)
+"""Wire versions this receiver takes: 1 (image codecs) and 2 (a video stream's packets, decoded
+at receive). A decoder before this one refuses version 2 as ``unsupported_version``."""
 REFUSAL_REASONS = (
     "malformed",
     "unsupported_version",
@@ -136,10 +139,12 @@ class Receiver:
         limits: ImageLimits | None = None,
         secure: Callable[[zmq.Socket], None] | None = None,
         owns: Callable[[str], bool] | None = None,
+        hardware: bool = False,
     ) -> None:
         """``secure``: makes the socket a CURVE server (ZAP domain ``cameras``) before it binds;
         then every frame's ``rig_id`` must be its connection's authenticated rig. ``owns``: the
-        rigs of this decoder's shard; another rig's frame is refused as ``wrong_shard``."""
+        rigs of this decoder's shard; another rig's frame is refused as ``wrong_shard``.
+        ``hardware``: video streams try NVDEC before the CPU decoder."""
         self._cfg = cfg
         self._limits = limits or ImageLimits()
         self._secure = secure
@@ -148,6 +153,7 @@ class Receiver:
         self._emit = emit
         self._drops = drops
         self._metrics = ReceiverMetrics(registry, drops.rigs, cfg.max_rigs)
+        self._streams = StreamDecoders(registry, drops.rigs, self._limits, hardware)
         self._context = context
         self._socket: zmq.Socket | None = None
         self._rigs: dict[str, float] = {}  # rig -> when its last frame came (monotonic)
@@ -230,7 +236,16 @@ class Receiver:
         if isinstance(checked, str):
             self._drops.drop(frame.rig, frame.side, checked)
             return None
-        return dataclasses.replace(frame, weights_hash=checked.weights_hash)
+        frame = dataclasses.replace(frame, weights_hash=checked.weights_hash)
+        return frame if header.stream is None else self._decode_stream(frame)
+
+    def _decode_stream(self, frame: ReceivedFrame) -> ReceivedFrame | None:
+        """A video frame with its pixels, decoded in its stream; None (counted) if dropped."""
+        result = self._streams.decode(frame)
+        if result.dropped is not None:
+            self._drops.drop(frame.rig, frame.side, result.dropped)
+            return None
+        return dataclasses.replace(frame, pixels=result.image, stream_s=result.seconds)
 
     def _rig_allowed(self, rig: str, now: float) -> bool:
         """A slot for ``rig``: its own, a free one, or the slot of the rig silent the longest
@@ -243,6 +258,7 @@ class Receiver:
             for item in self._pairer.forget(idle, now):
                 self._emit(item)
             silent = now - self._rigs.pop(idle)
+            self._streams.release(idle)
             self._drops.rigs.release(idle)
             self._metrics.rigs_released.inc()
             log.info("rig %s silent for %.0f s: its slot goes to rig %s", idle, silent, rig)
@@ -264,7 +280,8 @@ class Receiver:
         """The bitstream's header if it reads and agrees with the wire header, else a reason.
 
         Both declared shapes are checked against the limits first: the wire header's before the
-        payload is read, the container's before it is compared.
+        payload is read, the container's before it is compared. A video stream's frame (the
+        wire's ``stream``) must carry a model of that stream's codec, and only it may.
         """
         try:
             self._limits.check(*frame.shape[:2])
@@ -284,7 +301,16 @@ class Receiver:
         )
         if not same or bits.role != ROLE_OF_SIDE[frame.side]:
             return "header_mismatch"
+        if _stream_codec(bits.model_id) != (None if wire.stream is None else wire.stream.codec):
+            return "header_mismatch"
         return bits
+
+
+def _stream_codec(model_id: str) -> str | None:
+    """The stream codec whose packets ``model_id``'s containers carry (None: frames that stand
+    alone, or a model no family knows, which decoding refuses as ``model_mismatch``)."""
+    family = family_of_model(model_id)
+    return None if family is None else family.stream_codec(model_id)
 
 
 def _key_refusal(user_id: str | None, header: FrameHeader) -> str | None:

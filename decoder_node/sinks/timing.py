@@ -4,6 +4,7 @@ One line per decoded view: ``rig``, ``side``, ``seq``, ``capture_ns``, ``paired`
 ``partner_seq`` and ``partner_capture_ns`` (None when decoded alone), ``bytes``, ``bpp`` and the
 seconds of each stage (``network``: send to receive, on the two hosts' clocks; ``pairing``;
 ``queue``; ``entropy_decode``, ``synthesis``, ``si_finder``, ``si_net``: the whole batch's;
+``stream_decode`` (video views only): the receive-stage decode of the item's views, summed;
 ``sink``; ``end_to_end``: capture to output, on the two hosts' clocks).
 """
 

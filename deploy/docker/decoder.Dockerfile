@@ -31,11 +31,13 @@ RUN /opt/stereo-pipeline/bin/pip install --index-url "$TORCH_INDEX" \
  && /opt/stereo-pipeline/bin/pip install ".[learned]"
 
 FROM python:3.11-slim
-# what the nvidia/cuda images set: the toolkit mounts the driver's compute libraries
+# what the nvidia/cuda images set: the toolkit mounts the driver's compute libraries, and with
+# `video` its NVDEC library (libnvcuvid), which FFmpeg's h264_cuvid ... open for video streams
+# (docs/video.md; without it they decode on the CPU)
 # NUMBA_CACHE_DIR: numba's compiled rANS decoder, outside the install tree (which may be read-only)
 ENV PYTHONUNBUFFERED=1 PATH=/opt/stereo-pipeline/bin:$PATH HEALTH_PORT=8470 \
     NUMBA_CACHE_DIR=/tmp/numba \
-    NVIDIA_VISIBLE_DEVICES=all NVIDIA_DRIVER_CAPABILITIES=compute,utility
+    NVIDIA_VISIBLE_DEVICES=all NVIDIA_DRIVER_CAPABILITIES=compute,utility,video
 # libGL/glib for opencv-python; user and group stereo pinned to 10001
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 \

@@ -39,13 +39,18 @@ class DecodeRequest:
     """One stereo pair to decode; either bitstream may be missing (not both).
 
     ``side_image`` is an uncompressed side view (uint8, grey or RGB) to use as side
-    information instead of a side bitstream (for example a PNG on disk). ``position``: the
-    pair's place in its stream, for the SI-Finder's warm start (None: a whole search).
+    information instead of a side bitstream (for example a PNG on disk). ``primary_pixels`` and
+    ``side_pixels``: a video view's image, decoded from its bitstream's packet at receive, in
+    its stream (``docs/video.md``): a video view is never decoded again from its bitstream,
+    whose container is still checked. ``position``: the pair's place in its stream, for the
+    SI-Finder's warm start (None: a whole search).
     """
 
     primary: bytes | None
     side: bytes | None = None
     side_image: np.ndarray | None = None
+    primary_pixels: np.ndarray | None = None
+    side_pixels: np.ndarray | None = None
     position: StreamPosition | None = None
 
 

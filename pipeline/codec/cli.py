@@ -12,7 +12,7 @@ import numpy as np
 
 from pipeline.codec.api import DecodeRequest, Role
 from pipeline.codec.bitstream.container import read_header
-from pipeline.codec.family import STANDARD, family_of_codec, make_encoder
+from pipeline.codec.family import STANDARD, VIDEO, family_of_codec, make_encoder
 from pipeline.codec.inputs import read_image
 from pipeline.codec.standard import CAMERA_CODECS
 from pipeline.codec.weights import select
@@ -89,7 +89,8 @@ def decode_main(argv: list[str]) -> int:
     model_id = read_header(data).model_id
     from pipeline.codec.decode.decoder import StereoDecoder  # torch: the `learned` extra
 
-    default = None if STANDARD.serves_model(model_id) else model_id
+    pixels_family = STANDARD.serves_model(model_id) or VIDEO.serves_model(model_id)
+    default = None if pixels_family else model_id  # a video view is refused, by name
     decoder = StereoDecoder(default, device=args.device, weights_dir=args.weights_dir)
     if args.band is not None:
         decoder.si_finder = replace(decoder.si_finder, band=args.band or None)

@@ -12,9 +12,10 @@ This module imports no torch: a family's torch work (the learned encoder, the de
 :mod:`pipeline.codec.decode.latents` and :mod:`pipeline.codec.decode.pixels`) is imported when
 first asked for, so a camera with a standard codec runs without torch (docs/install.md).
 
-A stateful video codec (the next family, docs/architecture.md) adds a family whose view reader
-keeps per-stream state: its frames must be read once and in order per stream, so its reader runs
-at receive, before pairing, and hands the pair stage pixels like :data:`STANDARD`'s.
+:data:`VIDEO` (``h264``, ``hevc``, ``av1``) keeps per-stream state: its frames must be decoded
+once and in order per stream, so the decoder node decodes them at receive, before pairing
+(:mod:`decoder_node.streams`), and stage 1 takes the frame decoded there (``read_view``'s
+``pixels``), then goes :data:`STANDARD`'s way.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pipeline.codec.bitstream.errors import WeightsError
+from pipeline.codec.bitstream.errors import CorruptBitstreamError, WeightsError
 from pipeline.codec.encode import Encoder, StandardEncoder
 from pipeline.codec.standard import CAMERA_CODECS, CODEC_NAMES
 from pipeline.codec.video.settings import VIDEO_CODECS
@@ -36,6 +37,8 @@ from pipeline.codec.weights import (
 )
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from pipeline.codec.bitstream.container import BitstreamHeader
     from pipeline.codec.bitstream.limits import ImageLimits
     from pipeline.codec.decode.latents import Latents
@@ -98,8 +101,16 @@ class CodecFamily(ABC):
         strings: tuple[bytes, ...],
         models: ModelSet,
         limits: ImageLimits,
+        pixels: np.ndarray | None = None,
     ) -> Latents | Pixels:
-        """Decode stage 1 for one checked container: its weights set, then the view."""
+        """Decode stage 1 for one checked container: its weights set, then the view.
+        ``pixels``: the view's image when it was decoded before stage 1 (a video stream's
+        frame, at receive); a family whose views stand alone decodes its container instead."""
+
+    def stream_codec(self, model_id: str) -> str | None:
+        """The codec of the stream whose packets ``model_id``'s containers carry (the wire
+        header's ``stream.codec`` must name it); None for a family whose frames stand alone."""
+        return None
 
     @abstractmethod
     def si_finder(self, view, default: SIFinderConfig | None) -> SIFinderConfig:
@@ -139,7 +150,7 @@ class LearnedFamily(CodecFamily):
             return ImageEncoder(model)
         return ImageEncoder(loaded=load_file(weights.path, widths_from_file=True))
 
-    def read_view(self, header, strings, models, limits):
+    def read_view(self, header, strings, models, limits, pixels=None):
         from pipeline.codec.decode.latents import read_latents
 
         entry = models.dsin(header.model_id, header.weights_hash)
@@ -177,7 +188,7 @@ class StandardFamily(CodecFamily):
     ) -> Encoder:
         return StandardEncoder(codec, model, weights.digest if weights else "")
 
-    def read_view(self, header, strings, models, limits):
+    def read_view(self, header, strings, models, limits, pixels=None):
         from pipeline.codec.decode.pixels import read_pixels
 
         spec = STANDARD_MODELS[header.model_id]
@@ -211,6 +222,25 @@ class VideoFamily(StandardFamily):
         if spec is None or spec.codec != codec:
             raise WeightsError(f"{model!r} is not a registered model of codec {codec}")
         return spec.model_id
+
+    def stream_codec(self, model_id: str) -> str | None:
+        spec = VIDEO_MODELS.get(model_id)
+        return None if spec is None else spec.codec
+
+    def read_view(self, header, strings, models, limits, pixels=None):
+        """The view's frame as decoded at receive, in its stream (never decoded again here:
+        a second decode would break the stream's reference chain); CorruptBitstreamError when
+        no frame came with the container."""
+        from pipeline.codec.decode.pixels import given_pixels
+
+        if pixels is None:
+            raise CorruptBitstreamError(
+                f"a {header.model_id} view is decoded at receive, in its stream: no frame came "
+                "with this container"
+            )
+        spec = VIDEO_MODELS[header.model_id]
+        entry = models.standard(spec.weights, header.model_id, header.weights_hash)
+        return given_pixels(header, pixels, spec.codec, entry, limits, self)
 
     def top_quality(self, codec: str, model: str | None = None) -> int:
         from pipeline.codec.video.settings import CRF_RANGE, quality_of_crf

@@ -46,3 +46,13 @@ def test_cli_bad_input_exits_nonzero_with_one_line(tmp_path, capsys, args):
     assert main([a.format(**names) for a in args]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "error" in err and "Traceback" not in err
+
+
+def test_cli_decode_of_a_video_container_says_it_decodes_only_in_its_stream(tmp_path, capsys):
+    png = _write(tmp_path / "a.png", natural_image(48, 64, 3, 54))
+    coded = str(tmp_path / "a.sic")
+    assert main(["encode", png, "-o", coded, "--codec", "h264"]) == 0
+    capsys.readouterr()
+    assert main(["decode", coded, "-o", str(tmp_path / "o.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "h264-si2 view is decoded at receive, in its stream" in err and "\n" not in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import subprocess
@@ -11,24 +12,29 @@ import time
 import urllib.error
 import urllib.request
 
+import numpy as np
 import pytest
 import zmq
+from PIL import Image
 from prometheus_client import CollectorRegistry
 
 from decoder_node.app import DecoderApp
 from decoder_node.cli import main
 from decoder_node.config import (
     BatchingConfig,
+    DecoderCodecConfig,
     DecoderConfig,
     HttpConfig,
     PairingConfig,
     PngSinkConfig,
     ReceiverConfig,
+    TimingSinkConfig,
 )
-from decoder_node.metrics import final_counts
+from decoder_node.metrics import DROP_REASONS, final_counts
 from pipeline.monitoring import MonitoringServer
 from pipeline.wire import encode_frame
 from stereo_app.demo.processes import wait_until
+from tests.decoder_node.video_camera import VideoCamera, direct_decode
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -56,12 +62,16 @@ def wait_for(predicate, timeout=10.0) -> bool:
     return wait_until(predicate, timeout, interval=0.02)
 
 
-def start_running(app: DecoderApp):
-    """Run ``app`` on a thread until ready; (stop event, exit codes, runner, context, PUSH)."""
+def start_running(app: DecoderApp, ready_s: float = 10.0):
+    """Run ``app`` on a thread until ready (``ready_s`` at most, else stop it and fail);
+    (stop event, exit codes, runner, context, PUSH)."""
     stop, codes = threading.Event(), []
     runner = threading.Thread(target=lambda: codes.append(app.run(stop, 0.05)))
     runner.start()
-    assert wait_for(lambda: app.state == "ok")
+    if not wait_for(lambda: app.state == "ok", ready_s):
+        stop.set()
+        runner.join(30.0)
+        pytest.fail(f"the daemon was not ready in {ready_s} s (state {app.state})")
     ctx = zmq.Context()
     push = ctx.socket(zmq.PUSH)
     push.connect(app.endpoint)
@@ -272,3 +282,63 @@ def test_a_dead_worker_thread_is_started_again_until_its_restarts_are_spent(
     if restarts:
         assert counts["received"] == 12 and counts["decoded"] == 10
         assert counts["dropped_decode_error"] == 2  # the pair the dead thread held
+
+
+def view_counts(registry: CollectorRegistry, side: str, rig: str = "rig0") -> dict[str, float]:
+    """Frames received, decoded and dropped (by reason) of one rig and side."""
+    view = {"rig": rig, "side": side}
+    value = registry.get_sample_value
+    counts = {
+        "received": value("stereo_decoder_frames_received_total", view),
+        "decoded": value("stereo_decoder_frames_decoded_total", view),
+    }
+    for reason in DROP_REASONS:
+        labels = {**view, "reason": reason}
+        counts[reason] = value("stereo_decoder_frames_dropped_total", labels)
+    return counts
+
+
+@pytest.mark.timeout(240)
+def test_daemon_decodes_h264_pairs_with_side_information(tmp_path):
+    """The real codec on the CPU: two H.264 cameras, the left one losing a packet on the way;
+    every frame from the next keyframe on is decoded with side information, the stream's own
+    pixels are the left view decoded alone, and received = decoded + dropped per side."""
+    timing = tmp_path / "timing.jsonl"
+    cfg = dataclasses.replace(
+        config(tmp_path),
+        codec=DecoderCodecConfig(device="cpu", self_ensemble=1),
+        sinks=(*config(tmp_path).sinks, TimingSinkConfig(type="timing", path=timing)),
+    )
+    registry = CollectorRegistry()
+    app = DecoderApp(cfg, registry)
+    left, right = VideoCamera("left").take(8), VideoCamera("right", seed=1).take(8)
+    sent_left = [m for m in left if m.header.seq != 1]  # lost on the wire
+    stop, codes, runner, ctx, push = start_running(app, ready_s=120.0)
+    try:
+        for seq in range(8):
+            for message in (*sent_left, *right):
+                if message.header.seq == seq:
+                    push.send_multipart(message.parts)
+        counts = lambda: final_counts(registry)  # noqa: E731
+        assert wait_for(lambda: counts()["decoded"] == 5 + 8, timeout=180.0), counts()
+    finally:
+        stop_running(stop, runner, ctx, push)
+    assert codes == [0]
+    left, right = view_counts(registry, "left"), view_counts(registry, "right")
+    assert (left["received"], left["decoded"], right["received"], right["decoded"]) == (7, 5, 8, 8)
+    assert (left["stream_gap"], left["waiting_keyframe"]) == (1, 1)
+    for counts in (left, right):
+        dropped = sum(counts[reason] for reason in DROP_REASONS)
+        assert counts["received"] == counts["decoded"] + dropped
+    png = tmp_path / "png" / "rig0"
+    expected = direct_decode(sent_left)
+    for message, image in zip(sent_left, expected, strict=True):
+        name = f"{message.header.seq:06d}.png"
+        assert (png / "left" / name).exists() == (image is not None)
+        if image is not None:
+            alone = np.asarray(Image.open(png / "left_alone" / name))
+            np.testing.assert_array_equal(alone, image)
+            fused = np.asarray(Image.open(png / "left" / name))
+            assert fused.shape == image.shape and not np.array_equal(fused, image)
+    records = [json.loads(line) for line in timing.read_text().splitlines()]
+    assert len(records) == 13 and all(r["stream_decode"] > 0 for r in records)

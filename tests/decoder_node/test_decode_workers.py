@@ -7,7 +7,9 @@ import logging
 import threading
 import time
 
+import av
 import cv2
+import numpy as np
 import pytest
 
 from decoder_node.batching import DynamicBatcher
@@ -20,6 +22,7 @@ from pipeline.codec import Role
 from pipeline.codec.encode import StandardEncoder
 from tests.conftest import natural_image
 from tests.decoder_node.conftest import holding
+from tests.decoder_node.video_camera import VideoCamera, direct_decode, received
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -178,3 +181,33 @@ def test_a_bug_inside_a_standard_codec_is_a_decode_error_logged_with_its_traceba
     traced = [r for r in caplog.records if r.exc_info and r.exc_info[0] is TypeError]
     assert len(traced) == 2, caplog.text  # each view, decoded alone, failed once
     assert ", in bug\n" in caplog.text  # the traceback reaches the frame that raised
+
+
+def test_video_views_are_never_decoded_again_through_retries_and_split_pairs(
+    registry, drops, decoder, metric, monkeypatch
+):
+    left, right = VideoCamera("left").take(3), VideoCamera("right", seed=1).take(3)
+    lefts, rights = direct_decode(left), direct_decode(right)
+    items = [
+        StereoItem("rig0", received(lm, li), received(rm, ri), 0.0)
+        for lm, li, rm, ri in zip(left, lefts, right, rights, strict=True)
+    ]
+    broken = items[1].right
+    items[1].right = dataclasses.replace(broken, pixels=broken.pixels[:-2])  # not its size
+
+    def no_second_decode(*args, **kwargs):
+        raise AssertionError("a video packet was decoded again after receive")
+
+    monkeypatch.setattr(av.CodecContext, "create", no_second_decode)
+    out = run_workers(registry, drops, decoder, items, max_batch=4)
+    assert metric("stereo_decoder_batch_retries_total") == 1  # the batch of 3, then one by one
+    by_seq = {d.item.seq: d for d in out}
+    assert sorted(by_seq) == [0, 1, 2]
+    assert by_seq[1].item.right is None  # the pair was split: its good view decoded alone
+    for seq, decoded in by_seq.items():
+        np.testing.assert_array_equal(decoded.left_alone, lefts[seq])
+        if decoded.right is not None:
+            np.testing.assert_array_equal(decoded.right, rights[seq])
+        assert decoded.timings["stream_decode"] == 0.0  # as the frames say: none timed here
+    dropped = "stereo_decoder_frames_dropped_total"
+    assert metric(dropped, rig="rig0", side="right", reason="bad_bitstream") == 1

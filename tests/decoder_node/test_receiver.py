@@ -142,12 +142,14 @@ def test_waiting_frames_expire_in_the_receive_loop(registry, drops, make_frame):
         ctx.term()
 
 
-def test_a_video_stream_message_is_refused_as_unsupported_until_video_is_decoded(
+def test_a_video_stream_message_is_taken_and_its_bad_container_counted(
     registry, drops, make_frame, metric
 ):
     rx, items = make_receiver(registry, drops, zmq.Context.instance())
     video = make_stream_header(rig_id="rig0", side="left")
     rx.handle(encode_frame(video, b"\x00\x00\x00\x01\x65"), 0, 0.0)
     assert items == []
-    assert metric("stereo_decoder_malformed_messages_total", reason="unsupported_version") == 1
-    assert metric("stereo_decoder_frames_received_total", rig="rig0", side="left") == 0
+    assert metric("stereo_decoder_malformed_messages_total", reason="unsupported_version") == 0
+    assert metric("stereo_decoder_frames_received_total", rig="rig0", side="left") == 1
+    left = {"rig": "rig0", "side": "left"}
+    assert metric("stereo_decoder_frames_dropped_total", **left, reason="bad_bitstream") == 1

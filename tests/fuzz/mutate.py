@@ -96,3 +96,19 @@ def mutated(
     for _ in range(draw(st.integers(1, max_ops))):
         draw(st.sampled_from(OPS))(draw, data, tokens)
     return bytes(data)
+
+
+ON_THE_WAY = ("drop", "duplicate", "swap")
+"""What may happen to a message (or a packet) of a sequence on its way: :func:`on_the_way`."""
+
+
+def on_the_way(draw: Draw, items: list, at: int, kind: str) -> None:
+    """Apply ``kind`` (one of :data:`ON_THE_WAY`) to ``items[at]`` in place: lose it (never
+    the last one), repeat it, or swap it with another item."""
+    if kind == "drop" and len(items) > 1:
+        del items[at]
+    elif kind == "duplicate":
+        items.insert(at, items[at])
+    elif kind == "swap":
+        other = draw(st.integers(0, len(items) - 1))
+        items[at], items[other] = items[other], items[at]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 
-from tests.fuzz import config, container, decode, video, wire
+from tests.fuzz import config, container, decode, receive, video, wire
 from tests.fuzz.target import Target, bounded
 
 EXAMPLES = [
@@ -15,6 +15,7 @@ EXAMPLES = [
     (decode.TARGET, 1000),
     (config.TARGET, 2000),
     (video.TARGET, 1000),
+    (receive.TARGET, 150),
 ]
 
 
@@ -22,5 +23,6 @@ EXAMPLES = [
 def test_inputs_parse_or_raise_the_parsers_documented_error(target: Target, examples: int):
     """Wire messages (``ProtocolError``), containers and mutated decode batches
     (``BitstreamError``), config files (``ConfigError``), video streams
-    (``CorruptBitstreamError``): each parses or raises its error."""
+    (``CorruptBitstreamError``): each parses or raises its error; video messages at the
+    receiver: never an exception, every frame counted."""
     bounded(examples)(given(target.inputs())(target.check))()

@@ -29,7 +29,7 @@ from pipeline.codec.video import (
     VideoStreamDecoder,
 )
 from tests.conftest import natural_image
-from tests.fuzz.mutate import mutated
+from tests.fuzz.mutate import ON_THE_WAY, mutated, on_the_way
 from tests.fuzz.target import Target
 
 SHAPES = ((16, 16, 3), (24, 40, 1), (64, 48, 3))
@@ -79,13 +79,8 @@ def _damage(draw, packets: list[VideoPacket]) -> None:
         packets[at] = dataclasses.replace(packet, data=data)
     elif kind == "noise":
         packets[at] = dataclasses.replace(packet, data=draw(st.binary(max_size=512)))
-    elif kind == "drop" and len(packets) > 1:
-        del packets[at]
-    elif kind == "duplicate":
-        packets.insert(at, packet)
-    elif kind == "swap":
-        other = draw(st.integers(0, len(packets) - 1))
-        packets[at], packets[other] = packets[other], packet
+    elif kind in ON_THE_WAY:
+        on_the_way(draw, packets, at, kind)
     elif kind == "stream":
         packets[at] = dataclasses.replace(packet, stream_id=draw(st.integers(0, 2**63 - 1)))
     elif kind == "flag":

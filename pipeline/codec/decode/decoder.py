@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -42,7 +43,7 @@ from pipeline.codec.decode.read import View, ViewReader
 from pipeline.codec.decode.side_information import SideInformation
 from pipeline.codec.decode.synthesis import synthesise
 from pipeline.codec.decode.tracks import Tracks
-from pipeline.codec.family import LEARNED, STANDARD
+from pipeline.codec.family import LEARNED, STANDARD, VIDEO
 from pipeline.codec.inputs import check_image
 from pipeline.codec.model.registry import LoadedModel, load
 from pipeline.codec.model.si_finder import SIFinderConfig
@@ -106,7 +107,7 @@ class StereoDecoder:
         files = installed(weights_dir)
         self.models = load_model_set(
             [f for f in files if LEARNED.serves_weights(f.name)],
-            [f for f in files if STANDARD.serves_weights(f.name)],
+            [f for f in files if any(fam.serves_weights(f.name) for fam in (STANDARD, VIDEO))],
             self.device,
             loaded or load(model),
             not deterministic,
@@ -143,11 +144,15 @@ class StereoDecoder:
         start = time.perf_counter()
         if any(r.primary is None and r.side is None for r in requests):
             raise ValueError("a DecodeRequest needs a primary or a side bitstream")
-        streams = [data for r in requests for data in (r.primary, r.side)]
+        streams = [
+            view
+            for r in requests
+            for view in ((r.primary, r.primary_pixels), (r.side, r.side_pixels))
+        ]
         views = (
             list(self._pool().map(self._read, streams))
             if len(streams) > 2
-            else [self._read(data) for data in streams]
+            else [self._read(view) for view in streams]
         )
         items = list(zip(views[0::2], views[1::2], strict=True))
         side_images = [
@@ -197,8 +202,9 @@ class StereoDecoder:
             seconds,
         )
 
-    def _read(self, data: bytes | None) -> View | None:
-        return None if data is None else self._reader.read(data)
+    def _read(self, view: tuple[bytes | None, np.ndarray | None]) -> View | None:
+        data, pixels = view
+        return None if data is None else self._reader.read(data, pixels)
 
     def _synthesis(self, flat: list[View]) -> list[Tensor]:
         return synthesise(flat, self.device, self.dtype, channels_last=not self.deterministic)

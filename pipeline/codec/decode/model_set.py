@@ -43,8 +43,8 @@ class DsinEntry:
 
 @dataclass(eq=False)
 class StandardEntry:
-    """One standard-codec SI-Net on the decoder's device: its weights name (``si-std1``), the
-    net, its weights hash."""
+    """One standard-codec SI-Net on the decoder's device: its weights name (``si-std1``; the video
+    codecs' ``si-std2``), the net, its weights hash."""
 
     name: str
     net: StandardSINet

@@ -1,7 +1,8 @@
 """The standard family's parts of the decode stages: a JPEG, WebP or AVIF view as pixels.
 
 Stage 1 (``entropy_decode``, CPU) decodes the container's one file (:mod:`pipeline.codec.standard`)
-to X_dec; there is no synthesis; stage 4 (``si_net``) is the standard-codec SI-Net
+to X_dec, or takes the frame a video view's stream decoded at receive (:func:`given_pixels`);
+there is no synthesis; stage 4 (``si_net``) is the standard-codec SI-Net
 (:mod:`pipeline.codec.model.si_standard`), told the codec and the quality.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -52,6 +54,26 @@ def read_pixels(
         )
     shape = (header.height, header.width)
     image = STANDARD_CODECS[codec].decode(strings[0], header.channels, shape)
+    return Pixels(header, to_tensor(image), codec, entry, family)
+
+
+def given_pixels(
+    header: BitstreamHeader,
+    image: np.ndarray,
+    codec: str,
+    entry: StandardEntry,
+    limits: ImageLimits,
+    family: CodecFamily,
+) -> Pixels:
+    """A view decoded before stage 1 (a video stream's frame, decoded at receive), checked
+    against its container's header: uint8, the declared height, width and channels."""
+    limits.check(header.height, header.width)
+    size = (header.height, header.width)
+    expected = size if header.channels == 1 else (*size, header.channels)
+    if image.dtype != np.uint8 or image.shape != expected:
+        raise CorruptBitstreamError(
+            f"a {codec} frame of {image.shape} {image.dtype}, its container declares {expected}"
+        )
     return Pixels(header, to_tensor(image), codec, entry, family)
 
 
