@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from camera_nodes.config import CameraConfig
-from camera_nodes.preflight import camera_weights, check_camera
+from camera_nodes.preflight import camera_weights, check_camera, describe, video_encoder
 from pipeline.config import ConfigError, load_config
 from pipeline.help_text import command_parser, options
 
@@ -82,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         used = "built-in weights" if weights is None else f"weights {weights.path}"
         source = f"source {config.source.type}, decoder {config.decoder_endpoint}"
         where = f"{config.rig_id}/{config.side}, {source}, {used}"
+        if config.is_video and not config.passes_through:
+            where += f", {config.codec} encoder {describe(video_encoder(config))}"
         print(f"{args.config}: OK ({where})")
         return 0
     return run(config)

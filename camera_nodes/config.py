@@ -3,18 +3,26 @@
 One node serves one view of one rig. The ``[source]`` table picks the capture backend by its
 ``type`` key: ``synthetic`` (the built-in moving stereo scene), ``folder`` (an image-sequence
 folder in the ``<dir>/left/NNNNNN.png`` layout) or ``opencv`` (``cv2.VideoCapture``: a device
-index, a video file, or an RTSP/HTTP URL). ``passthrough`` (a stream the camera already
-compresses, forwarded as it is) has its config here but is not a node source yet.
+index, a video file, or an RTSP/HTTP URL) or ``passthrough`` (a stream the camera already
+compresses, forwarded packet by packet: ``docs/video.md``).
+
+A video codec (``h264``, ``hevc``, ``av1``) takes its encoder settings from the ``[video]``
+table (:class:`VideoTable`, made into a :class:`~pipeline.codec.video.VideoSettings` with the
+camera's ``codec`` and ``fps``); the camera-level ``quality`` and ``target_kbps`` (the image
+codecs' quality stepper) are refused for it, the encoder's own rate control being
+``video.crf`` / ``video.target_kbps``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pipeline.codec.standard import CAMERA_CODECS, DEFAULT_CAMERA_CODEC
+from pipeline.codec.video.settings import VIDEO_CODECS, VideoSettings
 from pipeline.codec.weights import HASH_HEX
 from pipeline.config import ConfigError, setting
 from pipeline.sharding import ShardConfig, fill_endpoint, replica_of, template_fields
@@ -62,10 +70,8 @@ class OpenCVSourceConfig:
 
 @dataclass(frozen=True)
 class PassthroughSourceConfig:
-    """A stream the camera already compresses, forwarded packet by packet (no re-encode).
-
-    Not in :data:`SourceConfig` yet: the camera node does not send video packets until the
-    protocol v2 wiring lands (``docs/video.md``, Pass-through)."""
+    """A stream the camera already compresses, forwarded packet by packet (no re-encode):
+    the camera's ``codec`` must be the stream's (``docs/video.md``, Pass-through)."""
 
     url: str = setting(doc="rtsp://... URL, a file (.mp4, .mkv, .h264, .hevc), or a device")
     type: Literal["passthrough"] = "passthrough"
@@ -93,7 +99,46 @@ class PassthroughSourceConfig:
 DEFAULT_HTTP_PORTS = {"left": 8471, "right": 8472}
 """Default /metrics and /healthz ports by side (the decoder's is 8470)."""
 
-SourceConfig = SyntheticSourceConfig | FolderSourceConfig | OpenCVSourceConfig
+SourceConfig = (
+    SyntheticSourceConfig | FolderSourceConfig | OpenCVSourceConfig | PassthroughSourceConfig
+)
+
+_VIDEO_FIELDS = {f.name: f for f in dataclasses.fields(VideoSettings)}
+
+
+def _as_in_video_settings(name: str) -> Any:
+    """A ``[video]`` key declared as :class:`VideoSettings` declares it (default, doc, range)."""
+    f = _VIDEO_FIELDS[name]
+    return setting(f.default, doc=f.metadata["doc"], min=f.metadata["min"], max=f.metadata["max"])
+
+
+@dataclass(frozen=True)
+class VideoTable:
+    """The ``[video]`` table of a camera with a video codec: :class:`VideoSettings` less its
+    ``codec`` and ``fps``, which are the camera's own (given here, they must equal them)."""
+
+    encoder: str = _as_in_video_settings("encoder")
+    keyframe_interval_s: float = _as_in_video_settings("keyframe_interval_s")
+    crf: int | None = _as_in_video_settings("crf")
+    target_kbps: int | None = _as_in_video_settings("target_kbps")
+    threads: int = _as_in_video_settings("threads")
+    codec: str = setting("", doc="leave out: the camera's codec (given, it must be that)")
+    fps: float = setting(0.0, min=0.0, max=1000.0, doc="leave out: the camera's fps (or equal)")
+
+    def settings(self, codec: str, fps: float) -> VideoSettings:
+        """The encoder settings of a camera running ``codec`` at ``fps``; ConfigError naming
+        the ``video.`` key for a mismatch or a value the codec does not take."""
+        for key, mine, camera in (("codec", self.codec, codec), ("fps", self.fps, fps)):
+            if mine and mine != camera:
+                raise ConfigError(f"video.{key}", f"{mine!r} is not the camera's {key} {camera!r}")
+        if fps <= 0:
+            raise ConfigError("fps", f"a {codec} camera needs a rate > 0 (its keyframe interval)")
+        table = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        try:
+            return VideoSettings(**(table | {"codec": codec, "fps": fps}))
+        except ValueError as e:
+            key, _, reason = str(e).partition(": ")
+            raise ConfigError(f"video.{key}", reason) from e
 
 
 @dataclass(frozen=True)
@@ -145,6 +190,10 @@ class CameraConfig:
     server_key: Path | None = field(
         default=None, metadata={"doc": "the decoder's public certificate (with secret_key)"}
     )
+    video: VideoTable | None = field(
+        default=None,
+        metadata={"doc": "[video]: a video codec's encoder settings (docs/video.md)"},
+    )
     source: SourceConfig = field(default_factory=SyntheticSourceConfig)
     shard: ShardConfig = field(default_factory=ShardConfig)
 
@@ -165,6 +214,52 @@ class CameraConfig:
         if not ID_PATTERN.fullmatch(self.rig_id):
             raise ValueError(f"rig_id must be 1-64 chars of [A-Za-z0-9_.:+-]: {self.rig_id!r}")
         self._check_endpoint_template()
+        self._check_video()
+
+    @property
+    def is_video(self) -> bool:
+        """The camera sends a video stream (protocol version 2)."""
+        return self.codec in VIDEO_CODECS
+
+    @property
+    def passes_through(self) -> bool:
+        """The source's packets are sent as they are: no encoder runs on the camera."""
+        return isinstance(self.source, PassthroughSourceConfig)
+
+    def video_settings(self) -> VideoSettings:
+        """The encoder settings of a video camera: ``[video]`` (or its defaults) with the
+        camera's ``codec`` and ``fps``; ConfigError naming the key when they do not fit."""
+        return (self.video or VideoTable()).settings(self.codec, self.fps)
+
+    def _check_video(self) -> None:
+        """The keys a video codec refuses, or needs; the pass-through source's codec."""
+        if not self.is_video:
+            if self.video is not None:
+                raise ConfigError("video", f"a [video] table needs a video codec {VIDEO_CODECS}")
+            if self.passes_through:
+                raise ConfigError("codec", "a passthrough source needs the stream's video codec")
+            return
+        given = {"quality": self.quality is not None, "target_kbps": self.target_kbps > 0}
+        for key, instead in (("quality", "video.crf"), ("target_kbps", "video.target_kbps")):
+            if given[key]:
+                raise ConfigError(
+                    key,
+                    f"not for a video codec ({self.codec}): its encoder holds constant quality "
+                    f"or a bitrate itself; set {instead}",
+                )
+        if self.passes_through:
+            self._check_passthrough()
+        else:
+            self.video_settings()
+
+    def _check_passthrough(self) -> None:
+        if self.source.codec != self.codec:
+            raise ConfigError(
+                "source.codec",
+                f"the stream is {self.source.codec}, the camera's codec is {self.codec}",
+            )
+        if self.video is not None:
+            raise ConfigError("video", "a passthrough source is not re-encoded (no encoder runs)")
 
     @property
     def decoder_endpoint(self) -> str:

@@ -40,10 +40,16 @@ def _since(now: float, then: float | None) -> float | None:
 
 
 def camera_health(
-    config: CameraConfig, metrics: CameraMetrics, activity: Activity, model_id: str
+    config: CameraConfig,
+    metrics: CameraMetrics,
+    activity: Activity,
+    model_id: str,
+    video: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The document: status, identity, frame counts so far, and seconds since the last
-    capture and send (``null`` before the first)."""
+    capture and send (``null`` before the first); a video camera's ``video``: its FFmpeg
+    ``encoder`` (``null`` before the first frame, and for a pass-through source) and the
+    encoders ``auto`` passed over (``refused``: name -> why), with its ``keyframes_sent``."""
     now = time.monotonic()
     status = activity.state
     quiet = now - (activity.last_send or activity.started)
@@ -68,4 +74,4 @@ def camera_health(
         "send_queue": int(metrics.registry.get_sample_value(QUEUE, labels) or 0),
         "seconds_since_capture": _since(now, activity.last_capture),
         "seconds_since_send": _since(now, activity.last_send),
-    }
+    } | ({} if video is None else {"video": video | {"keyframes_sent": counts["keyframes_sent"]}})

@@ -57,6 +57,17 @@ class CameraMetrics:
             "stereo_camera_keyframes_forced_total",
             "Video frames coded as keyframes because the send queue dropped a frame before them",
         )
+        self.keyframes_sent = series(
+            Counter,
+            "stereo_camera_keyframes_sent_total",
+            "Video keyframes handed to ZeroMQ: the points where a decoder joins or recovers",
+        )
+        self._encoder_info = Gauge(
+            "stereo_camera_video_encoder_info",
+            "The FFmpeg encoder a video camera runs (label encoder; value 1)",
+            [*names, "codec", "encoder"],
+            registry=self.registry,
+        )
         self.capture_seconds = series(
             Histogram,
             "stereo_camera_capture_seconds",
@@ -74,9 +85,15 @@ class CameraMetrics:
             Gauge, "stereo_camera_send_queue_depth", "Frames waiting in the send queue"
         )
 
+    def set_encoder(self, codec: str, encoder: str) -> None:
+        """Say that this node's ``codec`` stream is coded by FFmpeg encoder ``encoder`` (the
+        series of the one before, if another, goes)."""
+        self._encoder_info.clear()
+        self._encoder_info.labels(**self._labels, codec=codec, encoder=encoder).set(1)
+
     def totals(self) -> dict[str, int]:
-        """This node's frame counts so far: captured, encoded, sent, capture times missed, and
-        frames dropped by reason."""
+        """This node's frame counts so far: captured, encoded, sent, video keyframes sent,
+        capture times missed, and frames dropped by reason."""
 
         def value(name: str, **extra: str) -> int:
             sample = self.registry.get_sample_value(name, {**self._labels, **extra})
@@ -86,6 +103,7 @@ class CameraMetrics:
             kind: value(f"stereo_camera_frames_{kind}_total")
             for kind in ("captured", "encoded", "sent")
         }
+        counts["keyframes_sent"] = value("stereo_camera_keyframes_sent_total")
         counts["missed_slots"] = value("stereo_camera_capture_slots_missed_total")
         for reason in DROP_REASONS:
             counts[f"dropped_{reason}"] = value("stereo_camera_frames_dropped_total", reason=reason)

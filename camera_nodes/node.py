@@ -9,33 +9,49 @@ takes frames, ZeroMQ holds ``sndhwm`` messages and the send queue drops its olde
 Stop order (:meth:`CameraNode.run`'s ``finally``): stop capturing, let the sender drain the
 queue for up to ``flush_s``, count what is left as dropped (``shutdown``), close the socket
 with ``linger_ms``, release the source, and log one line of the node's frame counts
-(``rig/side stopped: captured=N encoded=N sent=N missed_slots=N dropped_<reason>=N ...``).
+(``rig/side stopped: captured=N encoded=N sent=N keyframes_sent=N missed_slots=N
+dropped_<reason>=N ...``), and close the encoder.
+
+A video codec (``h264``, ``hevc``, ``av1``) sends each frame as protocol version 2, with the
+stream position its encoder reports. A pass-through source (a :class:`PacketSource`) runs no
+encoder at all: each packet is sent as it came (:class:`~camera_nodes.frames.PacketForwarder`),
+read as fast as the source hands it out (the stream paces itself; ``fps`` is not used).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import zmq
 
 from camera_nodes.config import CameraConfig
+from camera_nodes.frames import EncodedFrame, PacketForwarder, stream_link
 from camera_nodes.health import Activity, camera_health
 from camera_nodes.metrics import CameraMetrics
 from camera_nodes.pacing import Pacer
 from camera_nodes.preflight import camera_weights
 from camera_nodes.rate_control import QualityController
-from camera_nodes.send_queue import DropOldestQueue, StreamLink
-from camera_nodes.sources import EndOfStream, FrameSource, SourceError, make_source
+from camera_nodes.send_queue import DropOldestQueue
+from camera_nodes.sources import (
+    CapturedPacket,
+    EndOfStream,
+    FrameSource,
+    PacketSource,
+    SourceError,
+    make_source,
+)
 from pipeline.codec.api import Role
-from pipeline.codec.family import family_of_codec, make_encoder
+from pipeline.codec.family import VIDEO, family_of_codec, make_encoder
+from pipeline.codec.weights import named_hash
 from pipeline.config import ConfigError
 from pipeline.monitoring import MonitoringServer
 from pipeline.security import load_keypair, load_public
-from pipeline.wire import FrameHeader, StreamInfo, encode_frame, version_for
+from pipeline.wire import FrameHeader, encode_frame, version_for
 
 if TYPE_CHECKING:
     from pipeline.codec.encode import Encoder
@@ -45,49 +61,31 @@ log = logging.getLogger(__name__)
 MAX_READ_FAILURES = 10  # consecutive failed reads before the source is reopened
 
 
-@dataclass(frozen=True)
-class EncodedFrame:
-    """A frame waiting to be sent: everything of the header but ``send_ns``. ``stream``: a
-    video codec's packet position (sent as protocol version 2), None for an image codec."""
-
-    seq: int
-    capture_ns: int
-    quality: int
-    height: int
-    width: int
-    channels: int
-    bitstream: bytes
-    stream: StreamInfo | None = None
-
-
-def stream_link(frame: EncodedFrame) -> StreamLink | None:
-    """What the send queue needs of a frame: its stream and keyframe flag (None: an image
-    codec's frame, which depends on no other)."""
-    if frame.stream is None:
-        return None
-    return StreamLink(frame.stream.id, frame.stream.keyframe)
-
-
 class CameraNode:
     """Runs one view of a rig from a :class:`CameraConfig` until stopped or done.
 
-    ``encoder`` is a ``pipeline.codec.ImageEncoder`` or ``StandardEncoder`` (built from
-    ``config.codec`` and ``config.model`` when None);
-    ``source`` defaults to :func:`make_source` of ``config.source``. :meth:`stop` may be called
-    from any thread or a signal handler.
+    ``encoder`` is a ``pipeline.codec.ImageEncoder``, ``StandardEncoder`` or
+    ``VideoCameraEncoder`` (built from ``config.codec``, ``config.model`` and, for a video
+    codec, ``config.video`` when None; closed when the node stops); ``source`` defaults to
+    :func:`make_source` of ``config.source``. :meth:`stop` may be called from any thread or a
+    signal handler.
     """
 
     def __init__(
         self,
         config: CameraConfig,
         encoder: Encoder | None = None,
-        source: FrameSource | None = None,
+        source: FrameSource | PacketSource | None = None,
         metrics: CameraMetrics | None = None,
     ) -> None:
         self.config = config
         self.metrics = metrics or CameraMetrics(config.rig_id, config.side)
         self._encoder = encoder
-        self._source = source or make_source(config.source, config.side)
+        self._encoder_name: str | None = None
+        self._refused: dict[str, str] = {}  # the encoders auto passed over for it
+        self._source = source or make_source(config.source, config.side, self._clock)
+        self._forwarder: PacketForwarder | None = None
+        self._quality = 0  # the quality the next frame is encoded at
         self._queue: DropOldestQueue[EncodedFrame] = DropOldestQueue(
             config.send_queue, link=stream_link, on_unusable=self._count_unusable
         )
@@ -108,8 +106,14 @@ class CameraNode:
         be opened, ``ValueError`` for a quality the codec does not have and
         :class:`~pipeline.config.ConfigError` when the /metrics and /healthz port is taken.
         """
-        encoder = self._encoder or self._load_encoder()
-        quality = self._check_quality(encoder)
+        if isinstance(self._source, PacketSource):  # the stream paces itself
+            self._forwarder, pacer = self._make_forwarder(), None
+            handle: Callable[[Any, int, int], None] = self._forward
+        else:
+            encoder = self._encoder or self._load_encoder()
+            self._quality = self._check_quality(encoder)
+            pacer = Pacer(self.config.fps, self.config.capture_jitter_ms)
+            handle = functools.partial(self._encode_and_queue, encoder)
         server = self._serve_http()
         ctx = zmq.Context()
         sock = self._open_socket(ctx)
@@ -118,13 +122,20 @@ class CameraNode:
             with self._source:
                 sender.start()
                 self.activity.state = "ok"
-                return self._capture_loop(encoder, quality)
+                return self._capture_loop(pacer, handle)
         finally:
             self._shutdown(sender, sock, ctx, server)
 
     def health(self) -> dict:
         """The ``/healthz`` document (:mod:`camera_nodes.health`)."""
-        return camera_health(self.config, self.metrics, self.activity, self._model_id())
+        video = None
+        if self.config.is_video:
+            video = {"encoder": self._encoder_name, "refused": self._refused}
+        return camera_health(self.config, self.metrics, self.activity, self._model_id(), video)
+
+    def _clock(self) -> int:
+        """The camera clock: wall time in nanoseconds plus ``clock_offset_ns``."""
+        return time.time_ns() + self.config.clock_offset_ns
 
     def _serve_http(self) -> MonitoringServer | None:
         """Start /metrics and /healthz (``ConfigError`` when the port is taken); None when off."""
@@ -148,10 +159,27 @@ class CameraNode:
             import torch
 
             torch.set_num_threads(self.config.encode_threads)
-        weights = camera_weights(self.config)
-        self._encoder = make_encoder(self.config.codec, self.config.model, weights)
+        cfg, weights = self.config, camera_weights(self.config)
+        if cfg.is_video:
+            settings = cfg.video_settings()
+            self._encoder = VIDEO.make_encoder(cfg.codec, cfg.model, weights, settings)
+        else:
+            self._encoder = make_encoder(cfg.codec, cfg.model, weights)
         log.info("encoding with %s", "the built-in weights" if weights is None else weights.path)
         return self._encoder
+
+    def _make_forwarder(self) -> PacketForwarder:
+        """How a pass-through source's packets become frames: the camera codec's model id and
+        the weights hash its encoder would name (``weights_dir``'s file, else the built-in)."""
+        cfg = self.config
+        model_id = VIDEO.model_id(cfg.codec, cfg.model)
+        weights = camera_weights(cfg)
+        digest = weights.digest if weights else named_hash(VIDEO.weights_of_model(model_id))
+        log.info("passing %s packets through as %s: no encoder runs", cfg.codec, model_id)
+        return PacketForwarder(cfg.codec, model_id, digest, self._role())
+
+    def _role(self) -> Role:
+        return Role.PRIMARY if self.config.side == "left" else Role.SIDE
 
     def _check_quality(self, encoder) -> int:
         cfg, qualities = self.config, tuple(encoder.qualities)
@@ -178,15 +206,17 @@ class CameraNode:
         log.info("%s/%s pushing to %s", self.config.rig_id, self.config.side, endpoint)
         return sock
 
-    def _capture_loop(self, encoder, quality: int) -> int:
+    def _capture_loop(self, pacer: Pacer | None, handle: Callable[[Any, int, int], None]) -> int:
+        """Read the source (at ``pacer``'s times, if any) until ``frames``, its end or
+        :meth:`stop`; ``handle(item, capture_ns, index)`` each frame or packet read."""
         cfg, captured, failures = self.config, 0, 0
-        pacer = Pacer(cfg.fps, cfg.capture_jitter_ms)
         while not self._stop.is_set() and (cfg.frames == 0 or captured < cfg.frames):
-            self.metrics.missed.inc(pacer.wait(self._stop))
-            if self._stop.is_set():
-                break
+            if pacer is not None:
+                self.metrics.missed.inc(pacer.wait(self._stop))
+                if self._stop.is_set():
+                    break
             try:
-                frame, capture_ns = self._capture()
+                item, capture_ns = self._capture()
             except EndOfStream as e:
                 log.info("source ended: %s", e)
                 break
@@ -194,18 +224,26 @@ class CameraNode:
                 failures = self._on_read_failure(e, failures + 1)
                 continue
             failures, captured = 0, captured + 1
-            quality = self._encode_and_queue(encoder, frame, capture_ns, quality)
+            handle(item, capture_ns, captured - 1)
         self._capture_done.set()
         return captured
 
     def _capture(self):
         started = time.monotonic()
-        frame = self._source.read()
-        capture_ns = time.time_ns() + self.config.clock_offset_ns
+        item = self._source.read()
+        capture_ns = self._clock()
         self.activity.last_capture = done = time.monotonic()
         self.metrics.capture_seconds.observe(done - started)
         self.metrics.captured.inc()
-        return frame, capture_ns
+        return item, capture_ns
+
+    def _forward(self, packet: CapturedPacket, capture_ns: int, index: int) -> None:
+        """Queue a pass-through packet as frame ``index``, stamped with its own capture time
+        (the stream's, mapped to the camera clock) rather than its read time ``capture_ns``."""
+        self._queue.take_keyframe_request()  # a stream coded elsewhere: its next keyframe
+        item = self._forwarder.frame(packet, index)
+        self.metrics.quality.set(item.quality)
+        self._enqueue(item)
 
     def _on_read_failure(self, error: SourceError, failures: int) -> int:
         self.metrics.dropped["capture_error"].inc()
@@ -226,8 +264,10 @@ class CameraNode:
         """A queued video frame dropped because a frame it depends on was dropped."""
         self.metrics.dropped["awaiting_keyframe"].inc()
 
-    def _encode_and_queue(self, encoder, frame, capture_ns: int, quality: int) -> int:
-        role = Role.PRIMARY if self.config.side == "left" else Role.SIDE
+    def _encode_and_queue(self, encoder, frame, capture_ns: int, index: int) -> None:
+        """Encode a captured frame at the current quality, queue it, and let the rate
+        controller (if any) pick the next quality."""
+        role, quality = self._role(), self._quality
         if self._queue.take_keyframe_request():  # only a video stream's drop raises one
             encoder.force_keyframe()
             self.metrics.keyframes_forced.inc()
@@ -237,21 +277,36 @@ class CameraNode:
         except Exception as e:  # a bad frame must not stop the camera; it is counted
             self.metrics.dropped["encode_error"].inc()
             log.warning("encode failed for seq %d: %s", frame.seq, e)
-            return quality
+            return
         done = time.monotonic()
         self.metrics.encode_seconds.observe(done - started)
         self.metrics.encoded.inc()
         self.metrics.encoded_bytes.inc(len(data))
         self.metrics.quality.set(quality)
+        stream = getattr(encoder, "stream", None)  # a video encoder's packet position
+        if stream is not None:
+            self._note_encoder(encoder)
         h, w = frame.image.shape[:2]
         channels = 1 if frame.image.ndim == 2 else frame.image.shape[2]
-        item = EncodedFrame(frame.seq, capture_ns, quality, h, w, channels, data)
+        self._enqueue(EncodedFrame(frame.seq, capture_ns, quality, h, w, channels, data, stream))
+        if self._controller is not None:
+            self._quality = self._controller.observe(len(data), done)
+
+    def _enqueue(self, item: EncodedFrame) -> None:
         if self._queue.put(item) is not None:
             self.metrics.dropped["queue_full"].inc()
         self.metrics.queue_depth.set(len(self._queue))
-        if self._controller is None:
-            return quality
-        return self._controller.observe(len(data), done)
+
+    def _note_encoder(self, encoder) -> None:
+        """Log and export the FFmpeg encoder a video stream opened (``auto``'s choice, and
+        the ones it passed over) when it is new: on the first frame and on a new stream."""
+        name = encoder.encoder_name
+        if name == self._encoder_name:
+            return
+        self._encoder_name, self._refused = name, dict(encoder.refused)
+        self.metrics.set_encoder(self.config.codec, name)
+        refused = "; ".join(f"{n}: {why}" for n, why in self._refused.items()) or "none"
+        log.info("%s encoder %s (passed over: %s)", self.config.codec, name, refused)
 
     def _send_loop(self, sock: zmq.Socket) -> None:
         """Send queued frames until capture is done and the queue is flushed (or time is up)."""
@@ -276,6 +331,8 @@ class CameraNode:
         return deadline is not None and (time.monotonic() >= deadline or not len(self._queue))
 
     def _model_id(self) -> str:
+        if self._forwarder is not None:
+            return self._forwarder.model_id
         encoder = self._encoder
         return str(getattr(encoder, "model_id", self.config.model or "unknown"))
 
@@ -291,7 +348,7 @@ class CameraNode:
             side=self.config.side,
             seq=item.seq,
             capture_ns=item.capture_ns,
-            send_ns=time.time_ns() + self.config.clock_offset_ns,
+            send_ns=self._clock(),
             model_id=model_id,
             quality=item.quality,
             height=item.height,
@@ -302,6 +359,8 @@ class CameraNode:
         sock.send_multipart(encode_frame(header, item.bitstream), copy=False)
         self.metrics.sent.inc()
         self.metrics.sent_bytes.inc(len(item.bitstream))
+        if item.stream is not None and item.stream.keyframe:
+            self.metrics.keyframes_sent.inc()
         self.activity.last_send = time.monotonic()
         return True
 
@@ -316,6 +375,9 @@ class CameraNode:
         self.metrics.queue_depth.set(0)
         sock.close(linger=self.config.linger_ms)
         ctx.term()
+        close = getattr(self._encoder, "close", None)  # a video encoder ends its stream
+        if close is not None:
+            close()
         self.activity.state = "stopped"
         if server is not None:
             server.stop()

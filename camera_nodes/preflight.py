@@ -1,11 +1,23 @@
 """A camera node's start-up checks (:mod:`pipeline.preflight`), run by ``--validate-config`` and
-before every start."""
+before every start.
+
+A video camera's: PyAV importable, and its encoder opening at the source's size (where the
+config gives it, else 640x480) as the node will open it; :func:`video_encoder` says which
+encoder ``auto`` chose and which it passed over.
+"""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from camera_nodes.config import CameraConfig, FolderSourceConfig
+from camera_nodes.config import (
+    CameraConfig,
+    FolderSourceConfig,
+    OpenCVSourceConfig,
+    SyntheticSourceConfig,
+)
 from pipeline.codec.bitstream.errors import WeightsError
 from pipeline.codec.family import family_of_codec
 from pipeline.codec.weights import WeightsFile, named_hash, select
@@ -13,12 +25,25 @@ from pipeline.config import ConfigError
 from pipeline.preflight import LEARNED_HINT, check_endpoint
 from pipeline.security import certificate_metadata, load_keypair, load_public
 
+if TYPE_CHECKING:
+    from pipeline.codec.video.selection import Selection
+
+log = logging.getLogger(__name__)
+
+PROBE_SIZE = (640, 480)
+"""The size a video encoder is tried at when the config does not give the source's."""
+
 
 def check_camera(cfg: CameraConfig) -> None:
     """Raise :class:`~pipeline.config.ConfigError` for the first value start-up would fail on:
-    the endpoint, the codec's model, weights and quality, a folder source that is not there."""
+    the endpoint, the codec's model, weights and quality, PyAV and the encoder of a video codec,
+    a folder source that is not there."""
     check_endpoint("endpoint", cfg.decoder_endpoint)
+    if cfg.is_video:
+        _check_pyav(cfg.codec)
     _check_model(cfg)
+    if cfg.is_video and not cfg.passes_through:
+        log.info("%s encoder: %s", cfg.codec, describe(video_encoder(cfg)))
     try:
         camera_weights(cfg)
     except WeightsError as e:
@@ -76,3 +101,49 @@ def _check_quality(cfg: CameraConfig) -> None:
     top = family_of_codec(cfg.codec).top_quality(cfg.codec, cfg.model)
     if not 1 <= cfg.quality <= top:
         raise ConfigError("quality", f"{cfg.quality} is not a {cfg.codec} quality (1..{top})")
+
+
+def video_encoder(cfg: CameraConfig) -> Selection:
+    """The FFmpeg encoder a video camera opens (``video.encoder``, or ``auto``'s choice),
+    tried at the source's size; ConfigError naming ``video.encoder`` when none opens, and the
+    source's ``width`` or ``height`` when it is odd (4:2:0 needs even sizes)."""
+    from pipeline.codec.video.selection import EncoderUnavailableError, select_encoder
+
+    width, height, channels = _probe_shape(cfg)
+    try:
+        return select_encoder(cfg.video_settings(), width, height, channels)
+    except ValueError as e:  # a name that is not one of the codec's
+        raise ConfigError("video.encoder", str(e).removeprefix("encoder: ")) from e
+    except EncoderUnavailableError as e:
+        raise ConfigError("video.encoder", str(e)) from e
+
+
+def describe(selection: Selection) -> str:
+    """``libx264 (passed over: h264_v4l2m2m: why; ...)``: the choice and the refusals."""
+    refused = "; ".join(f"{name}: {why}" for name, why in selection.refused) or "none"
+    return f"{selection.profile.name} (passed over: {refused})"
+
+
+def _probe_shape(cfg: CameraConfig) -> tuple[int, int, int]:
+    """The width, height and channels the camera's frames will have: the synthetic scene's
+    size, else :data:`PROBE_SIZE` (a device may not give the size it is asked for)."""
+    source = cfg.source
+    if not isinstance(source, SyntheticSourceConfig):
+        grey = isinstance(source, OpenCVSourceConfig) and source.grey
+        return (*PROBE_SIZE, 1 if grey else 3)
+    for key, size in (("width", source.width), ("height", source.height)):
+        if size % 2:
+            raise ConfigError(f"source.{key}", f"{size} is odd: a {cfg.codec} stream needs even")
+    return source.width, source.height, 3
+
+
+def _check_pyav(codec: str) -> None:
+    """ConfigError naming ``codec`` unless PyAV (FFmpeg) imports."""
+    try:
+        import av  # noqa: F401 - the import is the check
+    except ImportError as e:
+        raise ConfigError(
+            "codec",
+            f"the {codec} codec needs PyAV (the 'av' package of the base install, pinned in "
+            f"its dependencies: pip install stereo-pipeline; docs/install.md): {e}",
+        ) from e

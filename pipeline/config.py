@@ -11,8 +11,9 @@ declaring ``type: Literal["name"]``. Unknown keys are rejected. Every problem ra
 Supported field types: ``bool``, ``int``, ``float`` (an int is accepted), ``str``, ``Path``,
 ``Literal[...]``, ``X | None`` (None only as a default: TOML has no null), unions of scalars
 (first that fits) or of dataclasses (keyed on ``type``), ``tuple[X, ...]``, ``dict[str, X]``,
-and nested dataclasses. A dataclass's ``__post_init__`` may raise ``ValueError`` for checks
-across fields; it is reported as a ConfigError on that table.
+and nested dataclasses (``Table | None``: an optional table, None when left out). A
+dataclass's ``__post_init__`` may raise ``ValueError`` for checks across fields; it is reported
+as a ConfigError on that table.
 """
 
 from __future__ import annotations
@@ -201,6 +202,8 @@ def _convert_literal(value: Any, choices: tuple[Any, ...], key: str) -> Any:
 
 def _convert_union(value: Any, args: tuple[Any, ...], key: str) -> Any:
     options = [a for a in args if a is not type(None)]
+    if len(options) == 1 and dataclasses.is_dataclass(options[0]):
+        return _build(options[0], value, key)  # an optional table: no ``type`` to key on
     if all(dataclasses.is_dataclass(a) for a in options):
         return _convert_tagged(value, options, key)
     reasons = []

@@ -1,14 +1,18 @@
 """Capture backends behind one interface; :func:`make_source` picks one from the config.
 
-:class:`PassthroughSource` is a :class:`PacketSource` (compressed packets, not frames), built
-directly from its config until the node sends video packets.
+:class:`PassthroughSource` is a :class:`PacketSource` (compressed packets, not frames): the
+node sends its packets as they are instead of encoding frames.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from camera_nodes.config import (
     FolderSourceConfig,
     OpenCVSourceConfig,
+    PassthroughSourceConfig,
     SourceConfig,
     SyntheticSourceConfig,
 )
@@ -34,8 +38,14 @@ __all__ = [
 ]
 
 
-def make_source(config: SourceConfig, side: str) -> FrameSource:
-    """The source for ``config`` (by its ``type``) serving view ``side``; not yet connected."""
+def make_source(
+    config: SourceConfig, side: str, clock: Callable[[], int] = time.time_ns
+) -> FrameSource | PacketSource:
+    """The source for ``config`` (by its ``type``) serving view ``side``; not yet connected.
+    ``clock``: the camera clock in nanoseconds, which a packet source maps its stream's
+    timestamps to (a frame source's frames are stamped by the node when read)."""
+    if isinstance(config, PassthroughSourceConfig):
+        return PassthroughSource(config, clock)
     if isinstance(config, SyntheticSourceConfig):
         return SyntheticSource(config, side)
     if isinstance(config, FolderSourceConfig):

@@ -25,7 +25,8 @@ class CapturedPacket:
     ``packet``: ``stream_id`` (new on every ``connect``), ``index`` (0, 1, 2, ... with no
     gaps), ``keyframe``, ``pts`` (= ``index``), ``data`` (Annex B, parameter sets on every
     keyframe); ``capture_ns``: the frame's time on the camera clock, strictly increasing;
-    ``width`` and ``height``: the coded picture's; ``quality``: the value the SI-Net is told
+    ``width`` and ``height``: the coded picture's; ``channels``: 1 for a grey stream (its
+    pixel format ``gray``), else 3 (the decoder's RGB); ``quality``: the value the SI-Net is told
     (the stream's nominal CRF/QP from the config); ``bpp``: the stream's bits per pixel over
     the last keyframe interval (a measure of its rate, keyframes included).
     """
@@ -36,6 +37,7 @@ class CapturedPacket:
     height: int
     quality: int
     bpp: float
+    channels: int = 3
 
 
 class PacketSource(Connectable):

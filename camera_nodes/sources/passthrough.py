@@ -114,6 +114,8 @@ class PassthroughSource(PacketSource):
         annexb = is_annexb(extradata)  # else avcC/hvcC: the filter puts them on keyframes
         self._parameter_sets = parameter_sets(self.codec, extradata) if annexb else b""
         self._size = (context.width, context.height)
+        grey = context.format is not None and context.format.name.startswith("gray")
+        self._channels = 1 if grey else 3
         self._rate = Fraction(self.config.fps) if self.config.fps else stream.average_rate
         self._stream_id, self._index = secrets.randbits(63), 0
         self._anchor: tuple[float, int] | None = None
@@ -135,8 +137,9 @@ class PassthroughSource(PacketSource):
         packet = VideoPacket(self._stream_id, self._index, keyframe, self._index, data)
         self._index += 1
         width, height = self._size
+        bpp = self._bpp(keyframe, data)
         return CapturedPacket(
-            packet, capture_ns, width, height, self.config.quality, self._bpp(keyframe, data)
+            packet, capture_ns, width, height, self.config.quality, bpp, self._channels
         )
 
     def _next_packet(self) -> tuple[bool, int | None, bytes]:

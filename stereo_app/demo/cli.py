@@ -58,7 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_CAMERA_CODEC,
         help=f"the cameras' codec (default {DEFAULT_CAMERA_CODEC}, the cameras' own default)",
     )
-    p.add_argument("--quality", type=int, help="codec quality (default: the codec's)")
+    p.add_argument(
+        "--quality",
+        type=int,
+        help="codec quality (default: the codec's); a video codec's is 100 - its CRF",
+    )
     p.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder")
     p.add_argument("--report", type=Path, help="JSON report (default OUT/report.json)")
     p.add_argument("--psnr-frames", type=int, default=60, help="frames scored for PSNR")

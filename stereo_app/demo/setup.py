@@ -6,6 +6,8 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.codec.video.settings import VIDEO_CODECS, crf_of_quality
+
 MAX_AGE_MS = 30_000.0
 """How long a view waits for its partner in the demo. The two synthetic cameras stand in for a
 triggered rig but are free-running processes: on a busy machine each encodes at its own pace,
@@ -106,9 +108,14 @@ path = "{plan.timing_path.as_posix()}"
 
 
 def camera_toml(plan: DemoPlan, ports: Ports, side: str) -> str:
-    """One camera node's config: the synthetic scene, N frames at the demo's rate."""
+    """One camera node's config: the synthetic scene, N frames at the demo's rate; a video
+    codec's stream with a keyframe a second (its default)."""
     metrics = ports.left_metrics if side == "left" else ports.right_metrics
-    quality = "" if plan.quality is None else f"quality = {plan.quality}\n"
+    quality, video = "", ""
+    if plan.quality is not None and plan.codec in VIDEO_CODECS:  # quality = 100 - crf
+        video = f"[video]\ncrf = {crf_of_quality(plan.quality)}\n\n"
+    elif plan.quality is not None:
+        quality = f"quality = {plan.quality}\n"
     return f"""\
 rig_id = "demo"
 side = "{side}"
@@ -121,7 +128,7 @@ flush_s = 10.0
 metrics_port = {metrics}
 metrics_addr = "127.0.0.1"
 
-[source]
+{video}[source]
 type = "synthetic"
 width = {plan.width}
 height = {plan.height}

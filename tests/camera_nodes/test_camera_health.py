@@ -15,7 +15,6 @@ from tests.camera_nodes.test_camera_node import (
     FakeEncoder,
     config,
     free_port,
-    pull,  # noqa: F401  (fixture)
     receive,
     run_in_thread,
     wait_until,
@@ -33,7 +32,7 @@ def healthz(port: int) -> tuple[int, dict]:
         return 0, {"status": None}
 
 
-def test_healthz_ok_while_sending_with_counts_and_process_metrics(pull) -> None:  # noqa: F811
+def test_healthz_ok_while_sending_with_counts_and_process_metrics(pull) -> None:
     sock, endpoint = pull
     port = free_port()
     cfg = config(endpoint, frames=0, metrics_port=port, metrics_addr="127.0.0.1", rig_id="h1")
@@ -103,7 +102,7 @@ def test_a_metrics_port_in_use_exits_2_naming_the_key(caplog) -> None:
     assert f"metrics_port: cannot serve on 127.0.0.1:{port}" in caplog.text
 
 
-def test_metrics_endpoint(pull) -> None:  # noqa: F811
+def test_metrics_endpoint(pull) -> None:
     sock, endpoint = pull
     port = free_port()
     cfg = config(endpoint, frames=0, fps=50.0, metrics_port=port, metrics_addr="127.0.0.1")

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 import zmq
 
 from camera_nodes.config import CameraConfig, SyntheticSourceConfig
@@ -44,16 +43,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture
-def pull():
-    ctx = zmq.Context()
-    sock = ctx.socket(zmq.PULL)
-    port = sock.bind_to_random_port("tcp://127.0.0.1")
-    yield sock, f"tcp://127.0.0.1:{port}"
-    sock.close(linger=0)
-    ctx.term()
 
 
 def receive(sock: zmq.Socket, n: int, timeout_s: float = 20.0) -> list:
@@ -115,7 +104,8 @@ def test_thread_node_sends_headers_in_order(pull, caplog) -> None:
     stopped = [r.getMessage() for r in caplog.records if " stopped: " in r.getMessage()]
     assert len(stopped) == 1
     assert stopped[0] == (
-        f"rig0/right stopped: captured=6 encoded=6 sent=6 missed_slots={totals['missed_slots']} "
+        "rig0/right stopped: captured=6 encoded=6 sent=6 keyframes_sent=0 "
+        f"missed_slots={totals['missed_slots']} "
         "dropped_queue_full=0 dropped_capture_error=0 dropped_encode_error=0 dropped_shutdown=0 "
         "dropped_awaiting_keyframe=0"
     )  # missed_slots: 0 unless the machine stalled the thread for a 20 ms period

@@ -67,6 +67,7 @@ TOKENS = (
     b"sinks",
     b"source",
     b"[source]",
+    b"[video]",
     b"[[sinks]]",
     b"= [",
     b"= {",
@@ -127,6 +128,9 @@ def toml_values() -> st.SearchStrategy[Any]:
                 "right",
                 "avif",
                 "dsin",
+                "h264",
+                "av1",
+                "passthrough",
                 "tcp://*:5555",
             )
         ),

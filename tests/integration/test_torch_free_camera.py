@@ -1,4 +1,5 @@
-"""A standard-codec camera runs where torch is not installed (the base install, docs/install.md).
+"""A standard- or video-codec camera runs where torch is not installed (the base install,
+docs/install.md).
 
 Real camera processes run under :mod:`tests.integration.without_torch`, which makes the
 ``learned`` extra's packages unimportable; a wire-level receiver in the test (a real PULL
@@ -22,6 +23,7 @@ from pipeline.evaluation.quality import psnr
 from pipeline.scene.render import render_view
 from pipeline.wire import decode_frame
 from stereo_app.demo.setup import pick_ports
+from tests.camera_nodes.video_messages import decode_stream
 from tests.integration.configs import SYNTHETIC, camera_toml
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
@@ -50,9 +52,11 @@ def _receive(pull: zmq.Socket, count: int) -> list[list[bytes]]:
     return messages
 
 
-def test_avif_camera_without_torch_sends_frames_a_receiver_parses(tmp_path: Path) -> None:
+def _camera_without_torch(tmp_path: Path, codec: str) -> list:
+    """The messages (header, payload) a ``codec`` camera process sends with the learned extra
+    blocked, which it must never even try to import."""
     endpoint = f"tcp://127.0.0.1:{pick_ports().frames}"
-    (tmp_path / "left.toml").write_text(_camera_toml(endpoint, "avif"))
+    (tmp_path / "left.toml").write_text(_camera_toml(endpoint, codec))
     context = zmq.Context()
     pull = context.socket(zmq.PULL)
     pull.setsockopt(zmq.LINGER, 0)
@@ -61,17 +65,28 @@ def test_avif_camera_without_torch_sends_frames_a_receiver_parses(tmp_path: Path
         done = _without_torch(["camera", "--config", str(tmp_path / "left.toml")])
         assert done.returncode == 0, done.stderr
         assert "blocked: -" in done.stderr  # no module of the learned extra was even tried
-        messages = _receive(pull, FRAMES)
+        messages = [decode_frame(m) for m in _receive(pull, FRAMES)]
     finally:
         context.destroy(linger=0)
     assert len(messages) == FRAMES
-    for message in messages:
-        header, payload = decode_frame(message)
+    return messages
+
+
+def test_avif_camera_without_torch_sends_frames_a_receiver_parses(tmp_path: Path) -> None:
+    for header, payload in _camera_without_torch(tmp_path, "avif"):
         bitstream = parse(payload)
         assert (header.rig_id, header.side, header.model_id) == ("nt", "left", "avif-si1")
         assert bitstream.header.model_id == "avif-si1"
         assert (bitstream.header.height, bitstream.header.width) == (HEIGHT, WIDTH)
         image = STANDARD_CODECS["avif"].decode(bitstream.strings[0], 3, (HEIGHT, WIDTH))
+        assert psnr(image, render_view(header.seq, WIDTH, HEIGHT, 0, "left")) > 28.0
+
+
+def test_h264_camera_without_torch_sends_a_stream_a_receiver_decodes(tmp_path: Path) -> None:
+    messages = _camera_without_torch(tmp_path, "h264")  # PyAV's video path imports no torch
+    assert [header.version for header, _ in messages] == [2] * FRAMES
+    for (header, _), image in zip(messages, decode_stream("h264", messages), strict=True):
+        assert header.model_id == "h264-si2"
         assert psnr(image, render_view(header.seq, WIDTH, HEIGHT, 0, "left")) > 28.0
 
 

@@ -89,6 +89,12 @@ class VideoCameraEncoder:
         """The FFmpeg encoder in use (None before the first image)."""
         return None if self._encoder is None else self._encoder.name
 
+    @property
+    def refused(self) -> tuple[tuple[str, str], ...]:
+        """The encoders ``encoder = "auto"`` passed over for the open stream, each with why
+        (empty before the first image)."""
+        return () if self._encoder is None else self._encoder.refused
+
     def force_keyframe(self) -> None:
         """Make the next frame a keyframe (after the send queue dropped part of the stream)."""
         if self._encoder is not None:
