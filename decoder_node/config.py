@@ -97,8 +97,8 @@ class DecoderCodecConfig:
     )
     si_warm_start: bool = setting(
         True,
-        doc="SI-Finder searches each block near its match in the rig's previous pair (a whole "
-        "search every 30 pairs, on a new size, and when the correlation drops); false: always "
+        doc="SI-Finder searches each block near its match in the rig's previous pair, in full "
+        "where that misses (a whole search every 30 pairs and on a new size); false: always "
         "the whole search.",
     )
     nvdec: bool = setting(
