@@ -216,11 +216,13 @@ def _search(
     and how many blocks were searched in full."""
     if warm is None:
         return *_best_positions(blocks, side_luma, config, size), blocks.shape[0] * blocks.shape[1]
-    best, scores, edge = _window_search(blocks, side_luma, warm.matches, config, size, warm.radius)
+    norm = _window_norm(side_luma, config.patch)  # for both searches
+    window = _window_search(blocks, side_luma, warm.matches, config, size, warm.radius, norm)
+    best, scores, edge = window
     missed = edge | (scores < warm.scores - warm.drop)
     if not bool(missed.any()):
         return best, scores, 0
-    again, again_scores = _best_positions(blocks, side_luma, config, size, missed)
+    again, again_scores = _best_positions(blocks, side_luma, config, size, missed, norm)
     best = torch.where(missed[..., None], again, best)
     return best, torch.where(missed, again_scores, scores), int(missed.sum())
 
@@ -231,9 +233,11 @@ def _best_positions(
     config: SIFinderConfig,
     size: tuple[int, int],
     only: Tensor | None = None,
+    side_norm: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Best (y, x) side-image position of every block (rows, cols, 2), and its correlation;
-    ``only`` (rows, cols): search just those blocks (the others' entries are zero).
+    ``only`` (rows, cols): search just those blocks (the others' entries are zero);
+    ``side_norm``: :func:`_window_norm` of the side view, when the caller has it.
 
     One convolution per block row: its blocks as the kernels over the row's epipolar band of
     the side view. That is the fastest form measured on a CPU (oneDNN runs a one-channel,
@@ -243,7 +247,8 @@ def _best_positions(
     """
     p = config.patch
     rows, cols = blocks.shape[:2]
-    side_norm = _window_norm(side_luma, p)  # (H'-p+1, W'-p+1)
+    if side_norm is None:
+        side_norm = _window_norm(side_luma, p)  # (H'-p+1, W'-p+1)
     max_y = side_norm.shape[0] - 1
     gx, allowed = _column_prior(cols, side_norm.shape[1], p, config, size, blocks.device)
     best = torch.zeros(rows, cols, 2, dtype=torch.long, device=blocks.device)
@@ -313,7 +318,7 @@ def _refine(
     times the Gaussian prior; the disparity window already held for the guess, the pixels
     around it are not checked again)."""
     radius = (REFINE, REFINE)
-    return _candidates(blocks, side_luma, guess, config, size, radius, bounded=False)[:2]
+    return _candidates(blocks, side_luma, guess, config, size, radius, False)[:2]
 
 
 def _window_search(
@@ -323,12 +328,13 @@ def _window_search(
     config: SIFinderConfig,
     size: tuple[int, int],
     radius: tuple[int, int],
+    norm: Tensor,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Best of the positions within ``radius`` (rows, columns) of each block's ``guess`` (rows,
     cols, 2) that the full search would score (inside the side view, the band and the disparity
     window, the guess moved into them first), its correlation, and whether it lies on the
     window's edge away from the side view's border (the match may have moved further)."""
-    return _candidates(blocks, side_luma, guess, config, size, radius, bounded=True)
+    return _candidates(blocks, side_luma, guess, config, size, radius, True, norm)
 
 
 def _candidates(
@@ -339,14 +345,15 @@ def _candidates(
     size: tuple[int, int],
     radius: tuple[int, int],
     bounded: bool,
+    norm: Tensor | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """The best-scoring of the (2 ``radius`` + 1) positions (rows x columns) around each
-    block's ``guess``,
-    moved inside the side view; ``bounded``: only those in the band and disparity window.
+    block's ``guess``, moved inside the side view; ``bounded``: only those in the band and
+    disparity window; ``norm``: :func:`_window_norm` of the side view, when the caller has it.
     Also whether the best lies on the window's edge, away from the side view's border."""
     p = config.patch
     rows, cols = blocks.shape[:2]
-    norm = _window_norm(side_luma, p)
+    norm = _window_norm(side_luma, p) if norm is None else norm
     if bounded:
         guess = _into_window(guess, norm.shape[0] - 1, config)
     ny, nx = (min(2 * r + 1, n) for r, n in zip(radius, norm.shape, strict=True))
