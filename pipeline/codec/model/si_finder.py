@@ -217,8 +217,8 @@ def _search(
     if warm is None:
         return *_best_positions(blocks, side_luma, config, size), blocks.shape[0] * blocks.shape[1]
     norm = _window_norm(side_luma, config.patch)  # for both searches
-    window = _window_search(blocks, side_luma, warm.matches, config, size, warm.radius, norm)
-    best, scores, edge = window
+    window = (warm.matches, config, size, warm.radius, True, norm)
+    best, scores, edge = _candidates(blocks, side_luma, *window)
     missed = edge | (scores < warm.scores - warm.drop)
     if not bool(missed.any()):
         return best, scores, 0
@@ -321,22 +321,6 @@ def _refine(
     return _candidates(blocks, side_luma, guess, config, size, radius, False)[:2]
 
 
-def _window_search(
-    blocks: Tensor,
-    side_luma: Tensor,
-    guess: Tensor,
-    config: SIFinderConfig,
-    size: tuple[int, int],
-    radius: tuple[int, int],
-    norm: Tensor,
-) -> tuple[Tensor, Tensor, Tensor]:
-    """Best of the positions within ``radius`` (rows, columns) of each block's ``guess`` (rows,
-    cols, 2) that the full search would score (inside the side view, the band and the disparity
-    window, the guess moved into them first), its correlation, and whether it lies on the
-    window's edge away from the side view's border (the match may have moved further)."""
-    return _candidates(blocks, side_luma, guess, config, size, radius, True, norm)
-
-
 def _candidates(
     blocks: Tensor,
     side_luma: Tensor,
@@ -348,9 +332,12 @@ def _candidates(
     norm: Tensor | None = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """The best-scoring of the (2 ``radius`` + 1) positions (rows x columns) around each
-    block's ``guess``, moved inside the side view; ``bounded``: only those in the band and
-    disparity window; ``norm``: :func:`_window_norm` of the side view, when the caller has it.
-    Also whether the best lies on the window's edge, away from the side view's border."""
+    block's ``guess`` (rows, cols, 2), moved inside the side view, and its correlation;
+    ``bounded`` (a warm start's window search): only the positions the full search would score
+    (in the band and the disparity window, the guess moved into them first). ``norm``:
+    :func:`_window_norm` of the side view, when the caller has it. Also whether the best lies
+    on the window's edge away from the side view's border (the match may have moved further).
+    """
     p = config.patch
     rows, cols = blocks.shape[:2]
     norm = _window_norm(side_luma, p) if norm is None else norm
