@@ -123,7 +123,7 @@ def run(decoder: StereoDecoder, coded: list, batch: int, sink: str, out_dir: Pat
 STAGES = ("entropy_decode", "synthesis", "si_finder", "si_net")
 
 
-def _batches(records: list[dict[str, float]]) -> list[tuple[dict[str, float], int]]:
+def batch_stages(records: list[dict[str, float]]) -> list[tuple[dict[str, float], int]]:
     """(stage seconds, pairs) of each batch: its items are consecutive and share the stages."""
     found: list[tuple[dict[str, float], int]] = []
     for record in records:
@@ -136,7 +136,7 @@ def _batches(records: list[dict[str, float]]) -> list[tuple[dict[str, float], in
 
 
 def _figures(records: list[dict[str, float]], batch: int, wall: float) -> dict:
-    batches = _batches(records)
+    batches = batch_stages(records)
     per_batch = [sum(stages.values()) for stages, _ in batches]
     return {
         "batch": batch,

@@ -145,6 +145,7 @@ class DecoderApp:
         if self._decoder is None:
             from pipeline.codec import StereoDecoder
             from pipeline.codec.bitstream.errors import WeightsError
+            from pipeline.codec.model.si_track import DEFAULT_WARM_START
 
             codec = self.cfg.codec
             try:
@@ -155,6 +156,7 @@ class DecoderApp:
                     limits=self.cfg.limits.image_limits(),
                     precision=codec.precision,
                     weights_dir=codec.weights_dir,
+                    warm_start=DEFAULT_WARM_START if codec.si_warm_start else None,
                 )
             except WeightsError as e:
                 key = "codec.weights_dir" if codec.weights_dir else "codec.model"

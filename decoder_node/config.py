@@ -95,6 +95,12 @@ class DecoderCodecConfig:
         "auto",
         doc="Synthesis and SI-Net dtype; 'auto' = bfloat16 where the device computes it natively.",
     )
+    si_warm_start: bool = setting(
+        True,
+        doc="SI-Finder searches each block near its match in the rig's previous pair, in full "
+        "where that misses (a whole search every 30 pairs and on a new size); false: always "
+        "the whole search.",
+    )
     nvdec: bool = setting(
         True, doc="Video streams try NVDEC when the device is CUDA (else, or without it, the CPU)."
     )

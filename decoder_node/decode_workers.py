@@ -31,6 +31,7 @@ from decoder_node.frames import DecodedItem, ReceivedFrame, StereoItem
 from decoder_node.metrics import LATENCY_BUCKETS, SIDES, FrameDrops, RigSeries, metric_name
 from decoder_node.sinks import SinkSet
 from pipeline.codec import DecodeRequest
+from pipeline.codec.api import StreamPosition
 from pipeline.codec.bitstream.errors import BitstreamError, ModelMismatchError
 from pipeline.codec.family import weights_of_model
 
@@ -40,6 +41,9 @@ OUTBOX = 64
 """Decoded pairs waiting for the sink thread; the model thread waits when it is full."""
 STAGES = ("entropy_decode", "synthesis", "si_finder", "si_net")
 """The ``stage`` label values of ``stage_seconds``."""
+SEARCHES = ("full", "warm")
+"""The ``search`` label values of ``si_searches_total`` (:data:`pipeline.codec.model.si_track.
+Search`)."""
 
 
 class DecodeMetrics:
@@ -76,8 +80,17 @@ class DecodeMetrics:
             "Batches the device had no memory for, decoded again as two halves.",
             registry=registry,
         )
+        self.searches = Counter(
+            metric_name("si_searches_total"),
+            "SI-Finder searches of a pair, by how: full, or warm (each block near its match in "
+            "the rig's previous pair, in full where that missed).",
+            ("search",),
+            registry=registry,
+        )
         for stage in STAGES:
             self.stage.labels(stage)
+        for search in SEARCHES:
+            self.searches.labels(search)
         rigs.track(self.decoded, SIDES)
         self._rigs = rigs
 
@@ -126,6 +139,7 @@ class BatchDecoder(Protocol):
     def entropy_decode(self, requests: list[DecodeRequest]) -> Any: ...
     def reconstruct(self, latents: Any) -> Any: ...
     def decode_batch(self, requests: list[DecodeRequest]) -> Any: ...
+    def forget(self, stream: str) -> None: ...
 
 
 @dataclass
@@ -142,14 +156,23 @@ class Job:
 
 def request_for(item: StereoItem) -> DecodeRequest:
     """The codec request of one item: left is the primary view, right the side view; a video
-    view's pixels, decoded at receive, go with it (never decoded again here)."""
+    view's pixels, decoded at receive, go with it (never decoded again here); its place in the
+    rig's stream of pairs (for the SI-Finder's warm start)."""
     left, right = item.left, item.right
     return DecodeRequest(
         primary=left.payload if left is not None else None,
         side=right.payload if right is not None else None,
         primary_pixels=left.pixels if left is not None else None,
         side_pixels=right.pixels if right is not None else None,
+        position=position_of(item),
     )
+
+
+def position_of(item: StereoItem) -> StreamPosition:
+    """The item's place in its rig's stream: its seq, in the epoch of the left camera's video
+    stream (a new stream id after a restart; 0 for image codecs)."""
+    stream = item.frames[0].header.stream
+    return StreamPosition(item.rig, item.seq, 0 if stream is None else stream.id)
 
 
 class DecodeWorkers:
@@ -170,6 +193,7 @@ class DecodeWorkers:
         self._sinks = sinks
         self._drops = drops
         self._metrics = DecodeMetrics(registry, drops.rigs)
+        drops.rigs.on_release(decoder.forget)  # a released rig's SI-Finder state goes too
         for name, digest in weights:  # the sets served: their counters start at zero
             self._metrics.by_weights.labels(name, digest)
         self._poll_s = poll_s
@@ -396,6 +420,8 @@ class DecodeWorkers:
         for stage in STAGES:
             self._metrics.stage.labels(stage).observe(seconds.get(stage, 0.0))
         for item, pair in zip(batch, pairs, strict=True):
+            if pair.search is not None:
+                self._metrics.searches.labels(pair.search).inc()
             timings = {"queue": max(0.0, taken - item.queued_mono), **seconds}
             if any(frame.pixels is not None for frame in item.frames):
                 timings["stream_decode"] = sum(frame.stream_s for frame in item.frames)

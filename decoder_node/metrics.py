@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -88,14 +88,21 @@ class RigSeries:
     ``max_rigs`` however many rig ids come and go (``docs/metrics.md``). A count made outside
     the receive loop (a decode worker, the batcher) takes its series from :meth:`labels`, which
     gives None for a rig without a slot: a frame of a released rig still in flight then counts
-    nowhere instead of bringing one of its series back. Thread-safe.
+    nowhere instead of bringing one of its series back. A part that keeps other state per rig
+    frees it when the slot goes (:meth:`on_release`). Thread-safe.
     """
 
     def __init__(self) -> None:
         self._metrics: list[tuple[MetricWrapperBase, tuple[Sequence[str], ...]]] = []
         self._held: set[str] = set()
         self._retired: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+        self._released: list[Callable[[str], None]] = []
         self._lock = threading.Lock()
+
+    def on_release(self, forget: Callable[[str], None]) -> None:
+        """Call ``forget(rig)`` whenever a rig's slot is released (after its series went)."""
+        with self._lock:
+            self._released.append(forget)
 
     def track(self, metric: MetricWrapperBase, *label_values: Sequence[str]) -> None:
         """Track ``metric``, whose labels are ``rig`` and then one label for each sequence of
@@ -121,6 +128,9 @@ class RigSeries:
                 self._retire(metric, rig)
                 for labels in itertools.product((rig,), *values):
                     metric.remove(*labels)
+            released = list(self._released)
+        for forget in released:
+            forget(rig)
 
     def retired(self) -> list[tuple[str, dict[str, str], float]]:
         """(sample name, labels but ``rig``, value) summed over every released rig: what the

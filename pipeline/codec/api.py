@@ -20,6 +20,21 @@ class Role(StrEnum):
 
 
 @dataclass(frozen=True)
+class StreamPosition:
+    """Where a pair sits in a stream of pairs (one rig's, decoded in order).
+
+    ``stream``: the stream's name (the rig); ``epoch``: changes when the stream starts again
+    (a camera's video stream id; 0 for image codecs); ``index``: grows from pair to pair (the
+    seq; a pair at or below the last one seen is a restart). The SI-Finder searches a pair near
+    the matches of its stream's previous pair (``docs/benchmarks.md``, warm start).
+    """
+
+    stream: str
+    index: int
+    epoch: int = 0
+
+
+@dataclass(frozen=True)
 class DecodeRequest:
     """One stereo pair to decode; either bitstream may be missing (not both).
 
@@ -27,7 +42,8 @@ class DecodeRequest:
     information instead of a side bitstream (for example a PNG on disk). ``primary_pixels`` and
     ``side_pixels``: a video view's image, decoded from its bitstream's packet at receive, in
     its stream (``docs/video.md``): a video view is never decoded again from its bitstream,
-    whose container is still checked.
+    whose container is still checked. ``position``: the pair's place in its stream, for the
+    SI-Finder's warm start (None: a whole search).
     """
 
     primary: bytes | None
@@ -35,6 +51,7 @@ class DecodeRequest:
     side_image: np.ndarray | None = None
     primary_pixels: np.ndarray | None = None
     side_pixels: np.ndarray | None = None
+    position: StreamPosition | None = None
 
 
 @dataclass
@@ -44,11 +61,14 @@ class DecodedPair:
     ``left`` is the primary view decoded with side information when ``side`` was given, else
     alone; ``left_alone`` is the primary view decoded without side information (X_dec);
     ``right`` is the decoded side view. Any of them is None when its bitstream was missing.
+    ``search``: how the SI-Finder searched (``full`` or ``warm``:
+    :data:`pipeline.codec.model.si_track.Search`; None without side information).
     """
 
     left: np.ndarray | None
     left_alone: np.ndarray | None
     right: np.ndarray | None
+    search: str | None = None
 
 
 @dataclass

@@ -86,6 +86,9 @@ class FakeDecoder:
         self.calls.append(("decode_batch", len(requests)))
         return self.reconstruct(self.entropy_decode(requests))
 
+    def forget(self, stream: str) -> None:
+        self.calls.append(("forget", stream))
+
     @staticmethod
     def _pair(request: DecodeRequest) -> DecodedPair:
         def image(data: bytes | None, value: int) -> np.ndarray | None:

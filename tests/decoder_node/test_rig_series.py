@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from decoder_node.app import DecoderApp
 from decoder_node.config import NullSinkConfig, ReceiverConfig
 from decoder_node.metrics import FrameDrops, final_counts
+from pipeline.codec.api import StreamPosition
 from pipeline.wire import encode_frame
 from stereo_app.demo.processes import wait_until
 from tests.decoder_node.test_app import config, start_running, stop_running
@@ -115,3 +116,30 @@ def test_the_stop_line_still_counts_the_frames_of_released_rigs():
     counts = final_counts(registry, drops.rigs)
     assert counts["dropped_decode_error"] == 6 and counts["dropped_backlog_full"] == 1
     assert final_counts(registry)["dropped_decode_error"] == 0  # the exported series alone
+
+
+def test_a_released_rig_is_forgotten_by_the_decoder_and_each_request_names_its_stream(
+    tmp_path, make_frame, fake_decoder_cls
+):
+    # The SI-Finder's warm-start state of a rig goes with its slot, and every pair's request
+    # says where it sits in its rig's stream (the decoder searches near its previous matches).
+    receiver = ReceiverConfig(bind="tcp://127.0.0.1:*", poll_ms=5.0, max_rigs=1, rig_idle_s=IDLE_S)
+    sinks = (NullSinkConfig(type="none"),)
+    requests = []
+    decoder = fake_decoder_cls(before_reconstruct=requests.extend)
+    app = DecoderApp(
+        dataclasses.replace(config(tmp_path), receiver=receiver, sinks=sinks), decoder=decoder
+    )
+    stop, codes, runner, ctx, push = start_running(app)
+    try:
+        send_pair(push, make_frame, "a")
+        assert wait_counted(app.registry, "decoded", "a", timeout=60.0)
+        assert ("forget", "a") not in decoder.calls
+        time.sleep(IDLE_S * 1.5)
+        send_pair(push, make_frame, "b")  # takes a's slot
+        assert wait_counted(app.registry, "decoded", "b")
+        assert ("forget", "a") in decoder.calls and ("forget", "b") not in decoder.calls
+    finally:
+        stop_running(stop, runner, ctx, push)
+    assert codes == [0]
+    assert [r.position for r in requests] == [StreamPosition("a", 0), StreamPosition("b", 0)]

@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -23,7 +23,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from pipeline.codec.api import DecodedBatch, DecodedPair, DecodeRequest, StageSeconds
+from pipeline.codec.api import (
+    DecodedBatch,
+    DecodedPair,
+    DecodeRequest,
+    StageSeconds,
+    StreamPosition,
+)
 from pipeline.codec.bitstream.limits import ImageLimits
 from pipeline.codec.decode.device import (
     Precision,
@@ -36,10 +42,12 @@ from pipeline.codec.decode.model_set import load_model_set
 from pipeline.codec.decode.read import View, ViewReader
 from pipeline.codec.decode.side_information import SideInformation
 from pipeline.codec.decode.synthesis import synthesise
+from pipeline.codec.decode.tracks import Tracks
 from pipeline.codec.family import LEARNED, STANDARD, VIDEO
 from pipeline.codec.inputs import check_image
 from pipeline.codec.model.registry import LoadedModel, load
 from pipeline.codec.model.si_finder import SIFinderConfig
+from pipeline.codec.model.si_track import DEFAULT_WARM_START, WarmStart
 from pipeline.codec.model.tensors import to_image, to_tensor
 from pipeline.codec.weights import installed
 
@@ -51,6 +59,7 @@ class EntropyDecoded:
     items: list[tuple[View | None, View | None]]
     side_images: list[Tensor | None]
     seconds: float
+    positions: list[StreamPosition | None] = field(default_factory=list)
 
 
 class StereoDecoder:
@@ -68,6 +77,7 @@ class StereoDecoder:
         precision: Precision = "auto",
         entropy_workers: int = 0,
         weights_dir: Path | None = None,
+        warm_start: WarmStart | None = DEFAULT_WARM_START,
     ) -> None:
         """``deterministic``: on the CPU, avoid oneDNN convolutions so that the output is
         bit-identical for any thread count and batch composition (about 3x slower SI-Net).
@@ -82,7 +92,10 @@ class StereoDecoder:
         ``entropy_workers``: threads that entropy-decode the views of a batch (0: one per
         CPU core). ``weights_dir``: a folder of more weights sets to serve besides the built-in
         ones (:mod:`pipeline.codec.weights`); each bitstream is decoded with the set its
-        header names. ``model``/``loaded``: the default learned model (``model_id``)."""
+        header names. ``model``/``loaded``: the default learned model (``model_id``).
+        ``warm_start``: how the SI-Finder searches a pair whose request gives its place in a
+        stream (:class:`~pipeline.codec.api.StreamPosition`): near the matches of the stream's
+        previous pair (None: every pair a whole search); :meth:`forget` frees a stream's."""
         self.entropy_workers = entropy_workers or os.cpu_count() or 1
         self._executor: ThreadPoolExecutor | None = None
         self.limits = limits or ImageLimits()
@@ -101,6 +114,7 @@ class StereoDecoder:
         )
         self.si_finder = si_finder or self.models.default.loaded.spec.config.si_finder
         self._reader = ViewReader(self.models, self.limits)
+        self.tracks = Tracks(warm_start)
 
     @property
     def model_id(self) -> str:
@@ -113,6 +127,10 @@ class StereoDecoder:
         it holds none)."""
         held = self.models.held()
         return next((h for name, h in held if STANDARD.serves_weights(name)), None)
+
+    def forget(self, stream: str) -> None:
+        """Free the SI-Finder's state of ``stream`` (a rig whose slot was released)."""
+        self.tracks.forget(stream)
 
     def decode_batch(self, requests: Sequence[DecodeRequest]) -> DecodedBatch:
         """Both phases; raises a BitstreamError subclass if any bitstream is bad."""
@@ -140,7 +158,8 @@ class StereoDecoder:
         side_images = [
             None if r.side_image is None else to_tensor(check_image(r.side_image)) for r in requests
         ]
-        return EntropyDecoded(items, side_images, time.perf_counter() - start)
+        positions = [r.position for r in requests]
+        return EntropyDecoded(items, side_images, time.perf_counter() - start, positions)
 
     def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
@@ -166,17 +185,20 @@ class StereoDecoder:
         side_information = SideInformation(
             self.si_finder, self.self_ensemble, self.device, self.dtype
         )
-        fused = side_information.fuse(
+        positions = decoded.positions or [None] * len(decoded.items)
+        fused, searches = side_information.fuse(
             alone,
             references,
             [p for p, _ in decoded.items],
+            [
+                self.tracks.track(position) if a is not None and r is not None else None
+                for position, a, r in zip(positions, alone, references, strict=True)
+            ],
             lambda stage, work: self._timed(seconds, stage, work),
         )
+        outputs = zip(decoded.items, fused, alone, rights, searches, strict=True)
         return DecodedBatch(
-            [
-                self._to_pair(p, s, left, a, r)
-                for (p, s), left, a, r in zip(decoded.items, fused, alone, rights, strict=True)
-            ],
+            [self._to_pair(p, s, left, a, r, how) for (p, s), left, a, r, how in outputs],
             seconds,
         )
 
@@ -202,8 +224,10 @@ class StereoDecoder:
         left: Tensor | None,
         left_alone: Tensor | None,
         right: Tensor | None,
+        search: str | None,
     ) -> DecodedPair:
         def image(t: Tensor | None, view: View | None):
             return None if t is None or view is None else to_image(t, view.header.channels)
 
-        return DecodedPair(image(left, primary), image(left_alone, primary), image(right, side))
+        left_image, alone_image = image(left, primary), image(left_alone, primary)
+        return DecodedPair(left_image, alone_image, image(right, side), search)

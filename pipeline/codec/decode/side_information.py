@@ -6,6 +6,8 @@ view through its family's SI-Net (:meth:`pipeline.codec.family.CodecFamily.si_ne
 view's model's guided SI-Net told the level, or the standard-codec SI-Net told the codec and
 quality), with the weights set its container names.
 Items are grouped by weights set and image shape so each group is one batched SI-Net call.
+A pair given its stream's :class:`~pipeline.codec.model.si_track.MatchTrack` is searched near the
+matches of the stream's previous pair (the batch's pairs of one stream come in order).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pipeline.codec.decode.device import chunked, reduced
 from pipeline.codec.decode.read import View
 from pipeline.codec.model.fusion import find
 from pipeline.codec.model.si_finder import SIFinderConfig
+from pipeline.codec.model.si_track import MatchTrack
 
 Timer = Callable[[str, Callable[[], object]], object]
 """``timer(stage, work)``: runs ``work`` and adds its seconds to ``stage``."""
@@ -43,19 +46,25 @@ class SideInformation:
         alone: list[Tensor | None],
         references: list[Tensor | None],
         views: list[View | None],
+        tracks: list[MatchTrack | None],
         timer: Timer,
-    ) -> list[Tensor | None]:
-        """X_hat for every item with a left view and a reference; X_dec for the others."""
+    ) -> tuple[list[Tensor | None], list[str | None]]:
+        """X_hat for every item with a left view and a reference; X_dec for the others. Also
+        how each item's SI-Finder searched (None: no side information)."""
         fused = list(alone)
         both = [
             i
             for i, (a, r) in enumerate(zip(alone, references, strict=True))
             if a is not None and r is not None
         ]
-        found = timer(
-            "si_finder",
-            lambda: {i: find(alone[i], references[i], self._finder(views[i])) for i in both},
-        )
+        searches: list[str | None] = [None] * len(alone)
+
+        def search(i: int) -> tuple[Tensor, Tensor]:
+            found = find(alone[i], references[i], self._finder(views[i]), tracks[i])
+            searches[i] = "full" if tracks[i] is None else tracks[i].last
+            return found
+
+        found = timer("si_finder", lambda: {i: search(i) for i in both})
         groups: dict[tuple, list[int]] = defaultdict(list)
         for i in both:  # one SI-Net call per weights set and shape
             groups[(id(views[i].entry), tuple(alone[i].shape))].append(i)
@@ -73,7 +82,7 @@ class SideInformation:
             x_hat = timer("si_net", lambda a=inputs: self._reduced(a))
             for i, out in zip(indexes, x_hat, strict=True):
                 fused[i] = out
-        return fused
+        return fused, searches
 
     def _reduced(self, inputs: tuple) -> Tensor:
         with reduced(self.device, self.dtype):

@@ -7,7 +7,9 @@ training and calibration (:mod:`pipeline.training.standard`) all find side infor
 :func:`find` and call the same SI-Net modules (``scaled=False`` in training and calibration:
 the raw residual), so what an SI-Net is trained and calibrated on is what the decoder gives it.
 
-:func:`find` runs the SI-Finder in float32 without gradients (never under reduced precision);
+:func:`find` runs the SI-Finder in float32 without gradients (never under reduced precision), the
+whole search, or given a stream's :class:`~pipeline.codec.model.si_track.MatchTrack` (the
+decoder, on a rig's pairs in order) around the matches of the stream's previous pair;
 :class:`ResidualFit` is the least-squares fit of the residual scale
 s = <r, X - X_dec> / <r, r>, clipped to [0, 1], that both calibrations use.
 """
@@ -20,12 +22,19 @@ import torch
 from torch import Tensor
 
 from pipeline.codec.model.si_finder import SIFinderConfig, find_with_confidence
+from pipeline.codec.model.si_track import MatchTrack
 
 
-def find(x_dec: Tensor, reference: Tensor, finder: SIFinderConfig) -> tuple[Tensor, Tensor]:
-    """Y_syn and the match confidence of one (3, H, W) X_dec in its decoded ``reference``."""
+def find(
+    x_dec: Tensor, reference: Tensor, finder: SIFinderConfig, track: MatchTrack | None = None
+) -> tuple[Tensor, Tensor]:
+    """Y_syn and the match confidence of one (3, H, W) X_dec in its decoded ``reference``;
+    ``track``: the stream of pairs it belongs to (None: a whole search)."""
     with torch.no_grad(), torch.autocast(x_dec.device.type, enabled=False):
-        return find_with_confidence(x_dec.float(), reference.float(), finder)
+        if track is None:
+            return find_with_confidence(x_dec.float(), reference.float(), finder)
+        found = track.find(x_dec.float(), reference.float(), finder)
+        return found.y_syn, found.confidence
 
 
 def find_batch(
