@@ -26,6 +26,7 @@ from pipeline.codec.bitstream.errors import CodecError
 from pipeline.codec.inputs import read_image
 from pipeline.codec.standard import AVIF_SPEED
 from pipeline.codec.video import VideoSettings
+from pipeline.codec.video.profiles import known_profiles
 from pipeline.evaluation.classic import ClassicCodec
 from pipeline.evaluation.eval_cache import EvalCache
 from pipeline.evaluation.images import PairFiles
@@ -216,6 +217,10 @@ def _video_key(
         "frames": frames_key(sequence.frames),
         "settings": asdict(settings),
         "keyframe_interval": settings.keyframe_interval,
+        "encoder_options": {
+            name: profile.options(settings)
+            for name, profile in known_profiles(settings.codec).items()
+        },
         "finder": asdict(plan.side.finder) if with_si else None,
         "device": str(plan.side.device) if with_si else None,
         "versions": versions() | {"av": av.__version__, "ffmpeg": av.library_versions},
