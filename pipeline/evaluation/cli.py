@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from pipeline.codec.video.settings import VIDEO_CODECS
 from pipeline.evaluation.classic import CLASSIC_CODECS
-from pipeline.evaluation.console import print_failures, print_summary
+from pipeline.evaluation.console import conclude
 from pipeline.evaluation.grids import classic_codecs, parse_grids
 from pipeline.evaluation.images import PairFiles, find_pairs, pixel_count
 from pipeline.evaluation.metadata import run_metadata
@@ -166,15 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     with tqdm(total=count_steps(plan), disable=args.no_progress, unit="code") as progress:
         result = evaluate(plan, progress)
-    if not result.rows:
-        print("stereo-pipeline eval: nothing could be evaluated", file=sys.stderr)
-        print_failures(result.failures)
-        return 1
-    report = _report(args, pairs, plan, result, time.monotonic() - started)
-    _write(args.out, report)
-    print_summary(report)
-    print_failures(result.failures)
-    return 0
+    return conclude(
+        result,
+        lambda: _report(args, pairs, plan, result, time.monotonic() - started),
+        lambda report: _write(args.out, report),
+    )
 
 
 def _collect_pairs(dirs: list[Path], limit: int | None, max_pixels: int | None) -> list[PairFiles]:

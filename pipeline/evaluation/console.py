@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+
+from pipeline.evaluation.runner import EvaluationResult
 
 
 def print_summary(report: dict) -> None:
@@ -21,3 +24,19 @@ def print_failures(failures: list[dict]) -> None:
     for failure in failures:
         where = f"{failure['set']}/{failure['pair']} {failure['codec']} q={failure['quality']}"
         print(f"skipped {where}: {failure['error']}", file=sys.stderr)
+
+
+def conclude(
+    result: EvaluationResult, report: Callable[[], dict], write: Callable[[dict], None]
+) -> int:
+    """The end of an evaluation: 1 when it has no row; else ``write`` the ``report``, print its
+    BD-rates and what was skipped, 0."""
+    if not result.rows:
+        print("stereo-pipeline eval: nothing could be evaluated", file=sys.stderr)
+        print_failures(result.failures)
+        return 1
+    made = report()
+    write(made)
+    print_summary(made)
+    print_failures(result.failures)
+    return 0

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from pipeline.codec.standard import AVIF_SPEED
 from pipeline.codec.video.settings import VIDEO_CODECS
 from pipeline.evaluation.classic import CLASSIC_CODECS
-from pipeline.evaluation.console import print_failures, print_summary
+from pipeline.evaluation.console import conclude
 from pipeline.evaluation.eval_cache import EvalCache
 from pipeline.evaluation.grids import classic_codecs, parse_grids
 from pipeline.evaluation.metadata import versions
@@ -68,15 +68,11 @@ def run_sequences(args: argparse.Namespace) -> int:
     started = time.monotonic()
     with tqdm(total=count_steps(plan), disable=args.no_progress, unit="frame") as progress:
         result = evaluate_sequences(plan, progress)
-    if not result.rows:
-        print("stereo-pipeline eval: nothing could be evaluated", file=sys.stderr)
-        print_failures(result.failures)
-        return 1
-    report = _report(args, plan, result, time.monotonic() - started)
-    _write(args.out, report, args.fps)
-    print_summary(report)
-    print_failures(result.failures)
-    return 0
+    return conclude(
+        result,
+        lambda: _report(args, plan, result, time.monotonic() - started),
+        lambda report: _write(args.out, report, args.fps),
+    )
 
 
 def _plan(args: argparse.Namespace, codecs: list[str]) -> SequencePlan:
