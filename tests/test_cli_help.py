@@ -27,9 +27,11 @@ TOOLS = [
         "surgery.calibrate",
         "data.pack",
         "standard.prepare",
+        "standard.prepare_video",
         "standard.train",
         "standard.calibrate",
         "standard.export",
+        "standard.measure",
     )
 ]
 

@@ -10,13 +10,15 @@ it, and ``--crops`` random windows of X, X_dec, Y_syn and the match confidence a
         --pairs ../shared/data/stereo/{kitti_raw_0926_0001,eth3d_two_view,...} \\
         --images ../shared/data/natural/{kodak,...}
 
-One ``.npz`` per source (``x``, ``x_dec``, ``y_syn`` as uint8 (N, 3, h, w), ``confidence`` as
-uint8 of (c + 1) / 2, ``codec``, ``quality``); an existing file is kept, so an interrupted run
-resumes. Every ``--holdout``-th pair of each folder is left out (for calibration).
+One ``.npz`` per source (``stack``: X, X_dec, Y_syn and the confidence as uint8 of (c + 1) / 2,
+(N, 10, h, w); ``codec``: each crop's index in ``codecs``, the codec names; ``quality``); an
+existing file is kept, so an interrupted run resumes. Every ``--holdout``-th pair of each folder
+is left out (for calibration).
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import multiprocessing
 from collections.abc import Sequence
@@ -93,11 +95,24 @@ def samples(
     finder: SIFinderConfig = STANDARD_SI_FINDER,
 ) -> dict[str, np.ndarray]:
     """``crops`` windows of X, X_dec, Y_syn and confidence for one codec and quality."""
-    x = to_tensor(left)
-    x_dec = to_tensor(code(codec, left, quality))
-    y_dec = to_tensor(code(codec, right, quality))
-    y_syn, confidence = find(x_dec, y_dec, finder)
-    stacked = torch.cat([x, x_dec, y_syn.clamp(0, 1), (confidence + 1) / 2])
+    left_dec, right_dec = code(codec, left, quality), code(codec, right, quality)
+    return {"stack": crops_of(left, left_dec, right_dec, crops, crop, rng, finder)}
+
+
+def crops_of(
+    left: np.ndarray,
+    left_dec: np.ndarray,
+    right_dec: np.ndarray,
+    crops: int,
+    crop: int,
+    rng: np.random.Generator,
+    finder: SIFinderConfig = STANDARD_SI_FINDER,
+) -> np.ndarray:
+    """``crops`` random windows (N, 10, h, w) uint8 of X, X_dec, Y_syn and (confidence + 1) / 2,
+    Y_syn found on the full decoded views exactly as the decoder finds it."""
+    x_dec = to_tensor(left_dec)
+    y_syn, confidence = find(x_dec, to_tensor(right_dec), finder)
+    stacked = torch.cat([to_tensor(left), x_dec, y_syn.clamp(0, 1), (confidence + 1) / 2])
     stacked = torch.round(stacked * 255).to(torch.uint8).numpy()
     height, width = stacked.shape[-2:]
     size = (min(crop, height), min(crop, width))
@@ -106,7 +121,32 @@ def samples(
         top = int(rng.integers(0, height - size[0] + 1))
         start = int(rng.integers(0, width - size[1] + 1))
         windows.append(stacked[:, top : top + size[0], start : start + size[1]])
-    return {"stack": np.stack(windows)}
+    return np.stack(windows)
+
+
+def seeded(name: str) -> np.random.Generator:
+    """A generator seeded by ``name`` alone, so a source draws the same whatever the order."""
+    return np.random.default_rng(
+        int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")
+    )
+
+
+def save_crops(target: Path, stacks: list[np.ndarray], **labels: Sequence) -> None:
+    """Write ``stacks`` (cut to their smallest window) and ``labels`` (``codec``: each crop's
+    index in ``codecs``, the codec names; ``quality``; any other per-crop array) to ``target``
+    atomically (a ``.part.npz`` renamed), as :class:`.train.CropBank` reads them."""
+    shape = min(s.shape[-2] for s in stacks), min(s.shape[-1] for s in stacks)
+    stack = np.concatenate([s[..., : shape[0], : shape[1]] for s in stacks])
+    partial = target.with_suffix(".part.npz")
+    np.savez(partial, stack=stack, **{k: np.array(v) for k, v in labels.items()})
+    partial.rename(target)
+
+
+def run_all(task, todo: list, workers: int) -> None:
+    """``task`` on every item of ``todo`` in ``workers`` processes, a progress line each."""
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        for done, line in enumerate(pool.imap_unordered(task, todo), 1):
+            print(f"[{done}/{len(todo)}] {line}", flush=True)
 
 
 def prepare_source(task: tuple[Source, Path, int, int, int]) -> str:
@@ -116,8 +156,7 @@ def prepare_source(task: tuple[Source, Path, int, int, int]) -> str:
     if target.exists():
         return f"{source.name}: kept"
     torch.set_num_threads(1)
-    seed = int.from_bytes(hashlib.sha256(source.name.encode()).digest()[:8], "little")
-    rng = np.random.default_rng(seed)
+    rng = seeded(source.name)
     left, right = views(source, rng)
     stacks, codecs, qualities = [], [], []
     for index, codec in enumerate(CODEC_NAMES):
@@ -127,34 +166,34 @@ def prepare_source(task: tuple[Source, Path, int, int, int]) -> str:
             stacks.append(found["stack"])
             codecs += [index] * crops
             qualities += [int(quality)] * crops
-    shape = min(s.shape[-2] for s in stacks), min(s.shape[-1] for s in stacks)
-    stack = np.concatenate([s[..., : shape[0], : shape[1]] for s in stacks])
-    partial = target.with_suffix(".part.npz")
-    np.savez(partial, stack=stack, codec=np.array(codecs), quality=np.array(qualities))
-    partial.rename(target)
+    save_crops(target, stacks, codec=codecs, codecs=CODEC_NAMES, quality=qualities)
     return f"{source.name}: {len(codecs)} crops"
+
+
+def add_crop_options(parser: argparse.ArgumentParser, crops: str, holdout: str) -> None:
+    """The options every crop preparer has: --out, --crops (``crops``: its help), --crop,
+    --holdout (``holdout``: its help) and --workers."""
+    parser.add_argument("--out", type=Path, required=True, help="folder for the prepared crops")
+    parser.add_argument("--crops", type=int, default=2, help=crops)
+    parser.add_argument("--crop", type=int, default=256, help="side of a stored crop, pixels")
+    parser.add_argument("--holdout", type=int, default=5, help=holdout)
+    parser.add_argument("--workers", type=int, default=2, help="coding processes")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line (module docstring)."""
     parser = command_parser("python -m pipeline.training.standard.prepare", __doc__)
-    parser.add_argument("--out", type=Path, required=True, help="folder for the prepared crops")
     parser.add_argument("--pairs", nargs="*", type=Path, default=[], help="stereo folders")
     parser.add_argument("--images", nargs="*", type=Path, default=[], help="natural images")
     parser.add_argument("--per-source", type=int, default=2, help="qualities per codec")
-    parser.add_argument("--crops", type=int, default=2, help="crops per quality")
-    parser.add_argument("--crop", type=int, default=256, help="side of a stored crop, pixels")
-    parser.add_argument("--holdout", type=int, default=5, help="leave out every N-th pair")
-    parser.add_argument("--workers", type=int, default=2, help="coding processes")
+    add_crop_options(parser, "crops per quality", "leave out every N-th pair")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     todo = [
         (s, args.out, args.per_source, args.crops, args.crop)
         for s in sources(args.pairs, args.images, args.holdout)
     ]
-    with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
-        for done, line in enumerate(pool.imap_unordered(prepare_source, todo), 1):
-            print(f"[{done}/{len(todo)}] {line}", flush=True)
+    run_all(prepare_source, todo, args.workers)
     return 0
 
 

@@ -2,6 +2,12 @@
 
     python -m pipeline.training.standard.train --data runs/si-std/data --out runs/si-std/run \\
         --minutes 60 --init-from-dsin
+    python -m pipeline.training.standard.train --data runs/si-std2/data --out runs/si-std2/run \\
+        --minutes 40 --init-from pipeline/weights/si-std2-<hash>.pt
+
+A new run starts from dsin-s1's SI-Net (``--init-from-dsin``, the image codecs), from a weights
+file (``--init-from``: its architecture, codecs and weights, its ``codec_scale`` reset to 1) or
+from scratch.
 
 The objective is the mean dB gain of X_hat over X_dec (``--si-objective psnr`` of the DSIN
 trainer): every codec and quality counts alike, as BD-rate on PSNR counts them. Each batch item
@@ -26,29 +32,34 @@ from torch import Tensor
 
 from pipeline.codec.model.registry import load
 from pipeline.codec.model.si_net import SYMMETRIES
-from pipeline.codec.model.si_standard import StandardSIConfig, StandardSINet
+from pipeline.codec.model.si_standard import StandardSIConfig, StandardSINet, load_standard_file
 from pipeline.codec.standard import CODEC_NAMES
 from pipeline.help_text import command_parser
 
 
 class CropBank:
-    """Every stored crop in memory (uint8), drawn as random windows under random symmetries."""
+    """Every stored crop in memory (uint8), drawn as random windows under random symmetries.
 
-    def __init__(self, folder: Path, crop: int) -> None:
-        stacks, codecs, qualities = [], [], []
+    ``codecs``: the net's codec inputs; a crop's codec (its file's ``codecs`` table, the image
+    codecs' for files without one) becomes its index there, and files of other codecs are
+    skipped."""
+
+    def __init__(self, folder: Path, crop: int, codecs: tuple[str, ...] = CODEC_NAMES) -> None:
+        stacks, indexes, qualities = [], [], []
         for path in sorted(folder.glob("*.npz")):
             if path.name.endswith(".part.npz"):
                 continue
             with np.load(path) as data:
-                if min(data["stack"].shape[-2:]) < crop:
+                names = data["codecs"].tolist() if "codecs" in data else list(CODEC_NAMES)
+                if min(data["stack"].shape[-2:]) < crop or not set(names) <= set(codecs):
                     continue
                 stacks += [torch.from_numpy(s) for s in data["stack"]]
-                codecs += data["codec"].tolist()
+                indexes += [codecs.index(names[i]) for i in data["codec"].tolist()]
                 qualities += data["quality"].tolist()
         if not stacks:
             raise FileNotFoundError(f"{folder}: no prepared crops of at least {crop} pixels")
         self.stacks, self.crop = stacks, crop
-        self.codecs, self.qualities = torch.tensor(codecs), torch.tensor(qualities)
+        self.codecs, self.qualities = torch.tensor(indexes), torch.tensor(qualities)
 
     def __len__(self) -> int:
         return len(self.stacks)
@@ -126,6 +137,14 @@ def from_dsin(model: StandardSINet) -> None:
     model.net.load_state_dict(own)
 
 
+def from_weights(path: Path) -> StandardSINet:
+    """A new run's net from a weights file: its config and weights, the residual scales back
+    at 1 (training fits the unscaled residual; calibration refits them)."""
+    model, _ = load_standard_file(path)
+    model.codec_scale.fill_(1.0)
+    return model.train()
+
+
 def _log_line(record: dict) -> str:
     return " ".join(
         f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()
@@ -136,8 +155,10 @@ def train(args: argparse.Namespace) -> None:
     """The loop: resume, step until the budget, log every ``--log-every`` steps, checkpoint."""
     torch.manual_seed(args.seed)
     generator = torch.Generator().manual_seed(args.seed)
-    bank = CropBank(args.data, args.crop)
-    model = StandardSINet(StandardSIConfig(width=args.width, shuffle=args.shuffle))
+    if args.init_from is not None:
+        model = from_weights(args.init_from)
+    else:
+        model = StandardSINet(StandardSIConfig(width=args.width, shuffle=args.shuffle))
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     checkpoint = args.out / "checkpoint.pt"
     steps, seconds = 0, 0.0
@@ -150,6 +171,8 @@ def train(args: argparse.Namespace) -> None:
         steps, seconds = state["step"], state["seconds"]
     elif args.init_from_dsin:
         from_dsin(model)
+    names = model.config.codecs
+    bank = CropBank(args.data, args.crop, names)
     model.to(args.device)
     optimizer.load_state_dict(optimizer.state_dict())  # moves its state to the model's device
     print(f"{len(bank)} crops; from step {steps} on {args.device}", file=sys.stderr)
@@ -176,7 +199,7 @@ def train(args: argparse.Namespace) -> None:
                 }
                 record |= {
                     f"gain_{name}": float(gains[which == i].mean())
-                    for i, name in enumerate(CODEC_NAMES)
+                    for i, name in enumerate(names)
                     if (which == i).any()
                 }
                 log.write(json.dumps(record) + "\n")
@@ -219,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         "--shuffle", type=int, default=1, help="work at 1/N resolution, N² more channels (new run)"
     )
     parser.add_argument("--init-from-dsin", action="store_true", help="start from dsin-s1's")
+    parser.add_argument("--init-from", type=Path, default=None, help="start from this weights file")
     parser.add_argument("--device", default="cpu", help="cpu, or cuda on a GPU machine")
     parser.add_argument("--seed", type=int, default=0, help="seed of the crop order")
     parser.add_argument("--log-every", type=int, default=25, help="steps per log line")
