@@ -1,5 +1,7 @@
 """``stereo-pipeline eval``: rate-distortion of our codec against JPEG, WebP, JPEG 2000 and AVIF,
-and of JPEG, WebP and AVIF decoded with the right view as side information (``*_si``).
+and of JPEG, WebP and AVIF decoded with the right view as side information (``*_si``); with
+``--sequences``, of whole stereo sequences coded by the video codecs (H.264, HEVC, AV1, with
+and without side information) beside the image codecs.
 
 Writes ``OUTDIR/rd.json`` (format in ``docs/evaluation.md``) and ``OUTDIR/rd.png``.
 """
@@ -14,7 +16,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from pipeline.evaluation.classic import CLASSIC_CODECS, ClassicCodec
+from pipeline.codec.video.settings import VIDEO_CODECS
+from pipeline.evaluation.classic import CLASSIC_CODECS
+from pipeline.evaluation.console import conclude
+from pipeline.evaluation.grids import classic_codecs, parse_grids
 from pipeline.evaluation.images import PairFiles, find_pairs, pixel_count
 from pipeline.evaluation.metadata import run_metadata
 from pipeline.evaluation.ours import OursCodec
@@ -27,6 +32,8 @@ from pipeline.help_text import command_parser, options
 SI_CODECS = ("jpeg_si", "webp_si", "avif_si")
 """Standard codecs decoded with side information: each brings its plain codec's rows too."""
 ALL_CODECS = (*CLASSIC_CODECS, *SI_CODECS, "ours")
+VIDEO_ROWS = tuple(name for codec in VIDEO_CODECS for name in (codec, f"{codec}_si"))
+"""The video codecs' rows (``--sequences`` only): each alone and with side information."""
 
 
 def _ensemble(text: str) -> int | str:
@@ -41,13 +48,21 @@ def _ensemble(text: str) -> int | str:
 def build_parser() -> argparse.ArgumentParser:
     """The command line of ``stereo-pipeline eval``."""
     parser = command_parser("stereo-pipeline eval", __doc__)
-    parser.add_argument(
+    inputs = parser.add_mutually_exclusive_group(required=True)
+    inputs.add_argument(
         "--pairs",
         nargs="+",
-        required=True,
         type=Path,
         metavar="DIR",
         help="folders with left/NNNNNN.png and right/NNNNNN.png",
+    )
+    inputs.add_argument(
+        "--sequences",
+        nargs="+",
+        type=Path,
+        metavar="DIR",
+        help="stereo sequences: folders with left/NAME and right/NAME (same name, same "
+        "instant) in capture order; each is coded whole, video codecs as streams",
     )
     parser.add_argument(
         "--out", required=True, type=Path, metavar="OUTDIR", help="folder for rd.json and rd.png"
@@ -73,7 +88,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="SI-Net passes over flips and transposes, averaged (default: 8, what the decoder"
         " runs on a GPU host; 'auto': the decoder's choice for --device, 1 on the CPU)",
     )
-    parser.add_argument("--limit", type=int, metavar="N", help="at most N pairs per folder")
+    parser.add_argument(
+        "--fps",
+        type=float,
+        default=10.0,
+        metavar="F",
+        help="--sequences: the frames' rate, at which the video codecs code them (default 10)",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        metavar="DIR",
+        help="--sequences: keep the coded streams, the SI-Finder's results and the image "
+        "codecs' rows in DIR, so a run with new si-std2 weights redoes only the SI-Net",
+    )
+    parser.add_argument(
+        "--limit", type=int, metavar="N", help="at most N pairs per folder (the first N frames)"
+    )
     parser.add_argument(
         "--max-pixels",
         type=int,
@@ -83,10 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--codecs",
         nargs="+",
-        default=list(ALL_CODECS),
-        choices=ALL_CODECS,
+        choices=(*ALL_CODECS, *VIDEO_ROWS),
         metavar="CODEC",
-        help=f"codecs to compare (default: all of {', '.join(ALL_CODECS)}); "
+        help=f"codecs to compare (default: all of {', '.join(ALL_CODECS)}; with --sequences "
+        "the video codecs and the image codecs but ours and jpeg_si, webp_si); "
         "NAME_si: NAME decoded with the right view as side information",
     )
     parser.add_argument(
@@ -94,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="CODEC=Q,Q,...",
-        help="replace a conventional codec's quality grid",
+        help="replace a conventional codec's quality grid, or a video codec's CRFs",
     )
     parser.add_argument("--model", help="our model id (default: the registry default)")
     parser.add_argument(
@@ -113,9 +144,16 @@ def main(argv: list[str] | None = None) -> int:
     """Run the evaluation; 0 on success, 2 on bad arguments or missing data."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.sequences is not None:
+        from pipeline.evaluation.sequence_cli import run_sequences
+
+        return run_sequences(args)
+    args.codecs = args.codecs or list(ALL_CODECS)
     try:
+        if set(args.codecs) & set(VIDEO_ROWS):
+            raise ValueError("video codecs code sequences: give --sequences, not --pairs")
         pairs = _collect_pairs(args.pairs, args.limit, args.max_pixels)
-        classic = _classic_codecs(args.codecs, args.grid)
+        classic = classic_codecs(args.codecs, parse_grids(args.grid))
         ours, ours_qualities = _ours(args) if "ours" in args.codecs else (None, ())
     except (FileNotFoundError, ValueError) as error:
         print(f"stereo-pipeline eval: {error}", file=sys.stderr)
@@ -128,15 +166,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     with tqdm(total=count_steps(plan), disable=args.no_progress, unit="code") as progress:
         result = evaluate(plan, progress)
-    if not result.rows:
-        print("stereo-pipeline eval: nothing could be evaluated", file=sys.stderr)
-        _print_failures(result.failures)
-        return 1
-    report = _report(args, pairs, plan, result, time.monotonic() - started)
-    _write(args.out, report)
-    _print_summary(report)
-    _print_failures(result.failures)
-    return 0
+    return conclude(
+        result,
+        lambda: _report(args, pairs, plan, result, time.monotonic() - started),
+        lambda report: _write(args.out, report),
+    )
 
 
 def _collect_pairs(dirs: list[Path], limit: int | None, max_pixels: int | None) -> list[PairFiles]:
@@ -152,23 +186,6 @@ def _collect_pairs(dirs: list[Path], limit: int | None, max_pixels: int | None) 
             raise ValueError(f"{folder}: no pair with at most {max_pixels} pixels")
         pairs += found[:limit] if limit is not None else found
     return pairs
-
-
-def _classic_codecs(selected: list[str], grids: list[str]) -> list[ClassicCodec]:
-    overrides = {}
-    for item in grids:
-        name, _, values = item.partition("=")
-        if name not in CLASSIC_CODECS or not values:
-            raise ValueError(f"--grid {item!r}: expected one of {sorted(CLASSIC_CODECS)}=Q,Q,...")
-        overrides[name] = tuple(int(v) for v in values.split(","))
-    codecs = []
-    wanted = {name.removesuffix("_si") for name in selected}
-    for name in CLASSIC_CODECS:
-        if name in wanted:
-            codec = CLASSIC_CODECS[name]
-            grid = overrides.get(name, codec.qualities)
-            codecs.append(ClassicCodec(name, grid, codec.encode, codec.decode))
-    return codecs
 
 
 def _standard(args: argparse.Namespace, ours: OursCodec | None) -> StandardSI:
@@ -218,19 +235,3 @@ def _write(out: Path, report: dict) -> None:
     if len(sets) > 1:
         for name, summary in report["sets"].items():
             plot_rd(summary["codecs"], out / f"rd_{name}.png", name, summary["bd_rate"])
-
-
-def _print_summary(report: dict) -> None:
-    for scope, tables in [("all", report), *report["sets"].items()]:
-        for anchor, tests in tables["bd_rate"].items():
-            text = ", ".join(
-                f"{name} {value:+.1f}%" if value is not None else f"{name} n/a"
-                for name, value in tests.items()
-            )
-            print(f"BD-rate ({scope}) vs {anchor}: {text}")
-
-
-def _print_failures(failures: list[dict]) -> None:
-    for failure in failures:
-        where = f"{failure['set']}/{failure['pair']} {failure['codec']} q={failure['quality']}"
-        print(f"skipped {where}: {failure['error']}", file=sys.stderr)

@@ -25,6 +25,9 @@ COLOURS: dict[str, str] = {
     "jpeg2000": "#9467bd",
     "avif": "#ff7f0e",
     "ours": "#1f77b4",
+    "h264": "#d62728",
+    "hevc": "#8c564b",
+    "av1": "#17becf",
 }
 PANELS = (("psnr", "PSNR (dB)"), ("ms_ssim", "MS-SSIM (dB, -10 log10(1 - MS-SSIM))"))
 
@@ -34,9 +37,13 @@ def plot_rd(
     path: Path,
     title: str = "",
     bd_rate: dict[str, dict[str, float | None]] | None = None,
+    anchors: tuple[str, ...] = (ANCHOR,),
+    log_rate: bool = False,
 ) -> None:
     """Write a PNG of every codec's PSNR and MS-SSIM curves; ``bd_rate`` (``{anchor: {test:
-    percent}}``, as ``rd.json`` holds it) labels the legend."""
+    percent}}``, as ``rd.json`` holds it) labels the legend with each codec's BD-rate against
+    ``anchors``; ``log_rate``: bits per pixel on a log scale (video and image codecs together
+    span two decades)."""
     figure, axes = plt.subplots(1, 2, figsize=(13, 5.5), constrained_layout=True)
     for axis, (metric, label) in zip(axes, PANELS, strict=True):
         for name, points in codec_curves.items():
@@ -49,8 +56,10 @@ def plot_rd(
                 markersize=3.5,
                 linestyle="--" if name.endswith("_si") else "-",
                 color=COLOURS.get(base),
-                label=_label(name, bd_rate or {}),
+                label=_label(name, bd_rate or {}, anchors),
             )
+        if log_rate:
+            axis.set_xscale("log")
         axis.set_xlabel("bits per pixel (left view)")
         axis.set_ylabel(label)
         axis.grid(alpha=0.3)
@@ -62,12 +71,14 @@ def plot_rd(
     plt.close(figure)
 
 
-def _label(name: str, bd_rate: dict[str, dict[str, float | None]]) -> str:
-    """``name`` and its BD-rates: against JPEG, and a ``*_si`` row against its own codec."""
+def _label(name: str, bd_rate: dict[str, dict[str, float | None]], anchors: tuple[str, ...]) -> str:
+    """``name`` and its BD-rates: against the anchors, and a ``*_si`` row against its own
+    codec."""
     parts = []
-    if name != ANCHOR and bd_rate.get(ANCHOR, {}).get(name) is not None:
-        parts.append(f"{bd_rate[ANCHOR][name]:+.1f}% vs {ANCHOR}")
+    for anchor in anchors:
+        if name != anchor and bd_rate.get(anchor, {}).get(name) is not None:
+            parts.append(f"{bd_rate[anchor][name]:+.1f}% vs {anchor}")
     base = name.removesuffix("_si")
-    if name.endswith("_si") and base != ANCHOR and bd_rate.get(base, {}).get(name) is not None:
+    if name.endswith("_si") and base not in anchors and bd_rate.get(base, {}).get(name) is not None:
         parts.append(f"{bd_rate[base][name]:+.1f}% vs {base}")
     return f"{name} ({', '.join(parts)})" if parts else name

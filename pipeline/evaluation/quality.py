@@ -27,6 +27,11 @@ def psnr(reference: np.ndarray, decoded: np.ndarray) -> float:
     return float("inf") if mse == 0 else float(10.0 * np.log10(255.0**2 / mse))
 
 
+def capped_psnr(reference: np.ndarray, decoded: np.ndarray) -> float:
+    """:func:`psnr`, at most :data:`PSNR_CAP_DB` (what reports store)."""
+    return min(psnr(reference, decoded), PSNR_CAP_DB)
+
+
 def ms_ssim(reference: np.ndarray, decoded: np.ndarray) -> float:
     """Multi-scale SSIM (Wang, Simoncelli & Bovik 2003), 5 scales, averaged over channels.
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from pipeline.evaluation.classic import ClassicCodec
 from pipeline.evaluation.coded_pair import CodedPair
 from pipeline.evaluation.images import PairFiles
 from pipeline.evaluation.ours import OursCodec
-from pipeline.evaluation.quality import PSNR_CAP_DB, ms_ssim, psnr
+from pipeline.evaluation.quality import capped_psnr, ms_ssim
 from pipeline.evaluation.standard_si import StandardSI
 
 
@@ -60,7 +59,7 @@ def evaluate(plan: EvaluationPlan, progress: tqdm | None = None) -> EvaluationRe
             right = read_image(pair.right) if plan.needs_right else None
         except ValueError as error:
             result.failures.append(_failure(pair, "*", None, error))
-            _tick(progress, f"{pair.set_name}/{pair.name} unreadable", steps_per_pair(plan))
+            tick(progress, f"{pair.set_name}/{pair.name} unreadable", steps_per_pair(plan))
             continue
         for codec in plan.classic:
             with_si = codec.name in plan.standard_si and plan.standard is not None
@@ -70,10 +69,10 @@ def evaluate(plan: EvaluationPlan, progress: tqdm | None = None) -> EvaluationRe
                     _attempt(result, pair, codec.name, quality, _standard_rows, *args)
                 else:
                     _attempt(result, pair, codec.name, quality, _classic_row, left, codec, quality)
-                _tick(progress, f"{pair.set_name}/{pair.name} {codec.name} q={quality}")
+                tick(progress, f"{pair.set_name}/{pair.name} {codec.name} q={quality}")
         for quality in plan.ours_qualities if plan.ours is not None else ():
             _attempt(result, pair, "ours", quality, _ours_rows, left, right, plan.ours, quality)
-            _tick(progress, f"{pair.set_name}/{pair.name} ours q={quality}")
+            tick(progress, f"{pair.set_name}/{pair.name} ours q={quality}")
     return result
 
 
@@ -114,7 +113,8 @@ def count_steps(plan: EvaluationPlan) -> int:
     return steps_per_pair(plan) * len(plan.pairs)
 
 
-def _tick(progress: tqdm | None, label: str, steps: int = 1) -> None:
+def tick(progress: tqdm | None, label: str, steps: int = 1) -> None:
+    """Advance ``progress`` (if any) by ``steps``, showing ``label``."""
     if progress is not None:
         progress.set_postfix_str(label, refresh=False)
         progress.update(steps)
@@ -127,7 +127,7 @@ def _classic_row(pair: PairFiles, left: np.ndarray, codec: ClassicCodec, quality
     start = time.perf_counter()
     decoded = codec.decode(data, 1 if left.ndim == 2 else left.shape[2])
     decode_seconds = time.perf_counter() - start
-    return _score(pair, codec.name, quality, left, decoded, len(data)) | {
+    return score_row(pair, codec.name, quality, left, decoded, len(data)) | {
         "encode_s": encode_seconds,
         "decode_s": decode_seconds,
     }
@@ -164,21 +164,21 @@ def _pair_rows(
     """``name``'s row (the left view alone) and ``name_si``'s (the left bitstream decoded with
     the right view; ``extra`` fields, then the right view's cost, added)."""
     timing = {"encode_s": result.encode_seconds, "decode_s": result.decode_seconds}
-    alone = _score(pair, name, quality, left, result.left_alone, result.alone_bytes) | timing
+    alone = score_row(pair, name, quality, left, result.left_alone, result.alone_bytes) | timing
     si_bytes = len(result.left_bits)
-    with_side = _score(pair, f"{name}_si", quality, left, result.left_si, si_bytes) | timing
+    with_side = score_row(pair, f"{name}_si", quality, left, result.left_si, si_bytes) | timing
     side_bytes = len(result.right_bits)
     pixels = left.shape[0] * left.shape[1]
     with_side |= (extra or {}) | {"side_bytes": side_bytes, "side_bpp": side_bytes * 8 / pixels}
     return [alone, with_side]
 
 
-def _score(
+def score_row(
     pair: PairFiles, codec: str, quality: int, original: np.ndarray, decoded: np.ndarray, size: int
 ) -> dict:
-    """The common fields of a row; bpp counts the whole encoded file over the view's pixels."""
+    """The common fields of a row: the frame, codec and setting, the size, ``size`` bytes over
+    the view's pixels, PSNR and MS-SSIM of ``decoded`` against ``original``."""
     height, width = original.shape[:2]
-    value = psnr(original, decoded)
     return {
         "set": pair.set_name,
         "pair": pair.name,
@@ -189,6 +189,6 @@ def _score(
         "channels": 1 if original.ndim == 2 else original.shape[2],
         "bytes": size,
         "bpp": size * 8 / (height * width),
-        "psnr": PSNR_CAP_DB if math.isinf(value) else min(value, PSNR_CAP_DB),
+        "psnr": capped_psnr(original, decoded),
         "ms_ssim": ms_ssim(original, decoded),
     }

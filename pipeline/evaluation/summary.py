@@ -8,15 +8,17 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from pipeline.codec.video.settings import VIDEO_CODECS
 from pipeline.evaluation.bd_rate import CurveError, bd_psnr, bd_rate
 
 ANCHOR = "jpeg"
 """Every codec's BD-rate is also given against this anchor, the most widely deployed codec."""
 
-SI_PAIRS = (("ours", "ours_si"), ("jpeg", "jpeg_si"), ("webp", "webp_si"), ("avif", "avif_si"))
+SI_PAIRS = tuple((name, f"{name}_si") for name in ("ours", "jpeg", "webp", "avif", *VIDEO_CODECS))
 """(anchor, test): the gain of decoding with side information over decoding alone."""
 
 _MEANS = ("bpp", "psnr", "ms_ssim", "side_bpp", "encode_s", "decode_s")
+_MEANS += ("right_bpp", "right_psnr", "right_ms_ssim")
 
 
 def curves(rows: Iterable[dict]) -> dict[str, list[dict]]:
@@ -27,6 +29,8 @@ def curves(rows: Iterable[dict]) -> dict[str, list[dict]]:
     result: dict[str, list[dict]] = defaultdict(list)
     for (codec, quality), members in groups.items():
         point: dict = {"quality": quality, "pairs": len(members)}
+        if all("frames" in row for row in members):  # sequences: their frames too
+            point["frames"] = sum(row["frames"] for row in members)
         for key in _MEANS:
             values = [row[key] for row in members if key in row]
             if values:
@@ -35,14 +39,17 @@ def curves(rows: Iterable[dict]) -> dict[str, list[dict]]:
     return {name: sorted(points, key=lambda p: p["bpp"]) for name, points in result.items()}
 
 
-def comparisons(codec_curves: dict[str, list[dict]]) -> dict[str, dict]:
-    """BD-rate (PSNR and MS-SSIM in dB) and BD-PSNR of each codec against the anchors.
+def comparisons(
+    codec_curves: dict[str, list[dict]], anchors: Sequence[str] = (ANCHOR,)
+) -> dict[str, dict]:
+    """BD-rate (PSNR and MS-SSIM in dB) and BD-PSNR of each codec against each of ``anchors``,
+    and of each side-information row against its own codec (:data:`SI_PAIRS`).
 
     Returns ``{"bd_rate": {anchor: {test: percent}}, "bd_rate_ms_ssim": ..., "bd_psnr":
     {anchor: {test: dB}}}``; a value is None where the two curves do not overlap.
     """
-    pairs = [(ANCHOR, name) for name in codec_curves if name != ANCHOR]
-    pairs += [p for p in SI_PAIRS if p != (ANCHOR, p[1]) and all(n in codec_curves for n in p)]
+    pairs = [(a, name) for a in anchors for name in codec_curves if name != a]
+    pairs += [p for p in SI_PAIRS if p not in pairs and all(n in codec_curves for n in p)]
     tables: dict[str, dict] = {"bd_rate": {}, "bd_rate_ms_ssim": {}, "bd_psnr": {}}
     for anchor, test in pairs:
         if anchor not in codec_curves:
