@@ -129,7 +129,8 @@ def test_video_side_information_is_the_decoders_path():
     x_dec = to_tensor(left.decoded)
     view = Pixels(header, x_dec, "h264", side.entry, VIDEO)
     stages = SideInformation(None, 1, torch.device("cpu"), side.dtype)
-    fused = stages.fuse([x_dec], [to_tensor(right.decoded)], [view], lambda _, work: work())
+    reference = [to_tensor(right.decoded)]
+    fused, _ = stages.fuse([x_dec], reference, [view], [None], lambda _, work: work())
     assert header.quality == 65 and side.weights_hash == digest
     assert np.array_equal(ours, to_image(fused[0], 1))
 
