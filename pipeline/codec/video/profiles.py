@@ -105,8 +105,9 @@ def _x26x(s: VideoSettings, library: str, preset: str, **extra: object) -> dict[
 
 
 X264_PRESET = "faster"
-"""libx264's preset on a camera: 9.8% fewer bits than ``veryfast`` at equal PSNR on
-karlsruhe_0023 for about 1.5x its encode time, still far under AVIF speed 8's (docs/video.md)."""
+"""libx264's preset on a camera: 9.8% (karlsruhe_0023) and 6.6% (euroc_v1_01) fewer bits than
+``veryfast`` at equal PSNR, for 1.05x its encode time at 640x480 (0.097x AVIF speed 8's;
+docs/video.md, ``benchmarks/x264_presets.py``)."""
 
 
 def _x264(s: VideoSettings) -> dict[str, str]:
