@@ -1,12 +1,12 @@
 """Receive frame messages on one bound PULL socket, check them, and feed the pairer.
 
 Every message is checked before it is queued: the wire header (``pipeline.wire.decode_frame``),
-then the bitstream's own header (``pipeline.codec.read_header``) against the wire header. A
-video frame (protocol version 2) is then decoded in its stream (:mod:`decoder_node.streams`) and
-goes on with its pixels. A message without a usable frame header is counted in
-``malformed_messages_total{reason}``; a frame with a known rig and side that fails a later check
-or its stream's decode in ``frames_dropped_total{reason}``. Nothing raises out of
-:meth:`Receiver.handle`. The receive thread also owns the
+then the bitstream's own header (``pipeline.codec.bitstream.container.parse``, once) against the
+wire header. A video frame (protocol version 2) is then decoded in its stream
+(:mod:`decoder_node.streams`) and goes on with its pixels. A message without a usable frame
+header is counted in ``malformed_messages_total{reason}``; a frame with a known rig and side that
+fails a later check or its stream's decode in ``frames_dropped_total{reason}``. Nothing raises
+out of :meth:`Receiver.handle`. The receive thread also owns the
 :class:`~decoder_node.pairing.Pairer` and expires its waiting frames between polls.
 """
 
@@ -37,7 +37,8 @@ from decoder_node.metrics import (
 )
 from decoder_node.pairing import Pairer
 from decoder_node.streams import StreamDecoders
-from pipeline.codec import BitstreamHeader, Role, read_header
+from pipeline.codec import Role
+from pipeline.codec.bitstream.container import Bitstream, parse
 from pipeline.codec.bitstream.errors import BitstreamError
 from pipeline.codec.bitstream.limits import ImageLimits
 from pipeline.codec.family import family_of_model
@@ -236,16 +237,25 @@ class Receiver:
         if isinstance(checked, str):
             self._drops.drop(frame.rig, frame.side, checked)
             return None
-        frame = dataclasses.replace(frame, weights_hash=checked.weights_hash)
-        return frame if header.stream is None else self._decode_stream(frame)
+        if header.stream is None:
+            return dataclasses.replace(frame, weights_hash=checked.header.weights_hash)
+        return self._decode_stream(frame, checked)
 
-    def _decode_stream(self, frame: ReceivedFrame) -> ReceivedFrame | None:
+    def _decode_stream(self, frame: ReceivedFrame, bits: Bitstream) -> ReceivedFrame | None:
         """A video frame with its pixels, decoded in its stream; None (counted) if dropped."""
-        result = self._streams.decode(frame)
+        if len(bits.strings) != 1:  # a video container holds the packet, nothing else
+            self._drops.drop(frame.rig, frame.side, "bad_bitstream")
+            return None
+        result = self._streams.decode(frame, bits.strings[0])
         if result.dropped is not None:
             self._drops.drop(frame.rig, frame.side, result.dropped)
             return None
-        return dataclasses.replace(frame, pixels=result.image, stream_s=result.seconds)
+        return dataclasses.replace(
+            frame,
+            weights_hash=bits.header.weights_hash,
+            pixels=result.image,
+            stream_s=result.seconds,
+        )
 
     def _rig_allowed(self, rig: str, now: float) -> bool:
         """A slot for ``rig``: its own, a free one, or the slot of the rig silent the longest
@@ -276,8 +286,9 @@ class Receiver:
         network = (frame.recv_ns - frame.header.send_ns) / 1e9
         m.network.labels(frame.side).observe(max(0.0, network))
 
-    def _check_bitstream(self, frame: ReceivedFrame) -> str | BitstreamHeader:
-        """The bitstream's header if it reads and agrees with the wire header, else a reason.
+    def _check_bitstream(self, frame: ReceivedFrame) -> str | Bitstream:
+        """The parsed bitstream if it reads and its header agrees with the wire header, else a
+        reason (parsed once: a video frame's packet is its string).
 
         Both declared shapes are checked against the limits first: the wire header's before the
         payload is read, the container's before it is compared. A video stream's frame (the
@@ -285,13 +296,14 @@ class Receiver:
         """
         try:
             self._limits.check(*frame.shape[:2])
-            bits = read_header(frame.payload)
+            parsed = parse(frame.payload)
+            bits = parsed.header
             self._limits.check(bits.height, bits.width)
         except BitstreamError as e:
             log.debug("bad bitstream from %s %s: %s", frame.rig, frame.side, e)
             return "bad_bitstream"
         except Exception:  # a reader bug on hostile bytes must not stop the receive loop
-            log.exception("read_header failed on a frame from %s", frame.rig)
+            log.exception("parsing the bitstream failed on a frame from %s", frame.rig)
             return "bad_bitstream"
         wire = frame.header
         same = (bits.height, bits.width, bits.channels, bits.model_id, bits.quality) == (
@@ -303,7 +315,7 @@ class Receiver:
             return "header_mismatch"
         if _stream_codec(bits.model_id) != (None if wire.stream is None else wire.stream.codec):
             return "header_mismatch"
-        return bits
+        return parsed
 
 
 def _stream_codec(model_id: str) -> str | None:

@@ -26,8 +26,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from decoder_node.frames import ReceivedFrame
 from decoder_node.metrics import LATENCY_BUCKETS, SIDES, RigSeries, metric_name, zero_series
-from pipeline.codec.bitstream.container import parse
-from pipeline.codec.bitstream.errors import BitstreamError, CorruptBitstreamError
+from pipeline.codec.bitstream.errors import CorruptBitstreamError
 from pipeline.codec.bitstream.limits import ImageLimits
 from pipeline.codec.video import VIDEO_CODECS, VideoStreamDecoder
 from pipeline.codec.video.camera import packet_of
@@ -117,24 +116,17 @@ class StreamDecoders:
     def __len__(self) -> int:
         return len(self._streams)
 
-    def decode(self, frame: ReceivedFrame) -> StreamResult:
-        """Decode ``frame``, whose header has a ``stream`` and whose container's header the
-        receiver checked against it; never raises for anything the message holds."""
+    def decode(self, frame: ReceivedFrame, packet: bytes) -> StreamResult:
+        """Decode ``packet`` (the one string of ``frame``'s container, which the receiver parsed
+        and checked against the wire header); never raises for anything the message holds."""
         stream = frame.header.stream
         assert stream is not None, "StreamDecoders.decode of a frame without a stream"
         if stream.keyframe:
             self._metrics.count_keyframe(frame)
-        try:
-            strings = parse(frame.payload).strings
-        except BitstreamError as e:
-            log.debug("bad container from %s %s: %s", frame.rig, frame.side, e)
-            return StreamResult(dropped="bad_bitstream")
-        if len(strings) != 1:
-            return StreamResult(dropped="bad_bitstream")
         decoder = self._decoder_for(frame)
         start = time.perf_counter()
         try:
-            outcome = decoder.decode(packet_of(stream, strings[0]), frame.shape[:2])
+            outcome = decoder.decode(packet_of(stream, packet), frame.shape[:2])
         except CorruptBitstreamError as e:  # ImageTooLargeError too
             return self._failed(frame, decoder, CORRUPT_PACKET, start, e)
         except Exception as e:  # FFmpeg outside BAD_DATA, a bug: counted, never fatal

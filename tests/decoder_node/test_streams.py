@@ -255,7 +255,7 @@ def test_nvdec_asked_for_falls_back_to_the_cpu_decoder_where_it_does_not_open(re
     streams = StreamDecoders(registry, drops.rigs, hardware=True)
     messages = VideoCamera().take(3)
     frames = [received(m, None) for m in messages]
-    images = [streams.decode(f).image for f in frames]
+    images = [streams.decode(f, parse(f.payload).strings[0]).image for f in frames]
     for got, expected in zip(images, direct_decode(messages), strict=True):
         np.testing.assert_array_equal(got, expected)
     assert streams.decoders() == {("rig0", "left"): "h264_cuvid" if nvdec_opens() else "h264"}
