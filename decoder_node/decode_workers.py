@@ -1,8 +1,10 @@
 """Decode batches with the entropy decoding of the next batch overlapped with the model.
 
 Three threads: the *entropy* thread takes a batch from the
-:class:`~decoder_node.batching.DynamicBatcher` and runs ``StereoDecoder.entropy_decode`` (CPU)
-into a one-slot hand-off queue; the *model* thread runs ``StereoDecoder.reconstruct`` (GPU when
+:class:`~decoder_node.batching.DynamicBatcher` and runs ``StereoDecoder.entropy_decode`` (CPU;
+on a CPU decoder also the SI-Finder of the pairs whose views are pixels, standard and video
+codecs, so that it searches while the model fuses the batch before) into a one-slot hand-off
+queue; the *model* thread runs ``StereoDecoder.reconstruct`` (GPU when
 present) on the previous batch and hands the decoded pairs to the *sink* thread, which writes
 them (PNG encoding, publishing) while the model works on the next batch. If a batch raises (a
 ``BitstreamError`` or anything else), its items are decoded again one at a time, and a pair
@@ -300,7 +302,10 @@ class DecodeWorkers:
             job.latents = self._decoder.entropy_decode(job.requests)
         except Exception as e:  # any failure: the model thread retries item by item
             job.error = e
-        job.entropy_s = time.monotonic() - job.taken_mono
+        # the SI-Finder's early search (a CPU decoder's pixel pairs) counts as its own stage
+        early = getattr(job.latents, "early", None)
+        searched = early.seconds if early is not None else 0.0
+        job.entropy_s = time.monotonic() - job.taken_mono - searched
         return job
 
     def _hand_off(self, job: Job | None) -> None:

@@ -89,7 +89,7 @@ def test_coarse_search_lands_on_or_next_to_the_full_searchs_match(shift):
     blocks = _normalised_blocks(luma(x), 16)
     for band in (None, 4):
         config = SIFinderConfig(patch=16, band=band, coarse=True)
-        best, score, *_ = _coarse_to_fine(blocks, x, luma(y)[0], config, (96, 160))
+        best, score, *_ = _coarse_to_fine(blocks, luma(x), luma(y)[0], config, (96, 160))
         exact, _ = _best_positions(blocks, luma(y)[0], config, (96, 160))
         # blocks whose content the right view has (all but the first column): the coarse
         # search is an approximation, but a close one on a smooth scene

@@ -27,6 +27,21 @@ def onednn(enabled: bool) -> Iterator[None]:
         torch._C._set_mkldnn_enabled(before)
 
 
+@contextlib.contextmanager
+def intra_op_threads(count: int) -> Iterator[None]:
+    """Run a block on ``count`` torch CPU threads in the calling thread, then restore its count.
+
+    OpenMP keeps a count per thread, but torch also takes the last count set as the default of
+    threads that have not run a parallel operation yet: a thread that must keep its own count
+    sets it too (:class:`~pipeline.codec.decode.decoder.StereoDecoder` does, per phase)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def resolve_device(device: str) -> torch.device:
     """'auto' is CUDA when available, else the CPU."""
     if device == "auto":

@@ -8,10 +8,16 @@ quality), with the weights set its container names.
 Items are grouped by weights set and image shape so each group is one batched SI-Net call.
 A pair given its stream's :class:`~pipeline.codec.model.si_track.MatchTrack` is searched near the
 matches of the stream's previous pair (the batch's pairs of one stream come in order).
+
+:meth:`SideInformation.search_early` runs the SI-Finder of the pairs whose views are pixels
+already (standard and video codecs: no synthesis) at stage 1, on a CPU decoder, so that a
+daemon's entropy thread searches the next batch while its model thread runs this batch's
+SI-Net (:mod:`decoder_node.decode_workers`); :meth:`SideInformation.fuse` takes those results.
 """
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +33,19 @@ from pipeline.codec.model.si_track import MatchTrack
 
 Timer = Callable[[str, Callable[[], object]], object]
 """``timer(stage, work)``: runs ``work`` and adds its seconds to ``stage``."""
+Found = tuple[Tensor, Tensor]
+"""One pair's Y_syn and match confidence."""
+
+
+@dataclass
+class EarlySearch:
+    """The SI-Finder's results of a batch's pixel pairs, found at stage 1
+    (:meth:`SideInformation.search_early`): per item, Y_syn and confidence and how it was
+    searched (None: searched later, or no side information), and the seconds it took."""
+
+    found: list[Found | None]
+    searches: list[str | None]
+    seconds: float = 0.0
 
 
 @dataclass
@@ -41,6 +60,25 @@ class SideInformation:
     device: torch.device
     dtype: torch.dtype = torch.float32
 
+    def search_early(
+        self,
+        views: list[tuple[View | None, View | None]],
+        side_images: list[Tensor | None],
+        track: Callable[[int], MatchTrack | None],
+    ) -> EarlySearch:
+        """The SI-Finder of every item whose left view and reference (the side image, else the
+        right view) are pixels already; ``track(i)``: item i's stream track."""
+        start = time.perf_counter()
+        early = EarlySearch([None] * len(views), [None] * len(views))
+        for i, ((primary, side), image) in enumerate(zip(views, side_images, strict=True)):
+            reference = image if image is not None else _pixels(side)
+            if _pixels(primary) is not None and reference is not None:
+                early.found[i], early.searches[i] = self._search(
+                    primary.image, reference, primary, track(i)
+                )
+        early.seconds = time.perf_counter() - start
+        return early
+
     def fuse(
         self,
         alone: list[Tensor | None],
@@ -48,20 +86,24 @@ class SideInformation:
         views: list[View | None],
         tracks: list[MatchTrack | None],
         timer: Timer,
+        early: EarlySearch | None = None,
     ) -> tuple[list[Tensor | None], list[str | None]]:
         """X_hat for every item with a left view and a reference; X_dec for the others. Also
-        how each item's SI-Finder searched (None: no side information)."""
+        how each item's SI-Finder searched (None: no side information). ``early``: the items
+        searched at stage 1 (their tracks are not used again)."""
         fused = list(alone)
         both = [
             i
             for i, (a, r) in enumerate(zip(alone, references, strict=True))
             if a is not None and r is not None
         ]
-        searches: list[str | None] = [None] * len(alone)
+        early = early or EarlySearch([None] * len(alone), [None] * len(alone))
+        searches = list(early.searches)
 
-        def search(i: int) -> tuple[Tensor, Tensor]:
-            found = find(alone[i], references[i], self._finder(views[i]), tracks[i])
-            searches[i] = "full" if tracks[i] is None else tracks[i].last
+        def search(i: int) -> Found:
+            if early.found[i] is not None:
+                return early.found[i]
+            found, searches[i] = self._search(alone[i], references[i], views[i], tracks[i])
             return found
 
         found = timer("si_finder", lambda: {i: search(i) for i in both})
@@ -84,9 +126,20 @@ class SideInformation:
                 fused[i] = out
         return fused, searches
 
+    def _search(
+        self, x_dec: Tensor, reference: Tensor, view: View, track: MatchTrack | None
+    ) -> tuple[Found, str]:
+        found = find(x_dec, reference, self._finder(view), track)
+        return found, "full" if track is None else track.last
+
     def _reduced(self, inputs: tuple) -> Tensor:
         with reduced(self.device, self.dtype):
             return inputs[0][0].family.si_net(*inputs).float()
 
     def _finder(self, view: View) -> SIFinderConfig:
         return view.family.si_finder(view, self.dsin_finder)
+
+
+def _pixels(view: View | None) -> Tensor | None:
+    """A view's image when it is pixels already (no synthesis), else None."""
+    return None if view is None or view.family.synthesised else view.image

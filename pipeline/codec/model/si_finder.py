@@ -150,16 +150,115 @@ def find_matches(
         grids = ((0, 0), (0, half), (half, 0), (half, half))
     if previous is not None and len(previous.matches) != len(grids):
         raise ValueError(f"previous: {len(grids)} grids of matches, not {len(previous.matches)}")
+    padded = _Padded.of(x_dec, side, config, max(max(g) for g in grids))
     found = []
     for i, (dy, dx) in enumerate(grids):
         warm = None
         if previous is not None:
             warm = _Warm(*previous.searched[i], radius, drop)
-        found.append(_find_offset(x_dec, side, config, dy, dx, warm))
+        found.append(_find_offset(padded, config, dy, dx, warm))
     y_syn, confidence, matches, scores, searched, full = zip(*found, strict=True)
     if len(grids) > 1:
         y_syn, confidence = (torch.stack(y_syn).mean(0),), (torch.stack(confidence).mean(0),)
     return Found(y_syn[0], confidence[0], matches, scores, searched, sum(full))
+
+
+@dataclass(frozen=True)
+class _Side:
+    """The side view's luma (H, W) at one resolution and its window norms for one patch size
+    (:func:`_window_norm`)."""
+
+    luma: Tensor
+    norm: Tensor
+
+    @classmethod
+    def of(cls, side_luma: Tensor, p: int) -> _Side:
+        """``side_luma`` and its norms."""
+        return cls(side_luma, _window_norm(side_luma, p))
+
+    def part(self, top: int, left: int, height: int, width: int, p: int) -> _Side:
+        """The ``height x width`` part from (``top``, ``left``) on, as if computed for it alone
+        (the norms up to float rounding); its luma contiguous (it is searched many times)."""
+        rows, cols = slice(top, top + height), slice(left, left + width)
+        norm = self.norm[top : top + height - p + 1, left : left + width - p + 1]
+        return _Side(self.luma[rows, cols].contiguous(), norm)
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """One block grid's views: X_dec (3, H, W) and its luma (1, H, W), the side view (3, H',
+    W'), its luma and norms, and (for ``coarse``) the half-resolution ones (None: computed by
+    the search)."""
+
+    x: Tensor
+    x_luma: Tensor
+    side: Tensor
+    full: _Side
+    small: _Side | None
+
+
+@dataclass(frozen=True)
+class _Padded:
+    """X_dec and the side view padded once for every block grid: ``margin`` replicated rows and
+    columns at the top left, and at the bottom right as many as the grids need to end on a
+    multiple of the patch; the luma of both and the side view's window norms (at half
+    resolution too for ``coarse``), computed once.
+
+    A grid offset by (dy, dx) takes the part of each that starts ``margin - dy`` rows and
+    ``margin - dx`` columns in: the views padded by (dy, dx) at the top left and to a multiple
+    of the patch at the bottom right, as the paper's grid is at an offset of zero."""
+
+    x: Tensor
+    x_luma: Tensor
+    side: Tensor
+    full: _Side
+    small: _Side | None
+    margin: int
+    x_size: tuple[int, int]
+    side_size: tuple[int, int]
+
+    @classmethod
+    def of(cls, x_dec: Tensor, side: Tensor, config: SIFinderConfig, margin: int) -> _Padded:
+        """Both views (3, H, W) and (3, H', W') for grids offset by 0 or ``margin``."""
+        p = config.patch
+        x, x_size = _pad_for_grids(x_dec, p, margin), tuple(x_dec.shape[-2:])
+        side_padded, side_size = _pad_for_grids(side, p, margin), tuple(side.shape[-2:])
+        full = _Side.of(luma(side_padded)[0], p)
+        small = None  # shared only where every grid starts on the half-resolution pixel grid
+        if config.coarse and margin % 2 == 0:
+            small = _Side.of(F.avg_pool2d(full.luma[None, None], 2)[0, 0], p // 2)
+        return cls(x, luma(x), side_padded, full, small, margin, x_size, side_size)
+
+    def grid(self, dy: int, dx: int, p: int) -> _Grid:
+        """The views of the grid at (dy, dx)."""
+        top, left = self.margin - dy, self.margin - dx
+        hx, wx = _ceil(self.x_size[0] + dy, p), _ceil(self.x_size[1] + dx, p)
+        hs, ws = _ceil(self.side_size[0] + dy, p), _ceil(self.side_size[1] + dx, p)
+        rows, cols = slice(top, top + hx), slice(left, left + wx)
+        small = None
+        if self.small is not None:
+            small = self.small.part(top // 2, left // 2, hs // 2, ws // 2, p // 2)
+        return _Grid(
+            self.x[:, rows, cols],
+            self.x_luma[:, rows, cols],
+            self.side[:, top : top + hs, left : left + ws],
+            self.full.part(top, left, hs, ws, p),
+            small,
+        )
+
+
+def _ceil(n: int, p: int) -> int:
+    return n + (-n % p)
+
+
+def _pad_for_grids(image: Tensor, p: int, margin: int) -> Tensor:
+    """``image`` (C, H, W) replicate-padded for :class:`_Padded` (grids at 0 and ``margin``)."""
+    height, width = image.shape[-2:]
+    bottom = max(_ceil(height + d, p) - height - d for d in (0, margin))
+    right = max(_ceil(width + d, p) - width - d for d in (0, margin))
+    if margin == bottom == right == 0:
+        return image
+    return F.pad(image[None], (margin, right, margin, bottom), mode="replicate")[0]
 
 
 Grid = tuple[Tensor, Tensor, Tensor, Tensor, tuple[Tensor, Tensor], int]
@@ -168,55 +267,50 @@ search a warm start replaces, and how many blocks were searched in full."""
 
 
 def _find_offset(
-    x_dec: Tensor, side: Tensor, config: SIFinderConfig, dy: int, dx: int, warm: _Warm | None
+    padded: _Padded, config: SIFinderConfig, dy: int, dx: int, warm: _Warm | None
 ) -> Grid:
     """Y_syn on the block grid shifted by (dy, dx): both views padded at the top left.
 
     Padding the side view too keeps every epipolar row where it was relative to the blocks;
     the Gaussian centres move by (dy, dx), negligible against sigma (half the image).
     """
-    if dy == 0 and dx == 0:
-        return _find_on_grid(x_dec, side, config, warm)
-    pad = (dx, 0, dy, 0)
-    x_pad = F.pad(x_dec[None], pad, mode="replicate")[0]
-    side_pad = F.pad(side[None], pad, mode="replicate")[0]
-    y_syn, confidence, *rest = _find_on_grid(x_pad, side_pad, config, warm)
-    return (y_syn[:, dy:, dx:], confidence[:, dy:, dx:], *rest)
-
-
-def _find_on_grid(x_dec: Tensor, side: Tensor, config: SIFinderConfig, warm: _Warm | None) -> Grid:
-    """Y_syn from the non-overlapping block grid anchored at the top-left corner (the paper)."""
     p = config.patch
-    height, width = x_dec.shape[-2:]
-    # The side view is padded like X_dec, so a block that runs past X_dec's bottom or right
-    # edge (into replicated rows) can still find its match in a view of the same size.
-    side = _pad_to_multiple(side, p)
-    x_pad = _pad_to_multiple(x_dec, p)
-    blocks = _normalised_blocks(luma(x_pad), p)  # (rows, cols, p*p)
-    side_luma, size = luma(side)[0], (height, width)
+    grid = padded.grid(dy, dx, p)
+    height, width = padded.x_size[0] + dy, padded.x_size[1] + dx
+    blocks = _normalised_blocks(grid.x_luma, p)  # (rows, cols, p*p)
+    size, side = (height, width), grid.full
     # The refinement needs (2 REFINE + 1)² window positions; a side view one block tall or
     # wide has a single row or column of them, and the full search costs nothing there.
-    if config.coarse and min(side.shape[-2:]) >= p + 2 * REFINE:
-        best, scores, searched, full = _coarse_to_fine(blocks, x_pad, side_luma, config, size, warm)
+    if config.coarse and min(grid.side.shape[-2:]) >= p + 2 * REFINE:
+        best, scores, searched, full = _coarse_to_fine(
+            blocks, grid.x_luma, side.luma, config, size, warm, side.norm, grid.small
+        )
     else:
-        best, scores, full = _search(blocks, side_luma, config, size, warm)
+        best, scores, full = _search(blocks, side.luma, config, size, warm, side.norm)
         searched = (best, scores)
-    y_syn = _assemble(side, best, p)
-    if config.align_mean:
-        y_syn = _align_block_means(y_syn, x_pad, p)
+    y_syn = _assemble(grid.side, best, p, grid.x if config.align_mean else None)
     confidence = F.interpolate(scores[None, None], scale_factor=p, mode="nearest")[0]
-    return y_syn[:, :height, :width], confidence[:, :height, :width], best, scores, searched, full
+    crop = (slice(None), slice(dy, height), slice(dx, width))
+    return y_syn[crop], confidence[crop], best, scores, searched, full
 
 
 def _search(
-    blocks: Tensor, side_luma: Tensor, config: SIFinderConfig, size: tuple[int, int], warm
+    blocks: Tensor,
+    side_luma: Tensor,
+    config: SIFinderConfig,
+    size: tuple[int, int],
+    warm: _Warm | None,
+    norm: Tensor | None = None,
 ) -> tuple[Tensor, Tensor, int]:
     """Each block's best position and correlation: the whole search, or with ``warm`` the
     window around its previous match, then the whole search for the blocks the window missed;
-    and how many blocks were searched in full."""
+    and how many blocks were searched in full. ``norm``: :func:`_window_norm` of the side view,
+    when the caller has it."""
+    if norm is None:
+        norm = _window_norm(side_luma, config.patch)
     if warm is None:
-        return *_best_positions(blocks, side_luma, config, size), blocks.shape[0] * blocks.shape[1]
-    norm = _window_norm(side_luma, config.patch)  # for both searches
+        everything = blocks.shape[0] * blocks.shape[1]
+        return *_best_positions(blocks, side_luma, config, size, None, norm), everything
     window = (warm.matches, config, size, warm.radius, True, norm)
     best, scores, edge = _candidates(blocks, side_luma, *window)
     missed = edge | (scores < warm.scores - warm.drop)
@@ -239,61 +333,154 @@ def _best_positions(
     ``only`` (rows, cols): search just those blocks (the others' entries are zero);
     ``side_norm``: :func:`_window_norm` of the side view, when the caller has it.
 
-    One convolution per block row: its blocks as the kernels over the row's epipolar band of
-    the side view. That is the fastest form measured on a CPU (oneDNN runs a one-channel,
-    many-kernel convolution at about 150 GMAC/s on this project's 2 cores; the same work as one
-    grouped or depthwise call over all rows ran 2.5 to 7 times slower), so the loop holds only
-    that call; the mask, the normalisation and the argmax are whole-row tensor work.
+    Each block row's blocks are the kernels of a convolution over the row's epipolar band of
+    the side view (:func:`_band_numerators`); the prior, the normalisation and the argmax are
+    tensor work over as many block rows at once as :data:`SCORES_PER_CALL` allows (one at a
+    time without a band, whose band is the whole side view).
     """
     p = config.patch
     rows, cols = blocks.shape[:2]
     if side_norm is None:
         side_norm = _window_norm(side_luma, p)  # (H'-p+1, W'-p+1)
-    max_y = side_norm.shape[0] - 1
-    gx, allowed = _column_prior(cols, side_norm.shape[1], p, config, size, blocks.device)
+    band = _Band.of(side_norm, config, size)
+    prior = _column_prior(cols, side_norm.shape[1], p, config, size, blocks.device)
     best = torch.zeros(rows, cols, 2, dtype=torch.long, device=blocks.device)
     scores = torch.zeros(rows, cols, device=blocks.device)
-    sigma_y = config.sigma_scale * size[0]
-    inverse_norm = 1.0 / side_norm
-    positions = side_norm.shape[1]
-    for row in range(rows):
-        pick = slice(None) if only is None else only[row].nonzero()[:, 0]
-        if only is not None and len(pick) == 0:
-            continue
-        top = row * p
-        lo, hi = 0, max_y
-        if config.band is not None:
-            lo, hi = max(0, min(top, max_y) - config.band), min(max_y, top + config.band)
-        kernels = blocks[row, pick].view(-1, 1, p, p)
-        numerator = F.conv2d(side_luma[None, None, lo : hi + p], kernels)[0]
-        ys = torch.arange(lo, hi + 1, device=blocks.device, dtype=torch.float32) - top
-        gy = torch.exp(-(ys**2) / (2 * sigma_y**2))
-        # score = Pearson * prior = numerator * (gy / norm) * gx: two passes over the big tensor
-        score = numerator * (gy[:, None] * inverse_norm[lo : hi + 1])[None]
-        score.mul_(gx[pick, None, :])
-        if allowed is not None:
-            score.masked_fill_(~allowed[pick, None, :], float("-inf"))
-        flat = score.flatten(1).argmax(dim=1)
-        y, x = flat // positions, flat % positions
-        pearson = numerator.flatten(1).gather(1, flat[:, None])[:, 0] * inverse_norm[y + lo, x]
-        scores[row, pick] = pearson.clamp(-1.0, 1.0)
-        best[row, pick] = torch.stack([y + lo, x], dim=1)
+    counts = [cols] * rows if only is None else only.sum(dim=1).tolist()
+    for group in _row_groups(counts, band.height * side_norm.shape[1]):
+        block_rows = torch.tensor(group, device=blocks.device)
+        r, c, found, pearson = _best_in_bands(blocks, side_luma, block_rows, only, band, prior)
+        best[r, c], scores[r, c] = found, pearson
     return best, scores
+
+
+SCORES_PER_CALL = 1 << 18
+"""Scores (block, band row, column) the search computes at once: 1 MB of float32, which stays
+in a core's cache over the passes that make a score (more ran slower)."""
+
+
+def _row_groups(counts: list[int], scores_per_block: int) -> list[list[int]]:
+    """Block rows with blocks to search (``counts`` a row), in consecutive groups of at most
+    :data:`SCORES_PER_CALL` scores (a row at least)."""
+    groups: list[list[int]] = []
+    total = SCORES_PER_CALL
+    for row, count in enumerate(counts):
+        if count == 0:
+            continue
+        if total + count * scores_per_block > SCORES_PER_CALL:
+            groups.append([])
+            total = 0
+        groups[-1].append(row)
+        total += count * scores_per_block
+    return groups
+
+
+@dataclass(frozen=True)
+class _Band:
+    """The side-view rows a block row searches: ``height`` rows from its first (its band, moved
+    inside the side view where it would leave it), of which those from ``lo`` to ``hi`` count;
+    the reciprocal window norms and the prior's sigma over rows."""
+
+    patch: int
+    height: int
+    radius: int | None
+    max_y: int
+    inverse_norm: Tensor
+    sigma_y: float
+
+    @classmethod
+    def of(cls, side_norm: Tensor, config: SIFinderConfig, size: tuple[int, int]) -> _Band:
+        """The bands of ``config`` in a side view whose window norms are ``side_norm``."""
+        max_y = side_norm.shape[0] - 1
+        height = max_y + 1 if config.band is None else min(2 * config.band + 1, max_y + 1)
+        sigma_y = config.sigma_scale * size[0]
+        return cls(config.patch, height, config.band, max_y, 1.0 / side_norm, sigma_y)
+
+    def rows(self, tops: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """For block rows whose first pixel rows are ``tops``: the first side row searched, and
+        the first and last that count."""
+        if self.radius is None:
+            zero = torch.zeros_like(tops)
+            return zero, zero, zero + self.max_y
+        lo = (tops.clamp(max=self.max_y) - self.radius).clamp(min=0)
+        hi = (tops + self.radius).clamp(max=self.max_y)
+        return lo.clamp(max=self.max_y + 1 - self.height), lo, hi
+
+
+def _best_in_bands(
+    blocks: Tensor,
+    side_luma: Tensor,
+    block_rows: Tensor,
+    pick: Tensor | None,
+    band: _Band,
+    prior: tuple[Tensor, Tensor | None],
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The blocks ``pick`` (rows, cols) selects in ``block_rows`` (None: all), each searched in
+    its band: their rows and columns (n,), best positions (n, 2) and correlations (n,)."""
+    p = band.patch
+    tops = block_rows * p
+    start, lo, hi = band.rows(tops)
+    span = torch.arange(band.height + p - 1, device=blocks.device)
+    strips = side_luma[start[:, None] + span]  # (k, height + p - 1, W)
+    kernels = blocks[block_rows].view(len(block_rows), -1, p, p)
+    picked = None if pick is None else pick[block_rows]
+    numerator = _band_numerators(strips, kernels, picked)  # (n, height, positions)
+    if picked is None:
+        k = torch.arange(len(block_rows), device=blocks.device).repeat_interleave(kernels.shape[1])
+        c = torch.arange(kernels.shape[1], device=blocks.device).repeat(len(block_rows))
+    else:
+        k, c = picked.nonzero(as_tuple=True)
+    ys = start[k, None] + span[: band.height]  # (n, height): side rows
+    gy = torch.exp(-((ys - tops[k, None]).float() ** 2) / (2 * band.sigma_y**2))
+    gx, allowed = prior
+    # score = Pearson * prior = numerator * (gy / norm) * gx: two passes over the big tensor
+    score = numerator * (gy[..., None] * band.inverse_norm[ys])
+    score.mul_(gx[c, None, :])
+    outside = (ys < lo[k, None]) | (ys > hi[k, None])
+    score.masked_fill_(outside[..., None], float("-inf"))
+    if allowed is not None:
+        score.masked_fill_(~allowed[c, None, :], float("-inf"))
+    positions = score.shape[-1]
+    flat = score.flatten(1).argmax(dim=1)
+    y = ys.gather(1, (flat // positions)[:, None])[:, 0]
+    x = flat % positions
+    pearson = numerator.flatten(1).gather(1, flat[:, None])[:, 0] * band.inverse_norm[y, x]
+    return block_rows[k], c, torch.stack([y, x], dim=1), pearson.clamp(-1.0, 1.0)
+
+
+def _band_numerators(strips: Tensor, kernels: Tensor, pick: Tensor | None) -> Tensor:
+    """Pearson numerators of each block row's blocks (k, cols, p, p), those ``pick`` (k, cols)
+    selects (None: all), at every position of the row's strip of the side view (k, h, W):
+    (n, h - p + 1, W - p + 1), row after row.
+
+    One convolution per strip, its blocks as the kernels: the fastest form measured on a CPU
+    (a grouped convolution over every strip at once ran 1.5 to 2 times slower with oneDNN and
+    5 to 10 times slower without it; a row's picked blocks alone, not the whole row's, cost a
+    third of it where a few blocks are picked, as in a warm start's misses)."""
+    rows = []
+    for i, (strip, row) in enumerate(zip(strips, kernels, strict=True)):
+        chosen = row if pick is None else row[pick[i]]
+        rows.append(F.conv2d(strip[None, None], chosen[:, None])[0])
+    return torch.cat(rows)
 
 
 def _coarse_to_fine(
     blocks: Tensor,
-    x_pad: Tensor,
+    x_luma: Tensor,
     side_luma: Tensor,
     config: SIFinderConfig,
     size: tuple[int, int],
     warm: _Warm | None = None,
+    norm: Tensor | None = None,
+    small_side: _Side | None = None,
 ) -> tuple[Tensor, Tensor, Tensor, int]:
     """The search on both views at half resolution (a sixteenth of the work), then each
     block's best position refined among the full-resolution positions around it; with
     ``warm`` (the previous half-resolution search), that search runs in windows half its
     radius wide (:func:`_search`). Also the half-resolution positions and correlations, and
-    how many blocks were searched in full."""
+    how many blocks were searched in full. ``x_luma``: X_dec's luma (1, H, W); ``norm`` and
+    ``small_side``: the side view's full-resolution norms and its half-resolution luma and
+    norms, when the caller has them."""
     half = config.patch // 2
     small = dataclasses.replace(
         config,
@@ -301,24 +488,32 @@ def _coarse_to_fine(
         band=None if config.band is None else config.band // 2,
         disparity=None if config.disparity is None else tuple(d // 2 for d in config.disparity),
     )
-    x_small = F.avg_pool2d(luma(x_pad)[None], 2)[0]
-    side_small = F.avg_pool2d(side_luma[None, None], 2)[0, 0]
+    x_small = F.avg_pool2d(x_luma[None], 2)[0]
+    if small_side is None:
+        small_side = _Side.of(F.avg_pool2d(side_luma[None, None], 2)[0, 0], half)
     small_blocks, small_size = _normalised_blocks(x_small, half), (size[0] // 2, size[1] // 2)
     if warm is not None:
         warm = dataclasses.replace(warm, radius=tuple(max(1, r // 2) for r in warm.radius))
-    coarse, searched, full = _search(small_blocks, side_small, small, small_size, warm)
-    return *_refine(blocks, side_luma, coarse * 2, config, size), (coarse, searched), full
+    args = (small_blocks, small_side.luma, small, small_size, warm, small_side.norm)
+    coarse, searched, full = _search(*args)
+    fine = _refine(blocks, side_luma, coarse * 2, config, size, norm)
+    return *fine, (coarse, searched), full
 
 
 def _refine(
-    blocks: Tensor, side_luma: Tensor, guess: Tensor, config: SIFinderConfig, size: tuple[int, int]
+    blocks: Tensor,
+    side_luma: Tensor,
+    guess: Tensor,
+    config: SIFinderConfig,
+    size: tuple[int, int],
+    norm: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Best of the (2 :data:`REFINE` + 1)² positions around each block's ``guess`` (rows, cols,
     2), kept inside the side view, scored as the full search scores them (Pearson correlation
     times the Gaussian prior; the disparity window already held for the guess, the pixels
     around it are not checked again)."""
     radius = (REFINE, REFINE)
-    return _candidates(blocks, side_luma, guess, config, size, radius, False)[:2]
+    return _candidates(blocks, side_luma, guess, config, size, radius, False, norm)[:2]
 
 
 def _candidates(
@@ -346,15 +541,9 @@ def _candidates(
     ny, nx = (min(2 * r + 1, n) for r, n in zip(radius, norm.shape, strict=True))
     y0 = (guess[..., 0] - radius[0]).clamp(0, norm.shape[0] - ny)  # (rows, cols): first one
     x0 = (guess[..., 1] - radius[1]).clamp(0, norm.shape[1] - nx)
-    span_y = torch.arange(p + ny - 1, device=blocks.device)
-    span_x = torch.arange(p + nx - 1, device=blocks.device)
-    # one region per block holds all its candidate windows (as views)
-    regions = side_luma[
-        (y0[..., None] + span_y)[..., :, None], (x0[..., None] + span_x)[..., None, :]
-    ]
-    windows = regions.unfold(2, p, 1).unfold(3, p, 1)  # (rows, cols, ny, nx, p, p)
-    # blocks are zero-mean, so their dot product with a window is the Pearson numerator
-    numerator = torch.einsum("rcyxij,rcij->rcyx", windows, blocks.view(rows, cols, p, p))
+    # one region per block holds all its candidate windows
+    regions = _regions(side_luma, y0, x0, p + ny - 1, p + nx - 1)
+    numerator = _numerators(regions, blocks.view(rows * cols, p, p)).view(rows, cols, ny, nx)
     ys = y0[..., None, None] + torch.arange(ny, device=blocks.device)[:, None]
     xs = x0[..., None, None] + torch.arange(nx, device=blocks.device)[None, :]
     pearson = numerator / norm[ys, xs]  # (rows, cols, ny, nx)
@@ -370,6 +559,19 @@ def _candidates(
     best = torch.stack([y0 + pick // nx, x0 + pick % nx], dim=-1)
     chosen = pearson.flatten(2).gather(2, pick[..., None])[..., 0].clamp(-1.0, 1.0)
     return best, chosen, _on_edge(best - torch.stack([y0, x0], dim=-1), (ny, nx), best, norm.shape)
+
+
+def _numerators(regions: Tensor, blocks: Tensor) -> Tensor:
+    """Each of n blocks (n, p, p) against every ``p x p`` window of its region (n, h, w): the
+    Pearson numerators (n, h - p + 1, w - p + 1), the blocks being zero-mean and of unit norm.
+
+    One grouped convolution, a block its region's kernel (4 to 8 times faster than the
+    windows' einsum with oneDNN); without oneDNN (the decoder's deterministic mode) PyTorch's
+    own grouped convolution is 10 times slower than the einsum, which runs there instead."""
+    p = blocks.shape[-1]
+    if regions.device.type == "cpu" and not torch.backends.mkldnn.enabled:
+        return torch.einsum("nyxij,nij->nyx", regions.unfold(1, p, 1).unfold(2, p, 1), blocks)
+    return F.conv2d(regions[None], blocks[:, None], groups=blocks.shape[0])[0]
 
 
 def _on_edge(offset: Tensor, window: tuple[int, int], best: Tensor, shape) -> Tensor:
@@ -445,37 +647,46 @@ def _window_norm(image: Tensor, p: int) -> Tensor:
     """Norm of the zero-mean ``p x p`` window at every position of (H, W): the Pearson
     denominator, from integral images in float64 (float32 sums of squares lose the small
     variances to cancellation), at least :data:`_FLAT`."""
-    total = _box_sums(image.double(), p)
-    squares = _box_sums(image.double() ** 2, p)
+    values = image.double()
+    total, squares = _box_sums(torch.stack([values, values**2]), p)
     variance = (squares - total**2 / (p * p)).clamp_min(0.0)
     return torch.sqrt(variance).clamp_min(_FLAT).to(image.dtype)
 
 
 def _box_sums(image: Tensor, p: int) -> Tensor:
-    """Sum of every ``p x p`` window of (H, W): (H - p + 1, W - p + 1)."""
+    """Sum of every ``p x p`` window of (..., H, W): (..., H - p + 1, W - p + 1)."""
     padded = F.pad(image, (1, 0, 1, 0))
-    integral = padded.cumsum(0).cumsum(1)
-    return integral[p:, p:] - integral[:-p, p:] - integral[p:, :-p] + integral[:-p, :-p]
+    integral = padded.cumsum(-2).cumsum(-1)
+    return (
+        integral[..., p:, p:]
+        - integral[..., :-p, p:]
+        - integral[..., p:, :-p]
+        + integral[..., :-p, :-p]
+    )
 
 
-def _assemble(side: Tensor, best: Tensor, p: int) -> Tensor:
-    """Copy the side block at ``best[r, c]`` into block (r, c) of the output."""
+def _assemble(side: Tensor, best: Tensor, p: int, x: Tensor | None = None) -> Tensor:
+    """Copy the side block at ``best[r, c]`` into block (r, c) of the output; given ``x``
+    (X_dec on the same grid), each copied block shifted by the difference of the block means
+    (per channel)."""
     rows, cols = best.shape[:2]
-    offsets = torch.arange(p, device=side.device)
-    ys = (best[..., 0, None] + offsets).view(rows, cols, p, 1)
-    xs = (best[..., 1, None] + offsets).view(rows, cols, 1, p)
-    patches = side[:, ys, xs]  # (3, rows, cols, p, p)
-    return patches.permute(0, 1, 3, 2, 4).reshape(side.shape[0], rows * p, cols * p)
+    patches = _regions(side, best[..., 0], best[..., 1], p, p)  # (C, rows * cols, p, p)
+    if x is not None:  # X_dec's blocks laid out as the copies, so equal blocks get no shift
+        x_blocks = x.unfold(1, p, p).unfold(2, p, p).reshape(patches.shape)
+        shift = x_blocks.mean(dim=(-2, -1)) - patches.mean(dim=(-2, -1))
+        patches = patches + shift[..., None, None]
+    patches = patches.view(side.shape[0], rows, cols, p, p).permute(0, 1, 3, 2, 4)
+    return patches.reshape(side.shape[0], rows * p, cols * p)
 
 
-def _align_block_means(y_syn: Tensor, x: Tensor, p: int) -> Tensor:
-    """Add to each ``p x p`` block of ``y_syn`` the difference of the block means (per channel)."""
-    shift = F.avg_pool2d(x[None], p) - F.avg_pool2d(y_syn[None], p)
-    return y_syn + F.interpolate(shift, scale_factor=p, mode="nearest")[0]
-
-
-def _pad_to_multiple(image: Tensor, p: int) -> Tensor:
-    pad_h, pad_w = -image.shape[-2] % p, -image.shape[-1] % p
-    if pad_h == 0 and pad_w == 0:
-        return image
-    return F.pad(image[None], (0, pad_w, 0, pad_h), mode="replicate")[0]
+def _regions(image: Tensor, y0: Tensor, x0: Tensor, height: int, width: int) -> Tensor:
+    """The ``height x width`` windows of ``image`` (..., H, W), any strides (a view of a padded
+    image is not copied), whose top-left corners are (``y0``, ``x0``) (any shape, flattened):
+    (..., n, height, width), contiguous, in one gather."""
+    sy, sx = image.stride(-2), image.stride(-1)
+    offsets = torch.arange(height, device=image.device)[:, None] * sy
+    offsets = (offsets + torch.arange(width, device=image.device) * sx).flatten()
+    index = ((y0 * sy + x0 * sx).reshape(-1, 1) + offsets).flatten()
+    span = (image.shape[-2] - 1) * sy + (image.shape[-1] - 1) * sx + 1
+    flat = image.as_strided((*image.shape[:-2], span), (*image.stride()[:-2], 1))
+    return flat.index_select(-1, index).view(*image.shape[:-2], -1, height, width)
