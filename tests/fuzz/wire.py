@@ -68,7 +68,7 @@ def msgpack_values() -> st.SearchStrategy[Any]:
     )
 
 
-def _damaged(draw, mapping: dict[Any, Any], names: tuple[str, ...]) -> dict[Any, Any]:
+def damaged(draw, mapping: dict[Any, Any], names: tuple[str, ...]) -> dict[Any, Any]:
     """``mapping`` with some of ``names`` replaced or removed, and unknown keys added."""
     for name in draw(st.lists(st.sampled_from(names), max_size=4, unique=True)):
         mapping[name] = draw(msgpack_values() | st.sampled_from(SUPPORTED_VERSIONS))
@@ -84,8 +84,8 @@ def header_maps(draw) -> dict[Any, Any]:
     unknown keys; in a version 2 header, the same done to the ``stream`` map."""
     header: dict[Any, Any] = as_map(draw(st.sampled_from((VALID, VALID_STREAM))))
     if "stream" in header and draw(st.booleans()):
-        header["stream"] = _damaged(draw, header["stream"], STREAM_FIELD_NAMES)
-    return _damaged(draw, header, FIELD_NAMES)
+        header["stream"] = damaged(draw, header["stream"], STREAM_FIELD_NAMES)
+    return damaged(draw, header, FIELD_NAMES)
 
 
 #: msgpack type bytes the mutator inserts: extension types (timestamp -1 with wrong sizes),
