@@ -54,6 +54,14 @@ def bind_socket(
     return sock
 
 
+def bound_endpoint(sock: zmq.Socket | None, configured: str) -> str:
+    """The endpoint ``sock`` is bound to (with the real port where ``configured`` asked for
+    any), or ``configured`` while it is not bound."""
+    if sock is None:
+        return configured
+    return sock.getsockopt_string(zmq.LAST_ENDPOINT)
+
+
 class _Allowlist:
     """ZAP credentials provider of one domain: a key passes if the list has it; refusals
     counted."""

@@ -23,7 +23,7 @@ from collections.abc import Callable
 import zmq
 from prometheus_client import CollectorRegistry, Counter
 
-from decoder_node.auth import bind_socket
+from decoder_node.auth import bind_socket, bound_endpoint
 from decoder_node.config import KeyframeRequestConfig
 from decoder_node.frames import ReceivedFrame
 from decoder_node.metrics import SIDES, RigSeries, metric_name
@@ -90,9 +90,7 @@ class KeyframeRequester:
     @property
     def endpoint(self) -> str:
         """The bound endpoint (the real port when the config asked for any)."""
-        if self._socket is None:
-            return self._cfg.bind
-        return self._socket.getsockopt_string(zmq.LAST_ENDPOINT)
+        return bound_endpoint(self._socket, self._cfg.bind)
 
     def open(self) -> None:
         """Create and bind the PUB socket (raises ``zmq.ZMQError`` if the bind fails)."""

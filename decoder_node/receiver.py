@@ -24,7 +24,7 @@ from typing import Any
 import zmq
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from decoder_node.auth import bind_socket
+from decoder_node.auth import bind_socket, bound_endpoint
 from decoder_node.config import ReceiverConfig
 from decoder_node.frames import ReceivedFrame, StereoItem
 from decoder_node.keyframe_requests import KeyframeRequester
@@ -169,9 +169,7 @@ class Receiver:
     @property
     def endpoint(self) -> str:
         """The bound endpoint (with the real port when the config asked for port 0)."""
-        if self._socket is None:
-            return self._cfg.bind
-        return self._socket.getsockopt_string(zmq.LAST_ENDPOINT)
+        return bound_endpoint(self._socket, self._cfg.bind)
 
     def open(self) -> None:
         """Create and bind the PULL socket (raises ``zmq.ZMQError`` if the bind fails)."""

@@ -4,19 +4,21 @@ H.264 into a PULL socket, with a real PUB socket standing in for the decoder's r
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 import zmq
 from prometheus_client import CollectorRegistry
 
-from camera_nodes.config import CameraConfig, SyntheticSourceConfig, VideoTable
+from camera_nodes.config import CameraConfig, VideoTable
 from camera_nodes.keyframe_requests import REQUEST_OUTCOMES, KeyframeRequests
 from camera_nodes.metrics import CameraMetrics
 from camera_nodes.node import CameraNode
 from pipeline.config import ConfigError
 from pipeline.sharding import ShardConfig
 from pipeline.wire import FrameHeader, KeyframeRequest, decode_frame, encode_request
+from tests.camera_nodes.test_camera_node import config
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -56,82 +58,67 @@ def counts(metrics: CameraMetrics) -> dict[str, float]:
     return {o: get(METRIC, {**labels, "outcome": o}) for o in REQUEST_OUTCOMES}
 
 
-def listening(publisher: Publisher, metrics: CameraMetrics) -> KeyframeRequests:
+@pytest.fixture
+def listener(publisher) -> Iterator[tuple[KeyframeRequests, CameraMetrics]]:
+    """A camera's request socket subscribed to ``publisher``, and the metrics it counts in."""
+    metrics = CameraMetrics("rig0", "left", CollectorRegistry())
     requests = KeyframeRequests(publisher.endpoint, "rig0", "left", metrics.keyframe_requests)
     requests.open(publisher.socket.context)
     publisher.wait_for_subscriber(b"rig0/left")
-    return requests
+    yield requests, metrics
+    requests.close()
 
 
 def settle(requests: KeyframeRequests) -> None:
-    """Give what was published a moment to arrive (loopback)."""
-    requests._socket.poll(2000)
+    """Give what was published a moment to arrive (loopback: in order, one connection)."""
+    assert requests._socket.poll(2000)
+    time.sleep(0.1)
 
 
-def test_a_request_for_the_current_stream_is_honoured_and_a_stale_one_ignored(publisher):
-    metrics = CameraMetrics("rig0", "left", CollectorRegistry())
-    requests = listening(publisher, metrics)
-    try:
+def test_a_request_for_the_current_stream_is_honoured_and_a_stale_one_ignored(publisher, listener):
+    requests, metrics = listener
+    publisher.request("rig0", "left", STREAM_ID)
+    settle(requests)
+    assert requests.take(STREAM_ID)
+    assert not requests.take(STREAM_ID)  # read once
+    publisher.request("rig0", "left", STREAM_ID + 1)  # a stream before a restart
+    settle(requests)
+    assert not requests.take(STREAM_ID)
+    publisher.request("rig0", "left", STREAM_ID)  # before the encoder's first frame
+    settle(requests)
+    assert not requests.take(None)
+    assert counts(metrics) == {"honoured": 1, "stale_stream": 2, "malformed": 0, "passthrough": 0}
+
+
+def test_a_malformed_request_is_counted_and_ignored(publisher, listener):
+    requests, metrics = listener
+    publisher.socket.send_multipart([b"rig0/left", b"\xc1"])
+    publisher.socket.send_multipart([b"rig0/left"])
+    publisher.request("rig0", "left", STREAM_ID)
+    settle(requests)
+    assert requests.take(STREAM_ID)
+    assert counts(metrics)["malformed"] == 2 and counts(metrics)["honoured"] == 1
+
+
+def test_a_passthrough_camera_counts_every_request_and_honours_none(publisher, listener):
+    requests, metrics = listener
+    for _ in range(3):
         publisher.request("rig0", "left", STREAM_ID)
-        settle(requests)
-        assert requests.take(STREAM_ID)
-        assert not requests.take(STREAM_ID)  # read once
-        publisher.request("rig0", "left", STREAM_ID + 1)  # a stream before a restart
-        settle(requests)
-        assert not requests.take(STREAM_ID)
-        publisher.request("rig0", "left", STREAM_ID)  # before the encoder's first frame
-        settle(requests)
-        assert not requests.take(None)
-        assert counts(metrics) == {
-            "honoured": 1,
-            "stale_stream": 2,
-            "malformed": 0,
-            "passthrough": 0,
-        }
-    finally:
-        requests.close()
-
-
-def test_a_malformed_request_is_counted_and_ignored(publisher):
-    metrics = CameraMetrics("rig0", "left", CollectorRegistry())
-    requests = listening(publisher, metrics)
-    try:
-        publisher.socket.send_multipart([b"rig0/left", b"\xc1"])
-        publisher.socket.send_multipart([b"rig0/left"])
-        publisher.request("rig0", "left", STREAM_ID)
-        settle(requests)
-        assert requests.take(STREAM_ID)
-        assert counts(metrics)["malformed"] == 2 and counts(metrics)["honoured"] == 1
-    finally:
-        requests.close()
-
-
-def test_a_passthrough_camera_counts_every_request_and_honours_none(publisher):
-    metrics = CameraMetrics("rig0", "left", CollectorRegistry())
-    requests = listening(publisher, metrics)
-    try:
-        for _ in range(3):
-            publisher.request("rig0", "left", STREAM_ID)
-        settle(requests)
-        requests.ignore_all()
-        assert counts(metrics)["passthrough"] == 3
-        assert not requests.take(STREAM_ID)  # all read
-    finally:
-        requests.close()
+    settle(requests)
+    requests.ignore_all()
+    assert counts(metrics)["passthrough"] == 3
+    assert not requests.take(STREAM_ID)  # all read
 
 
 def video_camera(endpoint: str, requests: str) -> CameraConfig:
     """An H.264 camera at 10 fps whose only periodic keyframe is its first (60 s apart)."""
-    return CameraConfig(
-        side="left",
-        endpoint=endpoint,
+    return config(
+        endpoint,
         fps=10.0,
         frames=40,
         flush_s=2.0,
-        metrics_port=0,
         codec="h264",
         video=VideoTable(keyframe_interval_s=60.0),
-        source=SyntheticSourceConfig(width=64, height=48, seed=2),
         keyframe_requests_endpoint=requests,
     )
 

@@ -24,7 +24,7 @@ from pipeline.wire import (
 )
 from tests.fuzz.mutate import mutated
 from tests.fuzz.target import Target
-from tests.fuzz.wire import MSGPACK_TOKENS, damaged, msgpack_values
+from tests.fuzz.wire import MSGPACK_TOKENS, damaged, msgpack_values, multipart
 
 VALID = KeyframeRequest("rig0", "left", 0x1234_5678_9ABC_DEF0)
 VALID_PARTS = encode_request(VALID)
@@ -62,12 +62,9 @@ def topics() -> st.SearchStrategy[Any]:
     )
 
 
-@st.composite
-def messages(draw) -> list[Any]:
-    """One multipart message: usually two parts, sometimes fewer or more."""
-    parts = [draw(topics()), draw(bodies())]
-    count = draw(st.sampled_from((2, 2, 2, 2, 0, 1, 3)))
-    return [*parts, draw(st.binary(max_size=8))][:count]
+def messages() -> st.SearchStrategy[list[Any]]:
+    """One request message: a topic and a map part (:func:`~tests.fuzz.wire.multipart`)."""
+    return multipart(topics(), bodies())
 
 
 def check(parts: list[Any]) -> None:

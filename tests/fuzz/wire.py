@@ -147,11 +147,17 @@ def payload_parts() -> st.SearchStrategy[Any]:
 
 
 @st.composite
-def messages(draw) -> list[Any]:
-    """One multipart message: usually two parts, sometimes fewer or more."""
-    parts = [draw(header_parts()), draw(payload_parts())]
+def multipart(draw, first: st.SearchStrategy[Any], second: st.SearchStrategy[Any]) -> list[Any]:
+    """One multipart message of a ``first`` and a ``second`` part: usually those two,
+    sometimes fewer, or more."""
+    parts = [draw(first), draw(second)]
     count = draw(st.sampled_from((2, 2, 2, 2, 0, 1, 3)))
     return [*parts, draw(st.binary(max_size=8))][:count]
+
+
+def messages() -> st.SearchStrategy[list[Any]]:
+    """One frame message: a header and a payload part (:func:`multipart`)."""
+    return multipart(header_parts(), payload_parts())
 
 
 def check(parts: list[Any]) -> None:
