@@ -22,17 +22,12 @@ from pipeline.wire import (
     decode_request,
     encode_request,
 )
-from tests.fuzz.mutate import mutated
 from tests.fuzz.target import Target
-from tests.fuzz.wire import MSGPACK_TOKENS, damaged, msgpack_values, multipart
+from tests.fuzz.wire import damaged, map_parts, multipart
 
 VALID = KeyframeRequest("rig0", "left", 0x1234_5678_9ABC_DEF0)
 VALID_PARTS = encode_request(VALID)
 FIELD_NAMES = ("version", "rig_id", "side", "stream_id")
-
-
-def _pack(value: Any) -> bytes:
-    return msgpack.packb(value, use_bin_type=True)
 
 
 @st.composite
@@ -42,14 +37,8 @@ def request_maps(draw) -> dict[Any, Any]:
 
 
 def bodies() -> st.SearchStrategy[bytes]:
-    """The map part: a packed request map, mutated or not, any packed value, or noise."""
-    packed = request_maps().map(_pack)
-    return st.one_of(
-        packed,
-        mutated(packed, MSGPACK_TOKENS),
-        msgpack_values().map(_pack),
-        st.binary(max_size=MAX_REQUEST_BYTES + 8),
-    )
+    """The map part: :func:`~tests.fuzz.wire.map_parts` of request maps."""
+    return map_parts(request_maps(), MAX_REQUEST_BYTES)
 
 
 def topics() -> st.SearchStrategy[Any]:

@@ -113,20 +113,27 @@ def _extra_keys() -> st.SearchStrategy[dict[Any, Any]]:
     return st.dictionaries(names, msgpack_values(), max_size=2)
 
 
-def _pack(value: Any) -> bytes:
+def pack(value: Any) -> bytes:
+    """``value`` as msgpack (binary strings as bin)."""
     return msgpack.packb(value, use_bin_type=True)
 
 
-def header_parts() -> st.SearchStrategy[bytes]:
-    """The header part: a packed header map, mutated or not, any packed value, or noise."""
-    packed = header_maps().map(_pack)
+def map_parts(maps: st.SearchStrategy[dict[Any, Any]], limit: int) -> st.SearchStrategy[bytes]:
+    """A msgpack map part of at most ``limit`` bytes: one of ``maps`` packed, mutated or not,
+    any packed value, or noise."""
+    packed = maps.map(pack)
     return st.one_of(
         packed,
         mutated(packed, MSGPACK_TOKENS),
-        msgpack_values().map(_pack),
-        st.binary(max_size=MAX_HEADER_BYTES + 8),
-        st.just(_pack(as_map(VALID)) + b"\x00" * MAX_HEADER_BYTES),
+        msgpack_values().map(pack),
+        st.binary(max_size=limit + 8),
     )
+
+
+def header_parts() -> st.SearchStrategy[bytes]:
+    """The header part: :func:`map_parts` of header maps, or a valid one padded past the limit."""
+    padded = pack(as_map(VALID)) + b"\x00" * MAX_HEADER_BYTES
+    return st.one_of(map_parts(header_maps(), MAX_HEADER_BYTES), st.just(padded))
 
 
 @cache
@@ -174,7 +181,7 @@ TARGET = Target(
     name="wire",
     inputs=messages,
     check=check,
-    setup=lambda: check([_pack(as_map(VALID_STREAM)), b"x"]),
+    setup=lambda: check([pack(as_map(VALID_STREAM)), b"x"]),
     memory_mib=1024,
     timeout_s=10.0,
 )
