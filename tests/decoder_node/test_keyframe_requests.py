@@ -5,10 +5,16 @@ interval."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import zmq
+import zmq.auth
+from prometheus_client import CollectorRegistry
 
+from camera_nodes.keyframe_requests import KeyframeRequests
+from camera_nodes.metrics import CameraMetrics
 from decoder_node.app import DecoderApp
 from decoder_node.config import (
     DecoderConfig,
@@ -22,7 +28,9 @@ from decoder_node.pairing import Pairer
 from decoder_node.preflight import check_request_endpoint, open_endpoints
 from decoder_node.receiver import Receiver
 from pipeline.config import ConfigError
+from pipeline.keygen import generate
 from pipeline.wire import KeyframeRequest, decode_request, request_topic
+from stereo_app.demo.processes import wait_until
 from tests.decoder_node.test_app import config
 from tests.decoder_node.video_camera import VideoCamera, VideoMessage, corrupt
 
@@ -206,3 +214,58 @@ def test_an_open_request_socket_counts_as_an_insecure_endpoint(tmp_path):
     assert open_endpoints(cfg) == ["keyframe_requests.bind = 'tcp://*:5557'"]
     assert open_endpoints(with_requests(tmp_path, "")) == []
     assert open_endpoints(with_requests(tmp_path, "tcp://*:5557", enabled=True)) == []
+
+
+def curve_client(secret: Path, decoder: Path) -> Callable[[zmq.Socket], None]:
+    """Makes a socket a CURVE client with the keys of ``secret`` and the decoder's."""
+
+    def secure(sock: zmq.Socket) -> None:
+        sock.curve_publickey, sock.curve_secretkey = zmq.auth.load_certificate(secret)
+        sock.curve_serverkey = zmq.auth.load_certificate(decoder)[0]
+
+    return secure
+
+
+def test_with_curve_only_allowed_camera_keys_get_requests(tmp_path, fake_decoder_cls):
+    keys = tmp_path / "keys"
+    decoder = generate(keys, "decoder")[0]
+    camera = curve_client(generate(keys / "cameras", "rig0-left", "rig0", "left")[1], decoder)
+    intruder = curve_client(generate(tmp_path / "other", "intruder", "rig0", "left")[1], decoder)
+    security = {"secret_key": keys / "decoder.key_secret", "cameras": keys / "cameras"}
+    cfg = dataclasses.replace(
+        with_requests(tmp_path, "", enabled=True, **security),
+        keyframe_requests=KeyframeRequestConfig(bind="tcp://127.0.0.1:*", interval_s=0.05),
+    )
+    app = DecoderApp(cfg, decoder=fake_decoder_cls())
+    app.start()
+    context = zmq.Context()
+    try:
+        listeners = {}
+        for name, secure in (("camera", camera), ("intruder", intruder)):
+            metrics = CameraMetrics("rig0", "left", CollectorRegistry())
+            endpoint = app._requests.endpoint
+            listeners[name] = KeyframeRequests(
+                endpoint, "rig0", "left", metrics.keyframe_requests, secure
+            )
+            listeners[name].open(context)
+        push = context.socket(zmq.PUSH)
+        camera(push)
+        push.connect(app.endpoint)
+        video, honoured = VideoCamera(), False
+        for _ in range(100):  # every other packet: each one a gap, a request every 0.05 s
+            message = video.take(2)[0]
+            push.send_multipart(message.parts)
+            honoured = listeners["camera"].take(message.header.stream.id)
+            if honoured:
+                break
+        assert honoured
+        refused = "stereo_decoder_auth_refused_total"
+        labels = {"socket": "requests"}
+        assert wait_until(lambda: (app.registry.get_sample_value(refused, labels) or 0) >= 1, 10)
+        assert not listeners["intruder"].take(message.header.stream.id)
+        push.close(linger=0)
+        for listener in listeners.values():
+            listener.close()
+    finally:
+        context.destroy(linger=0)
+        app.stop()
