@@ -4,8 +4,10 @@ A video camera with ``keyframe_requests_endpoint`` SUB-connects to the decoder's
 socket, subscribed to its own ``rig_id/side`` topic. The capture thread, the socket's only
 user (ZeroMQ sockets are not thread-safe), reads what has come just before it encodes a frame
 (:meth:`KeyframeRequests.take`): a request for the stream it is coding makes that frame a
-keyframe; one for another stream (sent before the camera restarted or started a new stream)
-is stale and ignored; a message that does not parse is ignored too. A pass-through camera
+keyframe, unless a keyframe has been coded since the packet the request names (the send
+queue's forced one after its own drop, or a periodic one: the loss is already repaired); one
+for another stream (sent before the camera restarted or started a new stream) is stale and
+ignored; a message that does not parse is ignored too. A pass-through camera
 codes nothing, so it cannot honour a request: it counts and ignores every one
 (:meth:`KeyframeRequests.ignore_all`). Each request is counted in
 ``stereo_camera_keyframe_requests_total{outcome}`` (:data:`REQUEST_OUTCOMES`).
@@ -19,11 +21,11 @@ from typing import Any
 
 import zmq
 
-from pipeline.wire import KeyframeRequest, ProtocolError, decode_request, request_topic
+from pipeline.wire import KeyframeRequest, ProtocolError, StreamInfo, decode_request, request_topic
 
 log = logging.getLogger(__name__)
 
-REQUEST_OUTCOMES = ("honoured", "stale_stream", "malformed", "passthrough")
+REQUEST_OUTCOMES = ("honoured", "already_keyframe", "stale_stream", "malformed", "passthrough")
 """The ``outcome`` label of ``stereo_camera_keyframe_requests_total``."""
 RCVHWM = 16
 """Requests held for the capture thread; more in one frame time cost nothing more."""
@@ -47,6 +49,8 @@ class KeyframeRequests:
         self._counters = counters
         self._secure = secure
         self._socket: zmq.Socket | None = None
+        self._stream_id: int | None = None  # the stream being coded
+        self._keyframe: tuple[int, int] | None = None  # (stream id, packet) of its last keyframe
 
     def open(self, context: zmq.Context) -> None:
         """Create the SUB socket, subscribe to this camera's topic and connect (lazily: the
@@ -67,16 +71,32 @@ class KeyframeRequests:
             self._socket.close(linger=0)
             self._socket = None
 
-    def take(self, stream_id: int | None) -> bool:
-        """Read every request that has come; True when one asks for a keyframe in stream
-        ``stream_id`` (the stream being coded: None before its first frame, which is a
-        keyframe anyway). Never blocks."""
+    def coded(self, stream: StreamInfo) -> None:
+        """The encoder has coded the packet ``stream`` (what :meth:`take` checks requests
+        against: the stream being coded, and its last keyframe)."""
+        if stream.keyframe:
+            self._keyframe = (stream.id, stream.packet)
+        elif self._keyframe is not None and self._keyframe[0] != stream.id:
+            self._keyframe = None  # a new stream (it starts with a keyframe: not yet coded)
+        self._stream_id = stream.id
+
+    def take(self) -> bool:
+        """Read every request that has come; True when one asks for a keyframe that the
+        stream being coded still owes: a request for that stream whose lost packet no keyframe
+        has followed yet. Never blocks."""
         wanted = False
         for request in self._received():
-            honoured = stream_id is not None and request.stream_id == stream_id
-            self._counters["honoured" if honoured else "stale_stream"].inc()
-            wanted = wanted or honoured
+            outcome = self._outcome(request)
+            self._counters[outcome].inc()
+            wanted = wanted or outcome == "honoured"
         return wanted
+
+    def _outcome(self, request: KeyframeRequest) -> str:
+        if self._stream_id is None or request.stream_id != self._stream_id:
+            return "stale_stream"  # before this stream, or none coded yet (its first: a keyframe)
+        if self._keyframe is not None and self._keyframe[1] > request.packet:
+            return "already_keyframe"
+        return "honoured"
 
     def ignore_all(self) -> None:
         """Read and count every request that has come, honouring none (a pass-through

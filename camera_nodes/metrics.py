@@ -66,8 +66,9 @@ class CameraMetrics:
         requests = Counter(
             "stereo_camera_keyframe_requests_total",
             "Keyframe requests from the decoder, by outcome: honoured (the next frame is a "
-            "keyframe), stale_stream (for a stream this camera no longer codes), malformed, "
-            "passthrough (a pass-through stream cannot be made to send one)",
+            "keyframe), already_keyframe (one was coded after the lost packet), stale_stream "
+            "(for a stream this camera no longer codes), malformed, passthrough (a pass-through "
+            "stream cannot be made to send one)",
             [*names, "outcome"],
             registry=self.registry,
         )

@@ -293,7 +293,7 @@ class CameraNode:
         if self._queue.take_keyframe_request():  # only a video stream's drop raises one
             encoder.force_keyframe()
             self.metrics.keyframes_forced.inc()
-        if self._requests is not None and self._requests.take(_stream_id(encoder)):
+        if self._requests is not None and self._requests.take():
             encoder.force_keyframe()
         started = time.monotonic()
         try:
@@ -310,6 +310,8 @@ class CameraNode:
         stream = getattr(encoder, "stream", None)  # a video encoder's packet position
         if stream is not None:
             self._note_encoder(encoder)
+            if self._requests is not None:
+                self._requests.coded(stream)
         h, w = frame.image.shape[:2]
         channels = 1 if frame.image.ndim == 2 else frame.image.shape[2]
         self._enqueue(EncodedFrame(frame.seq, capture_ns, quality, h, w, channels, data, stream))
@@ -409,9 +411,3 @@ class CameraNode:
             server.stop()
         counts = " ".join(f"{k}={v}" for k, v in self.metrics.totals().items())
         log.info("%s/%s stopped: %s", self.config.rig_id, self.config.side, counts)
-
-
-def _stream_id(encoder) -> int | None:
-    """The id of the stream a video encoder is coding (None before its first frame)."""
-    stream = getattr(encoder, "stream", None)
-    return None if stream is None else stream.id

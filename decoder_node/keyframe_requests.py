@@ -3,8 +3,8 @@
 When a video stream drops a packet at receive (``stream_gap``, ``waiting_keyframe``,
 ``corrupt_packet``, ``decode_error``: it waits for a keyframe), the receiver asks the stream's
 camera for one at once instead of waiting for the periodic keyframe. The request
-(:class:`~pipeline.wire.KeyframeRequest`, with the stream id of the dropped packet) goes out on
-a bound PUB socket that every video camera SUB-connects to, subscribed to its own
+(:class:`~pipeline.wire.KeyframeRequest`, with the stream id and packet of the dropped frame)
+goes out on a bound PUB socket that every video camera SUB-connects to, subscribed to its own
 ``rig_id/side``. At most one request a stream per ``interval_s`` (:class:`RequestLimiter`): a
 storm of lost packets costs at most one forced keyframe an interval; a lost request is sent
 again by the stream's next dropped packet once the interval has passed, as its packets keep
@@ -109,7 +109,7 @@ class KeyframeRequester:
         stream = frame.header.stream
         if self._socket is None or stream is None or not self._limiter.due(frame.key, now):
             return False
-        request = KeyframeRequest(frame.rig, frame.side, stream.id)
+        request = KeyframeRequest(frame.rig, frame.side, stream.id, stream.packet)
         try:
             self._socket.send_multipart(encode_request(request), flags=zmq.NOBLOCK)
         except zmq.ZMQError as e:  # PUB drops rather than blocks; anything else: not sent

@@ -9,8 +9,8 @@ to its own topic, so one request is one ZeroMQ multipart message of exactly two 
    ``/`` is in no rig id, and a side is ``left`` or ``right``, so no camera's topic is a
    prefix of another's);
 2. a msgpack map of at most :data:`MAX_REQUEST_BYTES`: ``{"version": 1, "rig_id", "side",
-   "stream_id"}``, every key required and no other allowed, each checked as the frame header
-   checks its fields; the topic must be the map's ``rig_id/side``.
+   "stream_id", "packet"}``, every key required and no other allowed, each checked as the frame
+   header checks its fields; the topic must be the map's ``rig_id/side``.
 
 :func:`decode_request` raises a :class:`~pipeline.wire.ProtocolError` subclass for anything
 else, never another exception; the camera counts it and ignores it.
@@ -38,26 +38,32 @@ from pipeline.wire.protocol import (
 REQUEST_VERSION = 1
 """The version of a keyframe request (its own numbering, apart from the frame messages')."""
 MAX_REQUEST_BYTES = 256
-"""The largest request map accepted (a valid one packs to under 120 bytes)."""
+"""The largest request map accepted (a valid one packs to at most 129 bytes)."""
 _WHAT = "keyframe request"
 
 
 @dataclass(frozen=True)
 class KeyframeRequest:
     """A request that camera ``rig_id``/``side`` code its next frame as a keyframe, valid only
-    while that camera's stream is ``stream_id`` (the ``stream.id`` of the frames that showed
+    while that camera's stream is ``stream_id`` (the ``stream.id`` of the frame that showed
     the loss): a camera that restarted since runs a new stream, which starts with a keyframe,
-    and ignores it. Every field is checked when the request is built."""
+    and ignores it. ``packet``: that frame's ``stream.packet``; a camera that has coded a
+    keyframe after it already repairs the loss (its own send queue's forced keyframe, or a
+    periodic one) and ignores the request too, as RTCP's FIR carries a sequence number so that
+    a repeated request does not cost a second keyframe. Every field is checked when the request
+    is built."""
 
     rig_id: str
     side: str
     stream_id: int
+    packet: int
 
     def __post_init__(self) -> None:
         _check_id("rig_id", self.rig_id, _WHAT)
         if type(self.side) is not str or self.side not in SIDES:
             raise MalformedMessageError(f"{_WHAT} field 'side' must be 'left' or 'right'")
         _check_int("stream_id", self.stream_id, 0, _INT64_MAX, _WHAT)
+        _check_int("packet", self.packet, 0, _INT64_MAX, _WHAT)
 
 
 _KEYS = frozenset({"version"} | {f.name for f in fields(KeyframeRequest)})

@@ -17,7 +17,7 @@ from camera_nodes.metrics import CameraMetrics
 from camera_nodes.node import CameraNode
 from pipeline.config import ConfigError
 from pipeline.sharding import ShardConfig
-from pipeline.wire import FrameHeader, KeyframeRequest, decode_frame, encode_request
+from pipeline.wire import FrameHeader, KeyframeRequest, StreamInfo, decode_frame, encode_request
 from tests.camera_nodes.test_camera_node import config
 
 pytestmark = pytest.mark.timeout(90)
@@ -39,8 +39,8 @@ class Publisher:
         assert self.socket.poll(timeout_ms), "no camera subscribed"
         assert self.socket.recv() == b"\x01" + topic
 
-    def request(self, rig: str, side: str, stream_id: int) -> None:
-        self.socket.send_multipart(encode_request(KeyframeRequest(rig, side, stream_id)))
+    def request(self, rig: str, side: str, stream_id: int, packet: int = 0) -> None:
+        self.socket.send_multipart(encode_request(KeyframeRequest(rig, side, stream_id, packet)))
 
 
 @pytest.fixture
@@ -75,28 +75,48 @@ def settle(requests: KeyframeRequests) -> None:
     time.sleep(0.1)
 
 
-def test_a_request_for_the_current_stream_is_honoured_and_a_stale_one_ignored(publisher, listener):
+def coded(requests: KeyframeRequests, *packets: tuple[int, bool]) -> None:
+    """Tell ``requests`` that the encoder coded these (packet, keyframe) of :data:`STREAM_ID`."""
+    for packet, keyframe in packets:
+        requests.coded(StreamInfo("h264", STREAM_ID, packet, keyframe))
+
+
+def asked(publisher, requests: KeyframeRequests, stream_id: int, packet: int) -> bool:
+    """Publish one request and take it: whether the next frame is to be a keyframe."""
+    publisher.request("rig0", "left", stream_id, packet)
+    settle(requests)
+    return requests.take()
+
+
+def test_a_request_for_the_stream_being_coded_is_honoured_once(publisher, listener):
     requests, metrics = listener
-    publisher.request("rig0", "left", STREAM_ID)
-    settle(requests)
-    assert requests.take(STREAM_ID)
-    assert not requests.take(STREAM_ID)  # read once
-    publisher.request("rig0", "left", STREAM_ID + 1)  # a stream before a restart
-    settle(requests)
-    assert not requests.take(STREAM_ID)
-    publisher.request("rig0", "left", STREAM_ID)  # before the encoder's first frame
-    settle(requests)
-    assert not requests.take(None)
-    assert counts(metrics) == {"honoured": 1, "stale_stream": 2, "malformed": 0, "passthrough": 0}
+    assert not asked(publisher, requests, STREAM_ID, 0)  # nothing coded yet: its first is one
+    coded(requests, (0, True), (1, False), (2, False))
+    assert asked(publisher, requests, STREAM_ID, 2)
+    assert not requests.take()  # read once
+    assert not asked(publisher, requests, STREAM_ID + 1, 2)  # a stream before a restart
+    assert counts(metrics) == dict.fromkeys(REQUEST_OUTCOMES, 0) | {
+        "honoured": 1,
+        "stale_stream": 2,
+    }
+
+
+def test_a_request_a_keyframe_has_answered_already_is_ignored(publisher, listener):
+    requests, metrics = listener
+    coded(requests, (0, True), (1, False), (2, False), (3, True), (4, False))
+    assert not asked(publisher, requests, STREAM_ID, 2)  # keyframe 3 came after packet 2
+    assert asked(publisher, requests, STREAM_ID, 3)  # the keyframe was the packet it lost
+    assert counts(metrics)["already_keyframe"] == 1 and counts(metrics)["honoured"] == 1
+    requests.coded(StreamInfo("h264", STREAM_ID + 1, 0, False))  # a new stream, none yet
+    assert asked(publisher, requests, STREAM_ID + 1, 0)
 
 
 def test_a_malformed_request_is_counted_and_ignored(publisher, listener):
     requests, metrics = listener
     publisher.socket.send_multipart([b"rig0/left", b"\xc1"])
     publisher.socket.send_multipart([b"rig0/left"])
-    publisher.request("rig0", "left", STREAM_ID)
-    settle(requests)
-    assert requests.take(STREAM_ID)
+    coded(requests, (0, True))
+    assert asked(publisher, requests, STREAM_ID, 0)
     assert counts(metrics)["malformed"] == 2 and counts(metrics)["honoured"] == 1
 
 
@@ -107,7 +127,8 @@ def test_a_passthrough_camera_counts_every_request_and_honours_none(publisher, l
     settle(requests)
     requests.ignore_all()
     assert counts(metrics)["passthrough"] == 3
-    assert not requests.take(STREAM_ID)  # all read
+    coded(requests, (0, True))
+    assert not requests.take()  # all read
 
 
 def video_camera(endpoint: str, requests: str) -> CameraConfig:
@@ -138,9 +159,9 @@ def test_a_camera_codes_a_keyframe_within_two_frames_of_a_request(pull, publishe
         headers = [next_header(sock) for _ in range(4)]
         assert [h.stream.keyframe for h in headers] == [True, False, False, False]
         stream = headers[0].stream.id
-        publisher.request("rig0", "left", stream + 1)  # stale: another stream's
-        publisher.request("rig0", "left", stream)
         asked_after = headers[-1].stream.packet
+        publisher.request("rig0", "left", stream + 1, asked_after)  # another stream's: stale
+        publisher.request("rig0", "left", stream, asked_after)
         later = [next_header(sock) for _ in range(8)]
         keyframes = [h.stream.packet - asked_after for h in later if h.stream.keyframe]
         assert len(keyframes) == 1 and keyframes[0] <= 2, keyframes
@@ -148,11 +169,9 @@ def test_a_camera_codes_a_keyframe_within_two_frames_of_a_request(pull, publishe
     finally:
         node.stop()
         thread.join(30)
-    assert counts(node.metrics) == {
+    assert counts(node.metrics) == dict.fromkeys(REQUEST_OUTCOMES, 0) | {
         "honoured": 1,
         "stale_stream": 1,
-        "malformed": 0,
-        "passthrough": 0,
     }
     assert node.metrics.totals()["keyframe_requests_honoured"] == 1
 

@@ -5,7 +5,8 @@ interval."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -112,7 +113,8 @@ def test_the_limiter_allows_one_request_a_stream_an_interval():
 def test_a_gap_sends_one_request_for_the_stream_that_showed_it(requests):
     messages = VideoCamera().take(8)  # keyframes at 0 and 4
     requests.send([messages[0], *messages[2:4]], now=1.0)  # 1 lost: 2 shows the gap, 3 waits
-    assert requests.received() == [KeyframeRequest("rig0", "left", messages[0].header.stream.id)]
+    stream = messages[2].header.stream  # the frame that showed the gap
+    assert requests.received() == [KeyframeRequest("rig0", "left", stream.id, stream.packet)]
     assert requests.sent("stream_gap") == 1
     assert requests.sent("waiting_keyframe") == 0  # within the interval: not asked again
 
@@ -138,7 +140,8 @@ def test_a_stream_that_loses_nothing_sends_no_request(requests):
 def test_a_corrupt_packet_sends_a_request(requests):
     messages = VideoCamera().take(4)
     requests.send([*messages[:2], corrupt(messages[2])], now=1.0)
-    assert [r.stream_id for r in requests.received()] == [messages[0].header.stream.id]
+    stream = messages[2].header.stream
+    assert [(r.stream_id, r.packet) for r in requests.received()] == [(stream.id, 2)]
     assert requests.sent("corrupt_packet") == 1
 
 
@@ -157,7 +160,8 @@ def test_each_camera_gets_only_its_own_requests(registry, drops):
         right = VideoCamera("right", rig="rig1").take(4)
         left = VideoCamera("left").take(4)
         found.send([left[0], left[2], right[0], right[2]], now=1.0)
-        assert found.received() == [KeyframeRequest("rig1", "right", right[0].header.stream.id)]
+        stream = right[2].header.stream
+        assert found.received() == [KeyframeRequest("rig1", "right", stream.id, stream.packet)]
     finally:
         found.close()
 
@@ -226,6 +230,15 @@ def curve_client(secret: Path, decoder: Path) -> Callable[[zmq.Socket], None]:
     return secure
 
 
+def every_other_frame() -> Iterator[tuple[VideoMessage, VideoMessage]]:
+    """(a frame to send, the frame after it, never sent) of a camera, one new camera after
+    another (a scene is 64 frames wide)."""
+    while True:
+        video = VideoCamera()
+        for _ in range(30):
+            yield tuple(video.take(2))
+
+
 def test_with_curve_only_allowed_camera_keys_get_requests(tmp_path, fake_decoder_cls):
     keys = tmp_path / "keys"
     decoder = generate(keys, "decoder")[0]
@@ -251,18 +264,23 @@ def test_with_curve_only_allowed_camera_keys_get_requests(tmp_path, fake_decoder
         push = context.socket(zmq.PUSH)
         camera(push)
         push.connect(app.endpoint)
-        video, honoured = VideoCamera(), False
-        for _ in range(100):  # every other packet: each one a gap, a request every 0.05 s
-            message = video.take(2)[0]
+        pairs = every_other_frame()
+        honoured, deadline = False, time.monotonic() + 20.0
+        while time.monotonic() < deadline:  # every other packet: each a gap, a request / 0.05 s
+            message, skipped = next(pairs)
             push.send_multipart(message.parts)
-            honoured = listeners["camera"].take(message.header.stream.id)
+            for listener in listeners.values():  # what the camera coded
+                listener.coded(message.header.stream)
+                listener.coded(skipped.header.stream)
+            listeners["camera"]._socket.poll(100)  # before the camera codes on past a keyframe
+            honoured = listeners["camera"].take()
             if honoured:
                 break
         assert honoured
         refused = "stereo_decoder_auth_refused_total"
         labels = {"socket": "requests"}
         assert wait_until(lambda: (app.registry.get_sample_value(refused, labels) or 0) >= 1, 10)
-        assert not listeners["intruder"].take(message.header.stream.id)
+        assert not listeners["intruder"].take()
         push.close(linger=0)
         for listener in listeners.values():
             listener.close()

@@ -25,9 +25,9 @@ from pipeline.wire import (
 from tests.fuzz.target import Target
 from tests.fuzz.wire import damaged, map_parts, multipart
 
-VALID = KeyframeRequest("rig0", "left", 0x1234_5678_9ABC_DEF0)
+VALID = KeyframeRequest("rig0", "left", 0x1234_5678_9ABC_DEF0, 31)
 VALID_PARTS = encode_request(VALID)
-FIELD_NAMES = ("version", "rig_id", "side", "stream_id")
+FIELD_NAMES = ("version", "rig_id", "side", "stream_id", "packet")
 
 
 @st.composite

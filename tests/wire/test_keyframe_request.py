@@ -16,14 +16,13 @@ from pipeline.wire import (
     request_topic,
 )
 
-REQUEST = KeyframeRequest("rig0", "left", 0x1234_5678_9ABC_DEF0)
+REQUEST = KeyframeRequest("rig0", "left", 0x1234_5678_9ABC_DEF0, 31)
 
 
 def body(**changes: object) -> dict:
     """The map of :data:`REQUEST`; ``changes`` replace (or add) keys."""
-    return {"version": 1, "rig_id": "rig0", "side": "left", "stream_id": REQUEST.stream_id} | (
-        changes
-    )
+    fields = {"rig_id": "rig0", "side": "left", "stream_id": REQUEST.stream_id, "packet": 31}
+    return {"version": 1, **fields} | changes
 
 
 def parts(mapping: dict, topic: bytes = b"rig0/left") -> list[bytes]:
@@ -32,8 +31,8 @@ def parts(mapping: dict, topic: bytes = b"rig0/left") -> list[bytes]:
 
 ROUND_TRIPS = [
     REQUEST,
-    KeyframeRequest("a" * 64, "right", 2**63 - 1),
-    KeyframeRequest("r.1:x+y-z", "left", 0),
+    KeyframeRequest("a" * 64, "right", 2**63 - 1, 2**63 - 1),
+    KeyframeRequest("r.1:x+y-z", "left", 0, 0),
 ]
 
 
@@ -54,7 +53,7 @@ def test_a_request_round_trips_over_pub_sub_to_its_own_camera_only():
             sub.setsockopt(zmq.SUBSCRIBE, topic)
             sub.connect(f"tcp://127.0.0.1:{port}")
         for _ in range(100):  # a subscription takes a moment to reach the publisher
-            pub.send_multipart(encode_request(KeyframeRequest("rig0x", "left", 1)))
+            pub.send_multipart(encode_request(KeyframeRequest("rig0x", "left", 1, 0)))
             pub.send_multipart(encode_request(REQUEST))
             if left.poll(50):
                 break
@@ -88,6 +87,9 @@ def test_a_request_round_trips_over_pub_sub_to_its_own_camera_only():
         (parts(body(stream_id=2**63)), "'stream_id' out of range"),
         (parts(body(stream_id=1.0)), "'stream_id' must be an int"),
         (parts(body(stream_id=False)), "'stream_id' must be an int"),
+        (parts({k: v for k, v in body().items() if k != "packet"}), "missing: packet"),
+        (parts(body(packet=-1)), "'packet' out of range"),
+        (parts(body(packet="31")), "'packet' must be an int"),
         (parts(body(), b"rig0/right"), "topic"),
         (parts(body(), b"rig0/lef"), "topic"),
         (parts(body(), b""), "topic"),
@@ -108,7 +110,13 @@ def test_a_request_of_another_version_is_unsupported(version: int):
 
 @pytest.mark.parametrize(
     "fields",
-    [("rig 0", "left", 1), ("rig0", "up", 1), ("rig0", "left", -1), ("rig0", "left", True)],
+    [
+        ("rig 0", "left", 1, 0),
+        ("rig0", "up", 1, 0),
+        ("rig0", "left", -1, 0),
+        ("rig0", "left", True, 0),
+        ("rig0", "left", 1, 2**63),
+    ],
 )
 def test_a_bad_request_cannot_be_built(fields: tuple):
     with pytest.raises(MalformedMessageError):
