@@ -112,6 +112,8 @@ def _adapt(decoder: dict, camera: dict, ports) -> None:
     """What a test must change: loopback ports, the camera's synthetic source and dsin codec."""
     decoder["receiver"]["bind"] = _port(decoder["receiver"]["bind"], ports.frames)
     decoder["http"] |= {"host": "127.0.0.1", "port": ports.decoder_http}
+    if "keyframe_requests" in decoder:
+        decoder["keyframe_requests"]["bind"] = "tcp://127.0.0.1:*"
     for sink in decoder["sinks"]:
         if sink["type"] == "zmq":
             sink["bind"] = f"tcp://127.0.0.1:{ports.right_metrics}"
