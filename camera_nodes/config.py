@@ -183,6 +183,11 @@ class CameraConfig:
     )
     clock_offset_ns: int = setting(0, doc="added to capture times (clock-skew testing)")
     capture_jitter_ms: float = setting(0.0, min=0.0, max=10000.0, doc="random delay (testing)")
+    keyframe_requests_endpoint: str = setting(
+        "",
+        doc="the decoder's keyframe request PUB endpoint (video codecs, docs/protocol.md); "
+        "with [shard], a template with {index}; empty = periodic keyframes only",
+    )
     secret_key: Path | None = field(
         default=None,
         metadata={"doc": "this camera's certificate with its secret key: CURVE (security.md)"},
@@ -213,8 +218,12 @@ class CameraConfig:
             )
         if not ID_PATTERN.fullmatch(self.rig_id):
             raise ValueError(f"rig_id must be 1-64 chars of [A-Za-z0-9_.:+-]: {self.rig_id!r}")
-        self._check_endpoint_template()
+        self._check_endpoint_template("endpoint", self.endpoint)
         self._check_video()
+        if self.keyframe_requests_endpoint:
+            self._check_endpoint_template(
+                "keyframe_requests_endpoint", self.keyframe_requests_endpoint
+            )
 
     @property
     def is_video(self) -> bool:
@@ -236,6 +245,12 @@ class CameraConfig:
         if not self.is_video:
             if self.video is not None:
                 raise ConfigError("video", f"a [video] table needs a video codec {VIDEO_CODECS}")
+            if self.keyframe_requests_endpoint:
+                raise ConfigError(
+                    "keyframe_requests_endpoint",
+                    f"a keyframe request needs a video codec {VIDEO_CODECS}: every "
+                    f"{self.codec} frame stands alone",
+                )
             if self.passes_through:
                 raise ConfigError("codec", "a passthrough source needs the stream's video codec")
             return
@@ -265,18 +280,29 @@ class CameraConfig:
     def decoder_endpoint(self) -> str:
         """The endpoint to connect to: ``endpoint``, its ``{index}`` filled with this rig's
         decoder replica when ``[shard] replicas`` is set (``docs/sharding.md``)."""
-        if not self.shard.replicas:
-            return self.endpoint
-        index = replica_of(self.rig_id, self.shard.replicas, self.shard.assign)
-        return fill_endpoint(self.endpoint, index)
+        return self._filled(self.endpoint)
 
-    def _check_endpoint_template(self) -> None:
+    @property
+    def request_endpoint(self) -> str:
+        """The decoder's keyframe request endpoint to subscribe to ("" = none): that of the
+        decoder ``endpoint`` reaches, ``{index}`` filled alike."""
+        return (
+            self._filled(self.keyframe_requests_endpoint) if self.keyframe_requests_endpoint else ""
+        )
+
+    def _filled(self, template: str) -> str:
+        if not self.shard.replicas:
+            return template
+        index = replica_of(self.rig_id, self.shard.replicas, self.shard.assign)
+        return fill_endpoint(template, index)
+
+    def _check_endpoint_template(self, key: str, template: str) -> None:
         try:
-            fill_endpoint(self.endpoint, 0)
+            fill_endpoint(template, 0)
         except ValueError as e:
-            raise ConfigError("endpoint", str(e)) from e
-        templated = "index" in template_fields(self.endpoint)
+            raise ConfigError(key, str(e)) from e
+        templated = "index" in template_fields(template)
         if self.shard.replicas and not templated:
-            raise ConfigError("endpoint", "[shard] replicas is set: the endpoint needs {index}")
+            raise ConfigError(key, f"[shard] replicas is set: the {key} needs {{index}}")
         if templated and not self.shard.replicas:
-            raise ConfigError("endpoint", "{index} needs [shard] replicas (the decoder count)")
+            raise ConfigError(key, "{index} needs [shard] replicas (the decoder count)")

@@ -12,6 +12,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from camera_nodes.keyframe_requests import REQUEST_OUTCOMES
 from pipeline.monitoring import process_registry
 
 DROP_REASONS = ("queue_full", "capture_error", "encode_error", "shutdown", "awaiting_keyframe")
@@ -62,6 +63,16 @@ class CameraMetrics:
             "stereo_camera_keyframes_sent_total",
             "Video keyframes handed to ZeroMQ: the points where a decoder joins or recovers",
         )
+        requests = Counter(
+            "stereo_camera_keyframe_requests_total",
+            "Keyframe requests from the decoder, by outcome: honoured (the next frame is a "
+            "keyframe), already_keyframe (one was coded after the lost packet), stale_stream "
+            "(for a stream this camera no longer codes), malformed, passthrough (a pass-through "
+            "stream cannot be made to send one)",
+            [*names, "outcome"],
+            registry=self.registry,
+        )
+        self.keyframe_requests = {o: requests.labels(**labels, outcome=o) for o in REQUEST_OUTCOMES}
         self._encoder_info = Gauge(
             "stereo_camera_video_encoder_info",
             "The FFmpeg encoder a video camera runs (label encoder; value 1)",
@@ -93,7 +104,7 @@ class CameraMetrics:
 
     def totals(self) -> dict[str, int]:
         """This node's frame counts so far: captured, encoded, sent, video keyframes sent,
-        capture times missed, and frames dropped by reason."""
+        capture times missed, keyframe requests honoured, and frames dropped by reason."""
 
         def value(name: str, **extra: str) -> int:
             sample = self.registry.get_sample_value(name, {**self._labels, **extra})
@@ -105,6 +116,9 @@ class CameraMetrics:
         }
         counts["keyframes_sent"] = value("stereo_camera_keyframes_sent_total")
         counts["missed_slots"] = value("stereo_camera_capture_slots_missed_total")
+        counts["keyframe_requests_honoured"] = value(
+            "stereo_camera_keyframe_requests_total", outcome="honoured"
+        )
         for reason in DROP_REASONS:
             counts[f"dropped_{reason}"] = value("stereo_camera_frames_dropped_total", reason=reason)
         return counts

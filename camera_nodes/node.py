@@ -13,9 +13,13 @@ with ``linger_ms``, release the source, and log one line of the node's frame cou
 dropped_<reason>=N ...``), and close the encoder.
 
 A video codec (``h264``, ``hevc``, ``av1``) sends each frame as protocol version 2, with the
-stream position its encoder reports. A pass-through source (a :class:`PacketSource`) runs no
-encoder at all: each packet is sent as it came (:class:`~camera_nodes.frames.PacketForwarder`),
-read as fast as the source hands it out (the stream paces itself; ``fps`` is not used).
+stream position its encoder reports; with ``keyframe_requests_endpoint`` it also subscribes to
+the decoder's keyframe requests, read by the capture thread before each encode
+(:mod:`camera_nodes.keyframe_requests`): one for its stream makes the next frame a keyframe.
+A pass-through source (a :class:`PacketSource`) runs no encoder at all: each packet is sent as
+it came (:class:`~camera_nodes.frames.PacketForwarder`), read as fast as the source hands it
+out (the stream paces itself; ``fps`` is not used), and keyframe requests are counted and
+ignored.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import zmq
 from camera_nodes.config import CameraConfig
 from camera_nodes.frames import EncodedFrame, PacketForwarder, stream_link
 from camera_nodes.health import Activity, camera_health
+from camera_nodes.keyframe_requests import KeyframeRequests
 from camera_nodes.metrics import CameraMetrics
 from camera_nodes.pacing import Pacer
 from camera_nodes.preflight import camera_weights
@@ -93,6 +98,7 @@ class CameraNode:
         self._capture_done = threading.Event()
         self._controller: QualityController | None = None
         self._deadline: float | None = None
+        self._requests: KeyframeRequests | None = None
         self.activity = Activity()
 
     def stop(self) -> None:
@@ -117,6 +123,7 @@ class CameraNode:
         server = self._serve_http()
         ctx = zmq.Context()
         sock = self._open_socket(ctx)
+        self._open_requests(ctx)
         sender = threading.Thread(target=self._send_loop, args=(sock,), name="camera-sender")
         try:
             with self._source:
@@ -197,14 +204,27 @@ class CameraNode:
         sock = ctx.socket(zmq.PUSH)
         sock.setsockopt(zmq.SNDHWM, self.config.sndhwm)
         sock.setsockopt(zmq.LINGER, self.config.linger_ms)
-        if self.config.secret_key is not None and self.config.server_key is not None:
-            public, secret = load_keypair("secret_key", self.config.secret_key)
-            sock.curve_publickey, sock.curve_secretkey = public, secret
-            sock.curve_serverkey = load_public("server_key", self.config.server_key)
+        self._secure(sock)
         endpoint = self.config.decoder_endpoint
         sock.connect(endpoint)
         log.info("%s/%s pushing to %s", self.config.rig_id, self.config.side, endpoint)
         return sock
+
+    def _secure(self, sock: zmq.Socket) -> None:
+        """Make ``sock`` a CURVE client with this camera's keys, when it has them."""
+        if self.config.secret_key is not None and self.config.server_key is not None:
+            public, secret = load_keypair("secret_key", self.config.secret_key)
+            sock.curve_publickey, sock.curve_secretkey = public, secret
+            sock.curve_serverkey = load_public("server_key", self.config.server_key)
+
+    def _open_requests(self, ctx: zmq.Context) -> None:
+        """Subscribe to the decoder's keyframe requests, when configured."""
+        endpoint = self.config.request_endpoint
+        if not endpoint:
+            return
+        cfg, counters = self.config, self.metrics.keyframe_requests
+        self._requests = KeyframeRequests(endpoint, cfg.rig_id, cfg.side, counters, self._secure)
+        self._requests.open(ctx)
 
     def _capture_loop(self, pacer: Pacer | None, handle: Callable[[Any, int, int], None]) -> int:
         """Read the source (at ``pacer``'s times, if any) until ``frames``, its end or
@@ -241,6 +261,8 @@ class CameraNode:
         """Queue a pass-through packet as frame ``index``, stamped with its own capture time
         (the stream's, mapped to the camera clock) rather than its read time ``capture_ns``."""
         self._queue.take_keyframe_request()  # a stream coded elsewhere: its next keyframe
+        if self._requests is not None:
+            self._requests.ignore_all()
         item = self._forwarder.frame(packet, index)
         self.metrics.quality.set(item.quality)
         self._enqueue(item)
@@ -271,6 +293,8 @@ class CameraNode:
         if self._queue.take_keyframe_request():  # only a video stream's drop raises one
             encoder.force_keyframe()
             self.metrics.keyframes_forced.inc()
+        if self._requests is not None and self._requests.take():
+            encoder.force_keyframe()
         started = time.monotonic()
         try:
             data = encoder.encode(frame.image, role=role, quality=quality)
@@ -286,6 +310,8 @@ class CameraNode:
         stream = getattr(encoder, "stream", None)  # a video encoder's packet position
         if stream is not None:
             self._note_encoder(encoder)
+            if self._requests is not None:
+                self._requests.coded(stream)
         h, w = frame.image.shape[:2]
         channels = 1 if frame.image.ndim == 2 else frame.image.shape[2]
         self._enqueue(EncodedFrame(frame.seq, capture_ns, quality, h, w, channels, data, stream))
@@ -374,6 +400,8 @@ class CameraNode:
         self.metrics.dropped["shutdown"].inc(len(left))
         self.metrics.queue_depth.set(0)
         sock.close(linger=self.config.linger_ms)
+        if self._requests is not None:
+            self._requests.close()
         ctx.term()
         close = getattr(self._encoder, "close", None)  # a video encoder ends its stream
         if close is not None:

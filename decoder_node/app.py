@@ -18,12 +18,13 @@ import zmq
 from prometheus_client import CollectorRegistry
 
 import pipeline
-from decoder_node.auth import CAMERAS, SINK, Curve, publish_exposure, refused_counter
+from decoder_node.auth import CAMERAS, REQUESTS, SINK, Curve, publish_exposure, refused_counter
 from decoder_node.batching import DynamicBatcher
 from decoder_node.config import DecoderConfig, ZmqSinkConfig
 from decoder_node.decode_workers import BatchDecoder, DecodeWorkers
 from decoder_node.frames import StereoItem
 from decoder_node.health import health_document
+from decoder_node.keyframe_requests import KeyframeRequester
 from decoder_node.metrics import (
     FrameDrops,
     final_counts,
@@ -69,6 +70,7 @@ class DecoderApp:
         self._pairer: Pairer | None = None
         self._batcher: DynamicBatcher | None = None
         self._receiver: Receiver | None = None
+        self._requests: KeyframeRequester | None = None
         self._workers: DecodeWorkers | None = None
         self._http: MonitoringServer | None = None
         self._receive_thread: threading.Thread | None = None
@@ -88,6 +90,7 @@ class DecoderApp:
             ("codec", self._init_codec),
             ("sinks", self._init_sinks),
             ("pairer and batcher", self._init_queues),
+            ("keyframe request socket", self._init_requests),
             ("receive socket", self._init_receiver),
             ("http server", self._start_http),
             ("decode workers", self._start_workers),
@@ -196,6 +199,20 @@ class DecoderApp:
         self._pairer = Pairer(self.cfg.pairing, self._drops, self.registry)
         self._batcher = DynamicBatcher(self.cfg.batching, self._drops, self.registry)
 
+    def _init_requests(self) -> None:
+        cfg = self.cfg.keyframe_requests
+        if not cfg.bind:
+            return
+        secure = None if self._curve is None else (lambda s: self._curve.secure(s, REQUESTS))
+        self._requests = KeyframeRequester(
+            cfg, self.registry, self._drops.rigs, self._context, secure
+        )
+        try:
+            self._requests.open()
+        except zmq.ZMQError as e:
+            raise ConfigError("keyframe_requests.bind", f"cannot bind {cfg.bind}: {e}") from e
+        log.info("keyframe requests: publishing on %s", self._requests.endpoint)
+
     def _init_receiver(self) -> None:
         assert None not in (self._pairer, self._batcher, self._drops, self._context)
         self._receiver = Receiver(
@@ -209,6 +226,7 @@ class DecoderApp:
             None if self._curve is None else (lambda s: self._curve.secure(s, CAMERAS)),
             ShardFilter.from_config(self.cfg.shard).owns,
             self._nvdec(),
+            self._requests,
         )
         try:
             self._receiver.open()
@@ -301,6 +319,8 @@ class DecoderApp:
             self._sinks.close()
         if self._receiver is not None:
             self._receiver.close()
+        if self._requests is not None:
+            self._requests.close()
         if self._http is not None:
             self._http.stop()
         if self._curve is not None:

@@ -4,9 +4,10 @@ A ZAP handler (pyzmq's :class:`~zmq.auth.thread.ThreadAuthenticator`) runs on th
 ZeroMQ context, with one allowlist per socket. On the receive socket (ZAP domain ``cameras``) a
 client passes only with a camera key of ``[security] cameras``, and the connection's
 ``User-Id`` is that key's ``rig/side`` (the rig alone for a legacy key), which the receiver
-compares with every frame's ``rig_id`` and ``side``. On the PUB sink (domain ``sink``) a
-subscriber passes only with a key of ``[security] subscribers``. Every refused key is counted
-in ``stereo_decoder_auth_refused_total{socket}`` (``frames`` or ``sink``).
+compares with every frame's ``rig_id`` and ``side``. The keyframe request socket (domain
+``requests``) takes the same camera keys. On the PUB sink (domain ``sink``) a subscriber passes
+only with a key of ``[security] subscribers``. Every refused key is counted in
+``stereo_decoder_auth_refused_total{socket}`` (``frames``, ``requests`` or ``sink``).
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from pipeline.security import CameraKey, camera_allowlist, load_keypair, subscri
 
 log = logging.getLogger(__name__)
 
-CAMERAS, SINK = "cameras", "sink"
-SOCKET_LABELS = {CAMERAS: "frames", SINK: "sink"}
+CAMERAS, REQUESTS, SINK = "cameras", "requests", "sink"
+SOCKET_LABELS = {CAMERAS: "frames", REQUESTS: "requests", SINK: "sink"}
 """The ``socket`` label of ``auth_refused_total`` by ZAP domain."""
 
 
@@ -51,6 +52,14 @@ def bind_socket(
         sock.close(linger=0)
         raise
     return sock
+
+
+def bound_endpoint(sock: zmq.Socket | None, configured: str) -> str:
+    """The endpoint ``sock`` is bound to (with the real port where ``configured`` asked for
+    any), or ``configured`` while it is not bound."""
+    if sock is None:
+        return configured
+    return sock.getsockopt_string(zmq.LAST_ENDPOINT)
 
 
 class _Allowlist:
@@ -86,7 +95,8 @@ def refused_counter(registry: CollectorRegistry) -> Counter:
     counter = Counter(
         metric_name("auth_refused_total"),
         "Connections refused by CURVE authentication: a key not on the socket's allowlist "
-        "(socket: frames = cameras, sink = PUB sink subscribers).",
+        "(socket: frames = cameras, requests = cameras on the keyframe request socket, "
+        "sink = PUB sink subscribers).",
         ("socket",),
         registry=registry,
     )
@@ -120,6 +130,7 @@ class Curve:
         subscribers = subscriber_allowlist("security.subscribers", cfg.subscribers) if sink else ()
         self._providers = {
             CAMERAS: _Allowlist(self.cameras, refused.labels(SOCKET_LABELS[CAMERAS])),
+            REQUESTS: _Allowlist(self.cameras, refused.labels(SOCKET_LABELS[REQUESTS])),
             SINK: _Allowlist(frozenset(subscribers), refused.labels(SOCKET_LABELS[SINK])),
         }
         self._authenticator: RigAuthenticator | None = None

@@ -34,6 +34,21 @@ class ReceiverConfig:
 
 
 @dataclass(frozen=True)
+class KeyframeRequestConfig:
+    """The PUB socket that asks a video camera for a keyframe when its stream drops a packet
+    (``docs/protocol.md``, Keyframe requests); cameras SUB-connect with
+    ``keyframe_requests_endpoint``."""
+
+    bind: str = setting(
+        "", doc="ZeroMQ endpoint the PUB socket binds (tcp://*:5557); empty = no requests."
+    )
+    interval_s: float = setting(
+        0.5, min=0.01, max=3600.0, doc="At most one request a stream (rig and side) this often."
+    )
+    sndhwm: int = setting(64, min=1, max=100_000, doc="Send high-water mark; PUB drops beyond.")
+
+
+@dataclass(frozen=True)
 class LimitsConfig:
     """The largest image accepted, checked on the wire header and the bitstream header before
     any work (a larger one is dropped as ``bad_bitstream``)."""
@@ -170,7 +185,9 @@ class SecurityConfig:
 
     Off, the decoder refuses to serve a non-loopback address unless ``allow_insecure``."""
 
-    enabled: bool = setting(False, doc="Encrypt and authenticate the receive and PUB sockets.")
+    enabled: bool = setting(
+        False, doc="Encrypt and authenticate the receive, keyframe request and PUB sockets."
+    )
     allow_insecure: bool = setting(
         False, doc="With security off, serve non-loopback addresses anyway (warned, metered)."
     )
@@ -193,6 +210,7 @@ class DecoderConfig:
     """The whole decoder daemon configuration."""
 
     receiver: ReceiverConfig = field(default_factory=ReceiverConfig)
+    keyframe_requests: KeyframeRequestConfig = field(default_factory=KeyframeRequestConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     pairing: PairingConfig = field(default_factory=PairingConfig)
     batching: BatchingConfig = field(default_factory=BatchingConfig)

@@ -20,6 +20,7 @@ from pipeline.security import camera_allowlist, load_keypair, subscriber_allowli
 def check_decoder(cfg: DecoderConfig) -> None:
     """Raise :class:`~pipeline.config.ConfigError` for the first value start-up would fail on."""
     check_endpoint("receiver.bind", cfg.receiver.bind)
+    check_request_endpoint(cfg)
     check_device("codec.device", cfg.codec.device)
     check_dsin_model("codec.model", cfg.codec.model)
     check_weights_dir("codec.weights_dir", cfg.codec.weights_dir)
@@ -51,16 +52,34 @@ def check_decoder(cfg: DecoderConfig) -> None:
 
 def open_endpoints(cfg: DecoderConfig) -> list[str]:
     """``key = address`` of every endpoint served without CURVE on a non-loopback address:
-    the receive and PUB sink sockets and the HTTP server, when ``[security]`` is off."""
+    the receive, keyframe request and PUB sink sockets and the HTTP server, when
+    ``[security]`` is off."""
     if cfg.security.enabled:
         return []
     served = {"receiver.bind": cfg.receiver.bind}
+    if cfg.keyframe_requests.bind:
+        served["keyframe_requests.bind"] = cfg.keyframe_requests.bind
     for index, sink in enumerate(cfg.sinks):
         if isinstance(sink, ZmqSinkConfig):
             served[f"sinks[{index}].bind"] = sink.bind
     if cfg.http.enabled:
         served["http.host"] = cfg.http.host
     return [f"{key} = {address!r}" for key, address in served.items() if not is_loopback(address)]
+
+
+def check_request_endpoint(cfg: DecoderConfig) -> None:
+    """ConfigError naming ``keyframe_requests.bind`` for an endpoint ZeroMQ would refuse or the
+    receive socket's own (nothing to check when requests are off)."""
+    bind = cfg.keyframe_requests.bind
+    if not bind:
+        return
+    check_endpoint("keyframe_requests.bind", bind)
+    if bind == cfg.receiver.bind:
+        raise ConfigError(
+            "keyframe_requests.bind",
+            f"{bind!r} is receiver.bind: the requests need a port of "
+            "their own (5557 by convention)",
+        )
 
 
 def check_entropy_decoder() -> None:

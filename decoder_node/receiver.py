@@ -3,11 +3,13 @@
 Every message is checked before it is queued: the wire header (``pipeline.wire.decode_frame``),
 then the bitstream's own header (``pipeline.codec.bitstream.container.parse``, once) against the
 wire header. A video frame (protocol version 2) is then decoded in its stream
-(:mod:`decoder_node.streams`) and goes on with its pixels. A message without a usable frame
-header is counted in ``malformed_messages_total{reason}``; a frame with a known rig and side that
-fails a later check or its stream's decode in ``frames_dropped_total{reason}``. Nothing raises
-out of :meth:`Receiver.handle`. The receive thread also owns the
-:class:`~decoder_node.pairing.Pairer` and expires its waiting frames between polls.
+(:mod:`decoder_node.streams`) and goes on with its pixels; one its stream drops asks its
+camera for a keyframe (:mod:`decoder_node.keyframe_requests`, when configured). A message
+without a usable frame header is counted in ``malformed_messages_total{reason}``; a frame with a
+known rig and side that fails a later check or its stream's decode in
+``frames_dropped_total{reason}``. Nothing raises out of :meth:`Receiver.handle`. The receive
+thread also owns the :class:`~decoder_node.pairing.Pairer` and expires its waiting frames
+between polls.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from typing import Any
 import zmq
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from decoder_node.auth import bind_socket
+from decoder_node.auth import bind_socket, bound_endpoint
 from decoder_node.config import ReceiverConfig
 from decoder_node.frames import ReceivedFrame, StereoItem
+from decoder_node.keyframe_requests import KeyframeRequester
 from decoder_node.metrics import (
     BPP_BUCKETS,
     LATENCY_BUCKETS,
@@ -141,11 +144,14 @@ class Receiver:
         secure: Callable[[zmq.Socket], None] | None = None,
         owns: Callable[[str], bool] | None = None,
         hardware: bool = False,
+        requests: KeyframeRequester | None = None,
     ) -> None:
         """``secure``: makes the socket a CURVE server (ZAP domain ``cameras``) before it binds;
         then every frame's ``rig_id`` must be its connection's authenticated rig. ``owns``: the
         rigs of this decoder's shard; another rig's frame is refused as ``wrong_shard``.
-        ``hardware``: video streams try NVDEC before the CPU decoder."""
+        ``hardware``: video streams try NVDEC before the CPU decoder. ``requests``: asks a
+        video camera for a keyframe when its stream drops a frame (opened by the caller; used
+        by the receive thread only)."""
         self._cfg = cfg
         self._limits = limits or ImageLimits()
         self._secure = secure
@@ -155,6 +161,7 @@ class Receiver:
         self._drops = drops
         self._metrics = ReceiverMetrics(registry, drops.rigs, cfg.max_rigs)
         self._streams = StreamDecoders(registry, drops.rigs, self._limits, hardware)
+        self._requests = requests
         self._context = context
         self._socket: zmq.Socket | None = None
         self._rigs: dict[str, float] = {}  # rig -> when its last frame came (monotonic)
@@ -162,9 +169,7 @@ class Receiver:
     @property
     def endpoint(self) -> str:
         """The bound endpoint (with the real port when the config asked for port 0)."""
-        if self._socket is None:
-            return self._cfg.bind
-        return self._socket.getsockopt_string(zmq.LAST_ENDPOINT)
+        return bound_endpoint(self._socket, self._cfg.bind)
 
     def open(self) -> None:
         """Create and bind the PULL socket (raises ``zmq.ZMQError`` if the bind fails)."""
@@ -239,16 +244,21 @@ class Receiver:
             return None
         if header.stream is None:
             return dataclasses.replace(frame, weights_hash=checked.header.weights_hash)
-        return self._decode_stream(frame, checked)
+        return self._decode_stream(frame, checked, now)
 
-    def _decode_stream(self, frame: ReceivedFrame, bits: Bitstream) -> ReceivedFrame | None:
-        """A video frame with its pixels, decoded in its stream; None (counted) if dropped."""
+    def _decode_stream(
+        self, frame: ReceivedFrame, bits: Bitstream, now: float
+    ) -> ReceivedFrame | None:
+        """A video frame with its pixels, decoded in its stream; None (counted) if dropped,
+        and then its camera is asked for a keyframe."""
         if len(bits.strings) != 1:  # a video container holds the packet, nothing else
             self._drops.drop(frame.rig, frame.side, "bad_bitstream")
             return None
         result = self._streams.decode(frame, bits.strings[0])
         if result.dropped is not None:
             self._drops.drop(frame.rig, frame.side, result.dropped)
+            if self._requests is not None:
+                self._requests.on_drop(frame, result.dropped, now)
             return None
         return dataclasses.replace(
             frame,

@@ -1,5 +1,6 @@
 # A camera node on the CPU, from the torch-free base install (standard codecs: avif, webp,
-# jpeg; docs/install.md). Build from the repository root:
+# jpeg; video codecs h264, hevc, av1 through PyAV, whose wheel carries FFmpeg; docs/install.md).
+# Build from the repository root:
 #   docker build -f deploy/docker/camera.Dockerfile -t stereo-camera .
 # A dsin camera needs the learned extra with torch's CPU build:
 #   docker build -f deploy/docker/camera.Dockerfile --build-arg EXTRAS=learned -t stereo-camera-dsin .
@@ -11,6 +12,8 @@
 # The config turns CURVE on: host-keys/ holds only this camera's .key_secret (0600, owned by
 # 10001) and the decoder's public decoder.key (docs/install.md, docs/security.md).
 #   docker run ... -e HEALTH_PORT=8472 -p 8472:8472 -v .../camera-right.toml:... stereo-camera
+# An H.264 camera (decoders upgraded first: docs/operations.md) is the same image and run with
+# -v $PWD/configs/camera-h264.toml:/etc/stereo-pipeline/camera.toml:ro; it writes nothing.
 FROM python:3.11-slim AS build
 ARG EXTRAS=""
 ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu

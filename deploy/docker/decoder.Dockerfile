@@ -52,8 +52,9 @@ USER 10001:10001
 # the state directory: the example config's relative PNG sink (out/decoded) lands here;
 # mount a volume on it to keep outputs (and weights, docs/weights.md)
 WORKDIR /var/lib/stereo-pipeline
-# 5555 frames in (PULL), 5556 republish (PUB, when the zmq sink is configured), 8470 /metrics + /healthz
-EXPOSE 5555 5556 8470
+# 5555 frames in (PULL), 5556 republish (PUB, when the zmq sink is configured), 5557 keyframe
+# requests to video cameras (PUB, when [keyframe_requests] bind is set), 8470 /metrics + /healthz
+EXPOSE 5555 5556 5557 8470
 STOPSIGNAL SIGTERM
 # python's urllib (no curl in the image): exits 1 unless /healthz answers 200
 HEALTHCHECK --interval=15s --timeout=3s --start-period=60s --retries=3 \

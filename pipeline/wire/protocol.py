@@ -160,15 +160,19 @@ def _check_payload_size(size: int) -> None:
         raise MalformedMessageError(f"bitstream of {size} bytes > {MAX_PAYLOAD_BYTES}")
 
 
-def _unpack_header(view: memoryview) -> dict[str, Any]:
-    if view.nbytes > MAX_HEADER_BYTES:
-        raise MalformedMessageError(f"header of {view.nbytes} bytes > {MAX_HEADER_BYTES}")
+def _unpack_header(
+    view: memoryview, limit: int = MAX_HEADER_BYTES, what: str = "header"
+) -> dict[str, Any]:
+    """The msgpack map ``view`` holds (``what``: the message part, in the errors), at most
+    ``limit`` bytes, checked before it is unpacked."""
+    if view.nbytes > limit:
+        raise MalformedMessageError(f"{what} of {view.nbytes} bytes > {limit}")
     try:
         obj = msgpack.unpackb(view, raw=False, strict_map_key=True, use_list=False)
     except (ValueError, TypeError, msgpack.UnpackException) as e:
-        raise MalformedMessageError(f"header is not msgpack: {e}") from e
+        raise MalformedMessageError(f"{what} is not msgpack: {e}") from e
     if not isinstance(obj, dict):
-        raise MalformedMessageError(f"header is a msgpack {type(obj).__name__}, not a map")
+        raise MalformedMessageError(f"{what} is a msgpack {type(obj).__name__}, not a map")
     return obj
 
 
@@ -227,15 +231,15 @@ def _validate(h: FrameHeader) -> None:
         raise MalformedMessageError(f"header field 'channels' must be 1 or 3: {h.channels!r}")
 
 
-def _check_int(name: str, value: Any, lo: int, hi: int) -> None:
+def _check_int(name: str, value: Any, lo: int, hi: int, what: str = "header") -> None:
     if type(value) is not int:
-        raise MalformedMessageError(f"header field {name!r} must be an int: {value!r}")
+        raise MalformedMessageError(f"{what} field {name!r} must be an int: {value!r}")
     if not lo <= value <= hi:
-        raise MalformedMessageError(f"header field {name!r} out of range [{lo}, {hi}]: {value}")
+        raise MalformedMessageError(f"{what} field {name!r} out of range [{lo}, {hi}]: {value}")
 
 
-def _check_id(name: str, value: Any) -> None:
+def _check_id(name: str, value: Any, what: str = "header") -> None:
     if type(value) is not str or not ID_PATTERN.fullmatch(value):
         raise MalformedMessageError(
-            f"header field {name!r} must be 1-64 chars of [A-Za-z0-9_.:+-]: {value!r}"
+            f"{what} field {name!r} must be 1-64 chars of [A-Za-z0-9_.:+-]: {value!r}"
         )

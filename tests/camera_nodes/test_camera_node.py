@@ -105,7 +105,7 @@ def test_thread_node_sends_headers_in_order(pull, caplog) -> None:
     assert len(stopped) == 1
     assert stopped[0] == (
         "rig0/right stopped: captured=6 encoded=6 sent=6 keyframes_sent=0 "
-        f"missed_slots={totals['missed_slots']} "
+        f"missed_slots={totals['missed_slots']} keyframe_requests_honoured=0 "
         "dropped_queue_full=0 dropped_capture_error=0 dropped_encode_error=0 dropped_shutdown=0 "
         "dropped_awaiting_keyframe=0"
     )  # missed_slots: 0 unless the machine stalled the thread for a 20 ms period

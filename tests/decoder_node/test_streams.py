@@ -22,7 +22,13 @@ from pipeline.codec.bitstream.container import container, parse
 from pipeline.codec.video import VideoStreamDecoder
 from pipeline.wire import StreamInfo, encode_frame
 from tests.decoder_node.conftest import bitstream
-from tests.decoder_node.video_camera import VideoCamera, VideoMessage, direct_decode, received
+from tests.decoder_node.video_camera import (
+    VideoCamera,
+    VideoMessage,
+    corrupt,
+    direct_decode,
+    received,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -111,16 +117,6 @@ def test_a_lost_packet_drops_its_stream_until_the_next_keyframe(registry, drops)
     assert [e is None for e in expected] == [False, True, True, False, False, False, False, False]
     assert_same(rx.pixels(), arrived, expected)
     assert rx.metric("frames_received_total", **LEFT) == 8
-
-
-def corrupt(message: VideoMessage) -> VideoMessage:
-    """``message`` with its packet replaced by noise inside a valid container (its CRC fits)."""
-    header = parse(message.payload).header
-    noise = np.random.default_rng(5).integers(0, 256, 300, dtype=np.uint8).tobytes()
-    payload = container(
-        message.image, header.model_id, header.weights_hash, header.quality, header.role, (noise,)
-    )
-    return message.with_payload(payload)
 
 
 def test_a_corrupt_packet_is_counted_and_its_stream_waits_for_a_keyframe(registry, drops):

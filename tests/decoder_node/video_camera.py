@@ -9,7 +9,7 @@ import numpy as np
 
 from decoder_node.frames import ReceivedFrame
 from pipeline.codec import Role
-from pipeline.codec.bitstream.container import parse
+from pipeline.codec.bitstream.container import container, parse
 from pipeline.codec.video import VideoPacket, VideoSettings, VideoStreamDecoder
 from pipeline.codec.video.camera import VideoCameraEncoder, packet_of
 from pipeline.wire import FrameHeader, encode_frame, version_for
@@ -97,6 +97,16 @@ def received(message: VideoMessage, pixels: np.ndarray) -> ReceivedFrame:
     """``message`` as the receiver hands it on, with the ``pixels`` its stream decoded."""
     weights_hash = parse(message.payload).header.weights_hash
     return ReceivedFrame(message.header, message.payload, 0, 0.0, weights_hash, pixels)
+
+
+def corrupt(message: VideoMessage) -> VideoMessage:
+    """``message`` with its packet replaced by noise inside a valid container (its CRC fits)."""
+    header = parse(message.payload).header
+    noise = np.random.default_rng(5).integers(0, 256, 300, dtype=np.uint8).tobytes()
+    payload = container(
+        message.image, header.model_id, header.weights_hash, header.quality, header.role, (noise,)
+    )
+    return message.with_payload(payload)
 
 
 def direct_decode(messages: list[VideoMessage], channels: int = 3) -> list[np.ndarray | None]:

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from tests.fuzz.target import Target
 
-TARGETS = ("wire", "container", "decode", "config", "video", "receive")
+TARGETS = ("wire", "request", "container", "decode", "config", "video", "receive")
 RESULT = "RESULT "
 
 

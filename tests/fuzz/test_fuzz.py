@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 
-from tests.fuzz import config, container, decode, receive, video, wire
+from tests.fuzz import config, container, decode, receive, request, video, wire
 from tests.fuzz.target import Target, bounded
 
 EXAMPLES = [
     (wire.TARGET, 2500),
+    (request.TARGET, 1500),
     (container.TARGET, 3000),
     (decode.TARGET, 1000),
     (config.TARGET, 2000),
@@ -21,8 +22,8 @@ EXAMPLES = [
 
 @pytest.mark.parametrize(("target", "examples"), EXAMPLES, ids=[t.name for t, _ in EXAMPLES])
 def test_inputs_parse_or_raise_the_parsers_documented_error(target: Target, examples: int):
-    """Wire messages (``ProtocolError``), containers and mutated decode batches
-    (``BitstreamError``), config files (``ConfigError``), video streams
+    """Wire messages and keyframe requests (``ProtocolError``), containers and mutated decode
+    batches (``BitstreamError``), config files (``ConfigError``), video streams
     (``CorruptBitstreamError``): each parses or raises its error; video messages at the
     receiver: never an exception, every frame counted."""
     bounded(examples)(given(target.inputs())(target.check))()

@@ -68,7 +68,7 @@ def msgpack_values() -> st.SearchStrategy[Any]:
     )
 
 
-def _damaged(draw, mapping: dict[Any, Any], names: tuple[str, ...]) -> dict[Any, Any]:
+def damaged(draw, mapping: dict[Any, Any], names: tuple[str, ...]) -> dict[Any, Any]:
     """``mapping`` with some of ``names`` replaced or removed, and unknown keys added."""
     for name in draw(st.lists(st.sampled_from(names), max_size=4, unique=True)):
         mapping[name] = draw(msgpack_values() | st.sampled_from(SUPPORTED_VERSIONS))
@@ -84,8 +84,8 @@ def header_maps(draw) -> dict[Any, Any]:
     unknown keys; in a version 2 header, the same done to the ``stream`` map."""
     header: dict[Any, Any] = as_map(draw(st.sampled_from((VALID, VALID_STREAM))))
     if "stream" in header and draw(st.booleans()):
-        header["stream"] = _damaged(draw, header["stream"], STREAM_FIELD_NAMES)
-    return _damaged(draw, header, FIELD_NAMES)
+        header["stream"] = damaged(draw, header["stream"], STREAM_FIELD_NAMES)
+    return damaged(draw, header, FIELD_NAMES)
 
 
 #: msgpack type bytes the mutator inserts: extension types (timestamp -1 with wrong sizes),
@@ -113,20 +113,27 @@ def _extra_keys() -> st.SearchStrategy[dict[Any, Any]]:
     return st.dictionaries(names, msgpack_values(), max_size=2)
 
 
-def _pack(value: Any) -> bytes:
+def pack(value: Any) -> bytes:
+    """``value`` as msgpack (binary strings as bin)."""
     return msgpack.packb(value, use_bin_type=True)
 
 
-def header_parts() -> st.SearchStrategy[bytes]:
-    """The header part: a packed header map, mutated or not, any packed value, or noise."""
-    packed = header_maps().map(_pack)
+def map_parts(maps: st.SearchStrategy[dict[Any, Any]], limit: int) -> st.SearchStrategy[bytes]:
+    """A msgpack map part of at most ``limit`` bytes: one of ``maps`` packed, mutated or not,
+    any packed value, or noise."""
+    packed = maps.map(pack)
     return st.one_of(
         packed,
         mutated(packed, MSGPACK_TOKENS),
-        msgpack_values().map(_pack),
-        st.binary(max_size=MAX_HEADER_BYTES + 8),
-        st.just(_pack(as_map(VALID)) + b"\x00" * MAX_HEADER_BYTES),
+        msgpack_values().map(pack),
+        st.binary(max_size=limit + 8),
     )
+
+
+def header_parts() -> st.SearchStrategy[bytes]:
+    """The header part: :func:`map_parts` of header maps, or a valid one padded past the limit."""
+    padded = pack(as_map(VALID)) + b"\x00" * MAX_HEADER_BYTES
+    return st.one_of(map_parts(header_maps(), MAX_HEADER_BYTES), st.just(padded))
 
 
 @cache
@@ -147,11 +154,17 @@ def payload_parts() -> st.SearchStrategy[Any]:
 
 
 @st.composite
-def messages(draw) -> list[Any]:
-    """One multipart message: usually two parts, sometimes fewer or more."""
-    parts = [draw(header_parts()), draw(payload_parts())]
+def multipart(draw, first: st.SearchStrategy[Any], second: st.SearchStrategy[Any]) -> list[Any]:
+    """One multipart message of a ``first`` and a ``second`` part: usually those two,
+    sometimes fewer, or more."""
+    parts = [draw(first), draw(second)]
     count = draw(st.sampled_from((2, 2, 2, 2, 0, 1, 3)))
     return [*parts, draw(st.binary(max_size=8))][:count]
+
+
+def messages() -> st.SearchStrategy[list[Any]]:
+    """One frame message: a header and a payload part (:func:`multipart`)."""
+    return multipart(header_parts(), payload_parts())
 
 
 def check(parts: list[Any]) -> None:
@@ -168,7 +181,7 @@ TARGET = Target(
     name="wire",
     inputs=messages,
     check=check,
-    setup=lambda: check([_pack(as_map(VALID_STREAM)), b"x"]),
+    setup=lambda: check([pack(as_map(VALID_STREAM)), b"x"]),
     memory_mib=1024,
     timeout_s=10.0,
 )

@@ -109,7 +109,7 @@ def test_decoders_have_stable_names_behind_a_headless_service(objects):
     assert stateful["spec"]["serviceName"] == "stereo-decoder"
     assert service["spec"]["clusterIP"] == "None"
     ports = {p["name"]: p["port"] for p in service["spec"]["ports"]}
-    assert ports == {"frames": 5555, "republish": 5556, "http": 8470}
+    assert ports == {"frames": 5555, "republish": 5556, "requests": 5557, "http": 8470}
     volumes = stateful["spec"]["template"]["spec"]["volumes"]
     # a hashed name: a new config (a new replica count) rolls the pods
     assert volumes[0]["configMap"]["name"].startswith("stereo-decoder-config-")
@@ -185,9 +185,9 @@ def ingress(objects, app: str) -> dict[int, list[dict]]:
 def test_network_policies_admit_cameras_subscribers_and_prometheus_only(objects):
     prometheus = {"app.kubernetes.io/name": "prometheus"}
     decoder = ingress(objects, "stereo-decoder")
-    assert sorted(decoder) == [5555, 5556, 8470]
-    (camera,) = decoder[5555]
-    assert camera == {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "stereo-camera"}}}
+    assert sorted(decoder) == [5555, 5556, 5557, 8470]
+    cameras_only = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "stereo-camera"}}}
+    assert decoder[5555] == decoder[5557] == [cameras_only]  # frames in, requests out
     assert [p["podSelector"]["matchLabels"] for p in decoder[5556]] == [
         {"stereo-pipeline/subscriber": "true"}
     ]

@@ -1,5 +1,6 @@
 """The shipped deployments start: the decoder and a dsin camera as deploy/k8s and
-deploy/systemd run them.
+deploy/systemd run them, then an H.264 camera (``configs/camera-h264.toml``) in the dsin
+camera's place, as docs/operations.md ("Moving cameras to a video codec") switches one.
 
 Both run sandboxed (:mod:`tests.integration.deploy_sandbox`): read-only install tree, writable
 only what the deployment gives (a pod: /tmp; a unit: its state, cache and private /tmp
@@ -11,6 +12,13 @@ by its init container, a unit's state directory as docs/install.md installs it),
 processes run as its user, so their own key checks pass or fail as they would there. numba must
 find its cache where that environment says (``NUMBA_CACHE_DIR``), the camera's frames must be
 decoded, and both must stop with 0.
+
+The H.264 camera is the shipped config as it is (its codec, ``[video]`` with ``encoder =
+"auto"``, its synthetic source) but for the loopback endpoint and metrics port and the
+deployment's rig id and key paths; it must open an encoder, stream protocol version 2 that the
+same decoder decodes at receive (``stream_decode_seconds{codec="h264"}``) and hands on
+(``frames_decoded_total`` of its rig), stop with 0 and write nothing: no home, cache or /tmp
+files (FFmpeg and x264 need no writable folder).
 """
 
 from __future__ import annotations
@@ -56,6 +64,8 @@ DEPLOY = REPO / "deploy"
 DECODER_0 = "stereo-decoder-0.stereo-decoder.stereo-pipeline.svc.cluster.local"
 """The headless Service's name of the decoder pod 0 (the camera's ``{index}`` 0)."""
 SMALL_SOURCE = {"type": "synthetic", "width": 128, "height": 96}
+H264_CONFIG = REPO / "configs" / "camera-h264.toml"
+DECODED = "stereo_decoder_frames_decoded_total"
 
 
 KeysMaker = Callable[[Path, Path, Path], tuple[Path | None, Path | None]]
@@ -65,12 +75,13 @@ KeysMaker = Callable[[Path, Path, Path], tuple[Path | None, Path | None]]
 
 @dataclass(frozen=True)
 class Deployment:
-    """How one deployment runs the decoder and a left camera: configs, environments, hosts,
-    and how it gives them their keys."""
+    """How one deployment runs the decoder and a left camera (dsin, then H.264): configs,
+    environments, hosts, and how it gives them their keys."""
 
     sandbox: Sandbox
     decoder: dict
     camera: dict
+    h264: dict
     decoder_env: dict[str, str]
     camera_env: dict[str, str]
     decoder_host: str
@@ -81,12 +92,13 @@ class Deployment:
     def spawn(
         self, name: str, folder: Path, keys: Path | None, names: tuple[str, ...] = ()
     ) -> Child:
-        """Start ``stereo-pipeline NAME --config .../NAME.toml`` (``decoder`` or ``camera``)
-        sandboxed from ``folder`` as this deployment runs it (:func:`spawn_sandboxed`)."""
-        host, env = (self.decoder_host, self.decoder_env)
-        if name == "camera":
-            host, env = (self.camera_host, self.camera_env)
-        args = [name, "--config", f"{CONFIG_DIR}/{name}.toml"]
+        """Start ``stereo-pipeline decoder|camera --config .../NAME.toml`` (NAME ``decoder``,
+        ``camera`` or ``camera-h264``) sandboxed from ``folder`` as this deployment runs it
+        (:func:`spawn_sandboxed`)."""
+        command, host, env = ("decoder", self.decoder_host, self.decoder_env)
+        if name.startswith("camera"):
+            command, host, env = ("camera", self.camera_host, self.camera_env)
+        args = [command, "--config", f"{CONFIG_DIR}/{name}.toml"]
         return spawn_sandboxed(name, self.sandbox, folder, host, env, args, names, keys)
 
 
@@ -100,12 +112,24 @@ def _adapt(decoder: dict, camera: dict, ports) -> None:
     """What a test must change: loopback ports, the camera's synthetic source and dsin codec."""
     decoder["receiver"]["bind"] = _port(decoder["receiver"]["bind"], ports.frames)
     decoder["http"] |= {"host": "127.0.0.1", "port": ports.decoder_http}
+    if "keyframe_requests" in decoder:
+        decoder["keyframe_requests"]["bind"] = "tcp://127.0.0.1:*"
     for sink in decoder["sinks"]:
         if sink["type"] == "zmq":
             sink["bind"] = f"tcp://127.0.0.1:{ports.right_metrics}"
     camera |= {"endpoint": _port(camera["endpoint"], ports.frames), "codec": "dsin"}
     camera |= {"metrics_port": ports.left_metrics, "metrics_addr": "127.0.0.1"}
     camera["source"] = dict(SMALL_SOURCE)
+
+
+def _h264(camera: dict, ports) -> dict:
+    """configs/camera-h264.toml in place of the left camera ``camera`` (adapted): the loopback
+    endpoint, the camera's metrics port (the dsin camera has stopped), the deployment's rig id
+    and key paths; all else as shipped."""
+    h264 = tomllib.loads(H264_CONFIG.read_text())
+    h264["endpoint"] = _port(h264["endpoint"], ports.frames)
+    keep = ("metrics_port", "metrics_addr", "rig_id", "secret_key", "server_key")
+    return h264 | {key: camera[key] for key in keep}
 
 
 def k8s(ports) -> Deployment:
@@ -125,7 +149,16 @@ def k8s(ports) -> Deployment:
         docker / "camera.Dockerfile", k8s_dir / "camera" / "30-cameras.yaml", "camera-left"
     )
     return Deployment(
-        POD, decoder, camera, decoder_env, camera_env, "stereo-decoder-0", RIG, RIG, k8s_keys
+        POD,
+        decoder,
+        camera,
+        _h264(camera, ports),
+        decoder_env,
+        camera_env,
+        "stereo-decoder-0",
+        RIG,
+        RIG,
+        k8s_keys,
     )
 
 
@@ -156,6 +189,7 @@ def systemd(ports) -> Deployment:
         UNIT,
         decoder,
         camera,
+        _h264(camera, ports),
         decoder_env,
         camera_env,
         "decoder-host",
@@ -212,13 +246,69 @@ def scratch() -> Iterator[Path]:
     shutil.rmtree(folder)
 
 
+def decoded(ports, rig: str) -> float:
+    """Views of ``rig`` the decoder has decoded and handed to its sinks."""
+    return total(scrape(ports.decoder_http), DECODED, rig=rig)
+
+
+def settled(ports, rig: str) -> bool:
+    """Every frame of ``rig`` the decoder received is decoded or dropped (none in flight)."""
+    samples = scrape(ports.decoder_http)
+    received = total(samples, "stereo_decoder_frames_received_total", rig=rig)
+    done = total(samples, DECODED, rig=rig)
+    return received > 0 and received == done + total(
+        samples, "stereo_decoder_frames_dropped_total", rig=rig
+    )
+
+
+def files_under(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file and folder under ``folder``: relative path -> (size, mtime in ns)."""
+    return {
+        str(path.relative_to(folder)): (path.stat().st_size, path.stat().st_mtime_ns)
+        for path in folder.rglob("*")
+    }
+
+
+def changed(before: dict, after: dict) -> list[str]:
+    """The paths of :func:`files_under` that came, went or changed from ``before`` to ``after``."""
+    return sorted(
+        path for path in before.keys() | after.keys() if before.get(path) != after.get(path)
+    )
+
+
+def switch_to_h264(
+    run: Deployment, ports, camera_dir: Path, keys: Path | None, children: list[Child]
+) -> dict:
+    """Stop the dsin camera (``children``: decoder, camera) and start the H.264 camera in its
+    place (the same folders and keys); wait for 3 of its frames decoded at receive and handed
+    on, then stop it. Its ``/healthz`` document; it must have written nothing."""
+    decoder, dsin = children
+    stop(dsin, 60)
+    wait_for(lambda: settled(ports, run.rig), 120, "the dsin camera's frames done", [decoder])
+    before = decoded(ports, run.rig)
+    written = files_under(camera_dir / "rw")
+    h264 = run.spawn("camera-h264", camera_dir, keys, (DECODER_0,))
+    children.append(h264)
+    streamed = lambda: total(  # noqa: E731
+        scrape(ports.decoder_http), "stereo_decoder_stream_decode_seconds_count", codec="h264"
+    )
+    done = lambda: streamed() >= 3 and decoded(ports, run.rig) >= before + 3  # noqa: E731
+    wait_for(done, 120, "3 frames of the H.264 camera decoded", [decoder, h264])
+    document = health(run.h264["metrics_port"])
+    stop(h264, 60)
+    wrote = changed(written, files_under(camera_dir / "rw"))
+    assert not wrote, f"the H.264 camera wrote in its writable folders: {wrote}"
+    return document
+
+
 @pytest.mark.parametrize("make", [k8s, systemd])
-def test_decoder_and_dsin_camera_start_read_only_and_decode(tmp_path, scratch, make):
+def test_decoder_dsin_and_h264_cameras_start_read_only_and_decode(tmp_path, scratch, make):
     require_unshare()
     ports = pick_ports()
     run = make(ports)
     decoder_dir = write_config(tmp_path / "decoder", "decoder.toml", run.decoder)
     camera_dir = write_config(tmp_path / "camera", "camera.toml", run.camera)
+    (camera_dir / "config" / "camera-h264.toml").write_text(tomli_w.dumps(run.h264))
     decoder_keys, camera_keys = run.keys(scratch, decoder_dir, camera_dir)
     decoder = run.spawn("decoder", decoder_dir, decoder_keys)
     children = [decoder]
@@ -226,17 +316,20 @@ def test_decoder_and_dsin_camera_start_read_only_and_decode(tmp_path, scratch, m
         ready = lambda: (health(ports.decoder_http) or {}).get("status") == "ok"  # noqa: E731
         wait_for(ready, 240, "the decoder's /healthz to say ok", children)
         children.append(run.spawn("camera", camera_dir, camera_keys, (DECODER_0,)))
-        decoded = lambda: total(  # noqa: E731
-            scrape(ports.decoder_http), "stereo_decoder_frames_decoded_total", rig=run.rig
-        )
-        wait_for(lambda: decoded() >= 3, 180, "3 frames of the dsin camera decoded", children)
+        dsin = lambda: decoded(ports, run.rig) >= 3  # noqa: E731
+        wait_for(dsin, 180, "3 frames of the dsin camera decoded", children)
         document = health(ports.decoder_http)
         checked = total(scrape(ports.decoder_http), "stereo_decoder_entropy_bounds_checked")
+        video = switch_to_h264(run, ports, camera_dir, camera_keys, children)
     finally:
         exits = {child.name: stop(child, 60) for child in reversed(children)}
     logs = {child.name: log_text(child) for child in children}
-    assert exits == {"decoder": 0, "camera": 0}, json.dumps(logs, indent=1)[-4000:]
+    tails = json.dumps(logs, indent=1)[-4000:]
+    assert exits == {"decoder": 0, "camera": 0, "camera-h264": 0}, tails
     assert document["entropy_bounds_checked"] is True and checked == 1.0
+    # an encoder opened (libx264 here: auto passed the hardware ones over) and keyframes went
+    assert video["codec"] == "h264" and video["video"]["encoder"], video
+    assert video["video"]["keyframes_sent"] >= 1, video
     caches = {}
     processes = (("decoder", decoder_dir, run.decoder_env), ("camera", camera_dir, run.camera_env))
     for name, folder, env in processes:

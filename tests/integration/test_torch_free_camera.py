@@ -4,13 +4,18 @@ docs/install.md).
 Real camera processes run under :mod:`tests.integration.without_torch`, which makes the
 ``learned`` extra's packages unimportable; a wire-level receiver in the test (a real PULL
 socket) parses what they send: the wire header, the bitstream container and the AVIF file,
-whose pixels must match the synthetic view the camera rendered.
+whose pixels must match the synthetic view the camera rendered. What a camera imports must be
+what ``pip install .`` installs (the camera image's step): the project's dependencies and
+theirs, PyAV among them for a video camera, none of an extra.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import cv2
@@ -29,6 +34,7 @@ from tests.integration.configs import SYNTHETIC, camera_toml
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 FRAMES, WIDTH, HEIGHT = 4, 64, 48
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _camera_toml(endpoint: str, codec: str) -> str:
@@ -42,7 +48,30 @@ def _without_torch(args: list[str], timeout: float = 60.0) -> subprocess.Complet
     """Run ``stereo-pipeline ARGS`` from the repository root with the learned extra blocked."""
     cmd = [sys.executable, "-m", "tests.integration.without_torch", *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                          cwd=Path(__file__).resolve().parents[2])  # fmt: skip
+                          cwd=REPO)  # fmt: skip
+
+
+def _name(requirement: str) -> str:
+    """The normalised distribution name of ``requirement`` (``Pillow>=11`` -> ``pillow``)."""
+    name = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", requirement)[0]
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _base_install() -> set[str]:
+    """The distributions ``pip install .`` installs: the project, its dependencies and theirs
+    (those of an extra left out), by normalised name."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    names, todo = {_name(project["name"])}, list(project["dependencies"])
+    while todo:
+        requirement = todo.pop()
+        if "extra ==" in requirement or _name(requirement) in names:
+            continue
+        names.add(_name(requirement))
+        try:
+            todo += importlib.metadata.requires(_name(requirement)) or []
+        except importlib.metadata.PackageNotFoundError:  # not installed: a marker left it out
+            continue
+    return names
 
 
 def _receive(pull: zmq.Socket, count: int) -> list[list[bytes]]:
@@ -62,9 +91,13 @@ def _camera_without_torch(tmp_path: Path, codec: str) -> list:
     pull.setsockopt(zmq.LINGER, 0)
     pull.bind(endpoint)
     try:
-        done = _without_torch(["camera", "--config", str(tmp_path / "left.toml")])
+        args = ["--distributions", "camera", "--config", str(tmp_path / "left.toml")]
+        done = _without_torch(args)
         assert done.returncode == 0, done.stderr
         assert "blocked: -" in done.stderr  # no module of the learned extra was even tried
+        imported = re.search(r"^distributions: (.*)$", done.stderr, re.M)[1].split(",")
+        missing = {_name(owner) for owner in imported} - _base_install()
+        assert not missing, f"a {codec} camera imports {missing}, which `pip install .` lacks"
         messages = [decode_frame(m) for m in _receive(pull, FRAMES)]
     finally:
         context.destroy(linger=0)
