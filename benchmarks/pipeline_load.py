@@ -64,6 +64,7 @@ backlog = 100000
 [codec]
 device = "{args.device}"
 self_ensemble = {ensemble}
+torch_threads = {args.torch_threads}
 si_warm_start = {"true" if warm else "false"}
 [http]
 host = "127.0.0.1"
@@ -270,6 +271,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--self-ensemble", default="auto")
     parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--torch-threads", type=int, default=0, help="the decoder's; 0: torch's")
     parser.add_argument("--max-wait-ms", type=float, default=20.0)
     parser.add_argument("--p99-bound", type=float, default=1.0, help="seconds")
     parser.add_argument("--data", type=Path, default=DATA / "stereo")

@@ -59,6 +59,12 @@ others for its many small operations (a 640x480 H.264 rig at 5 fps on 2 cores: p
 2.8 s with two threads, measured)."""
 
 
+GRID_THREADS = 2
+"""Threads that search the SI-Finder's block grids of an image at once on a CPU decoder (the
+grids are independent; the search is a few hundred small operations, which one thread cannot
+spread over the cores)."""
+
+
 @dataclass
 class EntropyDecoded:
     """Output of :meth:`StereoDecoder.entropy_decode`: (primary, side) latents per request."""
@@ -109,12 +115,14 @@ class StereoDecoder:
         self.threads = torch.get_num_threads()
         """Torch CPU threads of :meth:`reconstruct`: the count when the decoder was made."""
         self._executor: ThreadPoolExecutor | None = None
+        self._grid_pool: ThreadPoolExecutor | None = None
         self.limits = limits or ImageLimits()
         self.device = resolve_device(device)
         self.self_ensemble = resolve_ensemble(self_ensemble, self.device)
         self.deterministic = deterministic
         self.dtype = resolve_precision(precision, self.device, deterministic)
-        # not deterministic: oneDNN and cuDNN run NHWC convolutions faster (1.3-1.5x here)
+        # not deterministic: oneDNN and cuDNN run NHWC convolutions faster (1.3-1.5x here), and
+        # on a CPU the standard-codec SI-Nets fuse each convolution with its LeakyReLU
         files = installed(weights_dir)
         self.models = load_model_set(
             [f for f in files if LEARNED.serves_weights(f.name)],
@@ -122,6 +130,7 @@ class StereoDecoder:
             self.device,
             loaded or load(model),
             not deterministic,
+            None if deterministic or self.device.type != "cpu" else self.dtype,
         )
         self.si_finder = si_finder or self.models.default.loaded.spec.config.si_finder
         self._reader = ViewReader(self.models, self.limits)
@@ -236,7 +245,15 @@ class StereoDecoder:
         )
 
     def _side_information(self) -> SideInformation:
-        return SideInformation(self.si_finder, self.self_ensemble, self.device, self.dtype)
+        executor = None
+        if self.device.type == "cpu":
+            if self._grid_pool is None:  # each worker on one torch thread, as the early search
+                self._grid_pool = ThreadPoolExecutor(
+                    GRID_THREADS, "si-grid", initializer=torch.set_num_threads, initargs=(1,)
+                )
+            executor = self._grid_pool
+        args = (self.si_finder, self.self_ensemble, self.device, self.dtype, executor)
+        return SideInformation(*args)
 
     def _read(self, view: tuple[bytes | None, np.ndarray | None]) -> View | None:
         data, pixels = view

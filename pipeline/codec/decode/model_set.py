@@ -60,16 +60,19 @@ class ModelSet:
         standard: Sequence[tuple[str, StandardSINet, str]],
         device: torch.device,
         channels_last: bool = False,
+        fused: torch.dtype | None = None,
     ) -> None:
         """``dsin``: the learned models (the first is the decoder's default); ``standard``:
         (weights name, SI-Net, weights hash). ``channels_last``: NHWC device copies (faster in
-        oneDNN and cuDNN, not bit-identical across thread counts)."""
+        oneDNN and cuDNN, not bit-identical across thread counts). ``fused``: the dtype the
+        standard-codec SI-Nets run in as fused oneDNN calls on a CPU (:meth:`SINet.fuse
+        <pipeline.codec.model.si_net.SINet.fuse>`; None: eagerly)."""
         self._dsin = {}
         for loaded in dsin:
             entry = _dsin_entry(loaded, device, channels_last)
             self._dsin.setdefault(entry.key, entry)
         self._standard = {
-            (name, h): StandardEntry(name, _placed(net, device, channels_last), h)
+            (name, h): StandardEntry(name, _placed(net, device, channels_last, fused), h)
             for name, net, h in standard
         }
         if not self._dsin:
@@ -109,6 +112,7 @@ def load_model_set(
     device: torch.device,
     first: LoadedModel | None = None,
     channels_last: bool = False,
+    fused: torch.dtype | None = None,
 ) -> ModelSet:
     """A :class:`ModelSet` of the ``learned`` models' files (their widths read from the file,
     so a widened candidate serves too) and the standard-codec SI-Nets' ``standard_files``, with
@@ -119,7 +123,7 @@ def load_model_set(
         load_file(f.path, widths_from_file=True) for f in learned if (f.name, f.digest) not in held
     ]
     standard = [(f.name, *load_standard_file(f.path)) for f in standard_files]
-    return ModelSet(dsin, standard, device, channels_last)
+    return ModelSet(dsin, standard, device, channels_last, fused)
 
 
 def _dsin_entry(loaded: LoadedModel, device: torch.device, channels_last: bool) -> DsinEntry:
@@ -134,6 +138,10 @@ def _dsin_entry(loaded: LoadedModel, device: torch.device, channels_last: bool) 
     return DsinEntry(loaded, model, coder)
 
 
-def _placed(net: StandardSINet, device: torch.device, channels_last: bool) -> StandardSINet:
+def _placed(
+    net: StandardSINet, device: torch.device, channels_last: bool, fused: torch.dtype | None
+) -> StandardSINet:
     net = net.to(device)
+    if fused is not None and device.type == "cpu":
+        net.net.fuse(fused)  # the decoder's own copy, loaded for it
     return net.to(memory_format=torch.channels_last) if channels_last else net

@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import torch
@@ -59,6 +60,8 @@ class SideInformation:
     ensemble: int
     device: torch.device
     dtype: torch.dtype = torch.float32
+    executor: Executor | None = None
+    """Threads that search an image's block grids at once (None: one after the other)."""
 
     def search_early(
         self,
@@ -129,7 +132,7 @@ class SideInformation:
     def _search(
         self, x_dec: Tensor, reference: Tensor, view: View, track: MatchTrack | None
     ) -> tuple[Found, str]:
-        found = find(x_dec, reference, self._finder(view), track)
+        found = find(x_dec, reference, self._finder(view), track, self.executor)
         return found, "full" if track is None else track.last
 
     def _reduced(self, inputs: tuple) -> Tensor:

@@ -17,23 +17,31 @@ s = <r, X - X_dec> / <r, r>, clipped to [0, 1], that both calibrations use.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Executor
 
 import torch
 from torch import Tensor
 
-from pipeline.codec.model.si_finder import SIFinderConfig, find_with_confidence
+from pipeline.codec.model.si_finder import SIFinderConfig, find_matches
 from pipeline.codec.model.si_track import MatchTrack
 
 
 def find(
-    x_dec: Tensor, reference: Tensor, finder: SIFinderConfig, track: MatchTrack | None = None
+    x_dec: Tensor,
+    reference: Tensor,
+    finder: SIFinderConfig,
+    track: MatchTrack | None = None,
+    executor: Executor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Y_syn and the match confidence of one (3, H, W) X_dec in its decoded ``reference``;
-    ``track``: the stream of pairs it belongs to (None: a whole search)."""
+    ``track``: the stream of pairs it belongs to (None: a whole search); ``executor``: threads
+    for the SI-Finder's block grids (:func:`~pipeline.codec.model.si_finder.find_matches`)."""
     with torch.no_grad(), torch.autocast(x_dec.device.type, enabled=False):
+        x, side = x_dec.float(), reference.float()
         if track is None:
-            return find_with_confidence(x_dec.float(), reference.float(), finder)
-        found = track.find(x_dec.float(), reference.float(), finder)
+            found = find_matches(x, side, finder, executor=executor)
+        else:
+            found = track.find(x, side, finder, executor)
         return found.y_syn, found.confidence
 
 

@@ -30,6 +30,7 @@ usual.
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import torch
@@ -137,13 +138,16 @@ def find_matches(
     previous: Found | None = None,
     radius: tuple[int, int] = (2, 8),
     drop: float = 0.05,
+    executor: Executor | None = None,
 ) -> Found:
     """:func:`find_with_confidence` with every block's match. Given ``previous`` (found in an
     image of the same sizes with the same config: a warm start), each block is searched only
     within ``radius`` (rows, columns) of its previous match (a rectified or fixed rig's matches
     keep their row; their columns follow the depth), and searched in full where that misses:
     where the best candidate lies on the window's edge (the match moved further), or where its
-    correlation fell more than ``drop`` below the previous one's (the content changed)."""
+    correlation fell more than ``drop`` below the previous one's (the content changed).
+    ``executor``: threads that search the block grids at once (the grids are independent;
+    None: one after the other)."""
     grids = ((0, 0),)
     if config.overlap:
         half = config.patch // 2
@@ -151,12 +155,12 @@ def find_matches(
     if previous is not None and len(previous.matches) != len(grids):
         raise ValueError(f"previous: {len(grids)} grids of matches, not {len(previous.matches)}")
     padded = _Padded.of(x_dec, side, config, max(max(g) for g in grids))
-    found = []
-    for i, (dy, dx) in enumerate(grids):
-        warm = None
-        if previous is not None:
-            warm = _Warm(*previous.searched[i], radius, drop)
-        found.append(_find_offset(padded, config, dy, dx, warm))
+
+    def grid(i: int) -> Grid:
+        warm = None if previous is None else _Warm(*previous.searched[i], radius, drop)
+        return _find_offset(padded, config, *grids[i], warm)
+
+    found = list((executor.map if executor is not None else map)(grid, range(len(grids))))
     y_syn, confidence, matches, scores, searched, full = zip(*found, strict=True)
     if len(grids) > 1:
         y_syn, confidence = (torch.stack(y_syn).mean(0),), (torch.stack(confidence).mean(0),)
@@ -430,19 +434,20 @@ def _best_in_bands(
         c = torch.arange(kernels.shape[1], device=blocks.device).repeat(len(block_rows))
     else:
         k, c = picked.nonzero(as_tuple=True)
-    ys = start[k, None] + span[: band.height]  # (n, height): side rows
-    gy = torch.exp(-((ys - tops[k, None]).float() ** 2) / (2 * band.sigma_y**2))
+    rows = start[:, None] + span[: band.height]  # (k, height): each block row's side rows
+    gy = torch.exp(-((rows - tops[:, None]).float() ** 2) / (2 * band.sigma_y**2))
+    factor = gy[..., None] * band.inverse_norm[rows]  # (k, height, positions): a row's blocks'
+    outside = (rows < lo[:, None]) | (rows > hi[:, None])
     gx, allowed = prior
     # score = Pearson * prior = numerator * (gy / norm) * gx: two passes over the big tensor
-    score = numerator * (gy[..., None] * band.inverse_norm[ys])
+    score = numerator * factor[k]
     score.mul_(gx[c, None, :])
-    outside = (ys < lo[k, None]) | (ys > hi[k, None])
-    score.masked_fill_(outside[..., None], float("-inf"))
+    score.masked_fill_(outside[k, :, None], float("-inf"))
     if allowed is not None:
         score.masked_fill_(~allowed[c, None, :], float("-inf"))
     positions = score.shape[-1]
     flat = score.flatten(1).argmax(dim=1)
-    y = ys.gather(1, (flat // positions)[:, None])[:, 0]
+    y = start[k] + flat // positions
     x = flat % positions
     pearson = numerator.flatten(1).gather(1, flat[:, None])[:, 0] * band.inverse_norm[y, x]
     return block_rows[k], c, torch.stack([y, x], dim=1), pearson.clamp(-1.0, 1.0)

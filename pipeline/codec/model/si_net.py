@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from pipeline.codec.model.fused import FusedBody, fused_available
 from pipeline.codec.model.layers import conv
 
 DEFAULT_DILATIONS = (1, 2, 4, 8, 16, 1)
@@ -101,6 +102,14 @@ class SINet(nn.Module):
                 nn.init.zeros_(layer.bias)
         nn.init.zeros_(self.body[-1].weight)
         nn.init.zeros_(self.body[-1].bias)
+        self.fused: FusedBody | None = None
+        """The body for CPU inference (:meth:`fuse`; None: the eager body)."""
+
+    def fuse(self, dtype: torch.dtype) -> None:
+        """Run the body for CPU inference as fused oneDNN calls in ``dtype``, with a copy of
+        its current weights (:mod:`pipeline.codec.model.fused`); nothing where this torch
+        lacks them. For a decoder's net: the copy does not follow later weight changes."""
+        self.fused = FusedBody(self.body, dtype) if fused_available() else None
 
     def forward(
         self,
@@ -150,11 +159,17 @@ class SINet(nn.Module):
         if self.body[0].weight.is_contiguous(memory_format=torch.channels_last):
             inputs = inputs.contiguous(memory_format=torch.channels_last)
         if s == 1:
-            return self.body(inputs)
+            return self._run_body(inputs)
         height, width = inputs.shape[-2:]
         padded = F.pad(inputs, (0, -width % s, 0, -height % s), mode="replicate")
-        out = F.pixel_shuffle(self.body(F.pixel_unshuffle(padded, s)), s)
+        out = F.pixel_shuffle(self._run_body(F.pixel_unshuffle(padded, s)), s)
         return out[..., :height, :width]
+
+    def _run_body(self, inputs: Tensor) -> Tensor:
+        fused = self.fused is not None and inputs.device.type == "cpu"
+        if fused and not torch.is_grad_enabled() and torch.backends.mkldnn.enabled:
+            return self.fused(inputs)
+        return self.body(inputs)
 
     def _inputs(
         self, x_dec: Tensor, y_syn: Tensor, level: Tensor | None, confidence: Tensor | None

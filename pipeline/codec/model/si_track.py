@@ -18,6 +18,7 @@ searched one after the other.
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -69,13 +70,21 @@ class MatchTrack:
         self.last: Search | None = None
         """How the last pair was searched."""
 
-    def find(self, x_dec: Tensor, side: Tensor, config: SIFinderConfig) -> Found:
+    def find(
+        self,
+        x_dec: Tensor,
+        side: Tensor,
+        config: SIFinderConfig,
+        executor: Executor | None = None,
+    ) -> Found:
         """The SI-Finder's output for the stream's next pair (float32 tensors, no gradients:
-        :func:`pipeline.codec.model.fusion.find` calls it so)."""
+        :func:`pipeline.codec.model.fusion.find` calls it so); ``executor``: threads for its
+        block grids (:func:`~pipeline.codec.model.si_finder.find_matches`)."""
         key = (tuple(x_dec.shape), tuple(side.shape), config)
         warm = key == self._key and self._since_full + 1 < self.warm.refresh
         previous = self._found if warm else None
-        found = find_matches(x_dec, side, config, previous, self.warm.radius, self.warm.drop)
+        radius, drop = self.warm.radius, self.warm.drop
+        found = find_matches(x_dec, side, config, previous, radius, drop, executor)
         self._key, self._found = key, found
         self._since_full = self._since_full + 1 if warm else 0
         self.last = "warm" if warm else "full"
