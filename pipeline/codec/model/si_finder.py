@@ -136,7 +136,7 @@ def find_matches(
     side: Tensor,
     config: SIFinderConfig,
     previous: Found | None = None,
-    radius: tuple[int, int] = (2, 8),
+    radius: tuple[int, int] = (4, 8),
     drop: float = 0.05,
     executor: Executor | None = None,
 ) -> Found:

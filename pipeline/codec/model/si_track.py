@@ -38,9 +38,12 @@ class WarmStart:
     their columns follow the depth of what the block shows; with ``coarse``, the
     half-resolution search looks half as far, in its own pixels, and refines as usual); a full
     search every ``refresh`` pairs; ``drop``: the fall in a block's correlation that counts as
-    a miss."""
+    a miss. Four rows, not two: a block with little texture has its best match wander a
+    few rows from pair to pair, and two rows sent half the misses of a 5 fps 640x480 H.264
+    stream to a full search (``euroc_v1_01``: 464 against 242 blocks a pair, the warm search
+    22% faster, X_hat within 0.003 dB of the full search's either way; docs/benchmarks.md)."""
 
-    rows: int = 2
+    rows: int = 4
     columns: int = 8
     refresh: int = 30
     drop: float = 0.05
