@@ -201,12 +201,13 @@ class DecoderApp:
 
     def _init_requests(self) -> None:
         cfg = self.cfg.keyframe_requests
-        if not cfg.bind:
-            return
         secure = None if self._curve is None else (lambda s: self._curve.secure(s, REQUESTS))
+        # made when off too: its counter is part of the documented exposition
         self._requests = KeyframeRequester(
             cfg, self.registry, self._drops.rigs, self._context, secure
         )
+        if not cfg.bind:
+            return
         try:
             self._requests.open()
         except zmq.ZMQError as e:

@@ -84,7 +84,8 @@ class KeyframeRequester:
             registry=registry,
         )
         self._rigs = rigs
-        rigs.track(self._sent, SIDES, REQUEST_REASONS)
+        if cfg.bind:  # off, the family is still exposed (documented), with no series
+            rigs.track(self._sent, SIDES, REQUEST_REASONS)
         rigs.on_release(self._limiter.forget)
 
     @property
