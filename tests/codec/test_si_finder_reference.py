@@ -15,13 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.codec.model.si_finder import (
-    SIFinderConfig,
-    _best_positions,
-    _coarse_to_fine,
-    _normalised_blocks,
-    luma,
-)
+from pipeline.codec.model.si_finder import SIFinderConfig, luma
+from pipeline.codec.model.si_search import best_positions, coarse_to_fine, normalised_blocks
 from tests.conftest import natural_image
 
 
@@ -72,9 +67,9 @@ def test_vectorised_search_picks_the_definitions_positions(config):
     left = natural_image(32, 48, 1, seed=8).astype(np.float32) / 255
     right = natural_image(40, 56, 1, seed=9).astype(np.float32) / 255
     left[:, 8:] = right[:32, 2:42]  # a shifted copy: real matches, and near-misses elsewhere
-    blocks = _normalised_blocks(luma(torch.from_numpy(left)[None].expand(3, -1, -1)), 8)
+    blocks = normalised_blocks(luma(torch.from_numpy(left)[None].expand(3, -1, -1)), 8)
     side = luma(torch.from_numpy(right)[None].expand(3, -1, -1))[0]
-    best, _ = _best_positions(blocks, side, config, left.shape)
+    best, _ = best_positions(blocks, side, config, left.shape)
     expected = _reference(luma(torch.from_numpy(left)[None].expand(3, -1, -1))[0].numpy(),
                           side.numpy(), config)  # fmt: skip
     np.testing.assert_array_equal(best.numpy(), expected)
@@ -86,11 +81,11 @@ def test_coarse_search_lands_on_or_next_to_the_full_searchs_match(shift):
     # the left view's pixel x shows in the right view at x - shift
     x = torch.from_numpy(scene[:, :160]).permute(2, 0, 1).float() / 255
     y = torch.from_numpy(scene[:, shift:]).permute(2, 0, 1).float() / 255
-    blocks = _normalised_blocks(luma(x), 16)
+    blocks = normalised_blocks(luma(x), 16)
     for band in (None, 4):
         config = SIFinderConfig(patch=16, band=band, coarse=True)
-        best, score, *_ = _coarse_to_fine(blocks, luma(x), luma(y)[0], config, (96, 160))
-        exact, _ = _best_positions(blocks, luma(y)[0], config, (96, 160))
+        best, score, *_ = coarse_to_fine(blocks, luma(x), luma(y)[0], config, (96, 160))
+        exact, _ = best_positions(blocks, luma(y)[0], config, (96, 160))
         # blocks whose content the right view has (all but the first column): the coarse
         # search is an approximation, but a close one on a smooth scene
         distance = (best[:, 1:] - exact[:, 1:]).abs().amax(dim=-1)
