@@ -55,8 +55,8 @@ from pipeline.codec.weights import installed
 EARLY_SEARCH_THREADS = 1
 """Torch CPU threads of the SI-Finder's early search (:meth:`StereoDecoder.entropy_decode`): it
 runs beside the model's SI-Net, which takes every core; one thread spends no CPU on waking
-others for its many small operations (a 640x480 H.264 rig at 5 fps on 2 cores: p99 1.9 against
-2.8 s with two threads, measured)."""
+others for its many small operations (a 640x480 H.264 rig at 5 fps on 2 cores, before the grid
+threads: p99 1.9 against 2.8 s with two threads, one run each on a shared machine)."""
 
 
 GRID_THREADS = 2
@@ -221,14 +221,12 @@ class StereoDecoder:
             for r, image in zip(rights, decoded.side_images, strict=True)
         ]
         positions = decoded.positions or [None] * len(decoded.items)
-        early = decoded.early
-        if early is not None:
-            seconds.si_finder = early.seconds
-        searched = early.found if early is not None else [None] * len(alone)
+        early = decoded.early or EarlySearch.none(len(alone))
+        seconds.si_finder = early.seconds
         # a stream's track, for the pairs to search now (the early ones used theirs already)
         tracks = [
             self.tracks.track(position) if a is not None and r is not None and f is None else None
-            for position, a, r, f in zip(positions, alone, references, searched, strict=True)
+            for position, a, r, f in zip(positions, alone, references, early.found, strict=True)
         ]
         fused, searches = self._side_information().fuse(
             alone,

@@ -48,6 +48,11 @@ class EarlySearch:
     searches: list[str | None]
     seconds: float = 0.0
 
+    @classmethod
+    def none(cls, count: int) -> EarlySearch:
+        """No item of ``count`` searched early."""
+        return cls([None] * count, [None] * count)
+
 
 @dataclass
 class SideInformation:
@@ -72,13 +77,12 @@ class SideInformation:
         """The SI-Finder of every item whose left view and reference (the side image, else the
         right view) are pixels already; ``track(i)``: item i's stream track."""
         start = time.perf_counter()
-        early = EarlySearch([None] * len(views), [None] * len(views))
+        early = EarlySearch.none(len(views))
         for i, ((primary, side), image) in enumerate(zip(views, side_images, strict=True)):
-            reference = image if image is not None else _pixels(side)
-            if _pixels(primary) is not None and reference is not None:
-                early.found[i], early.searches[i] = self._search(
-                    primary.image, reference, primary, track(i)
-                )
+            x_dec, reference = _pixels(primary), image if image is not None else _pixels(side)
+            if x_dec is not None and reference is not None:
+                found = self._search(x_dec, reference, primary, track(i))
+                early.found[i], early.searches[i] = found
         early.seconds = time.perf_counter() - start
         return early
 
@@ -100,7 +104,7 @@ class SideInformation:
             for i, (a, r) in enumerate(zip(alone, references, strict=True))
             if a is not None and r is not None
         ]
-        early = early or EarlySearch([None] * len(alone), [None] * len(alone))
+        early = early or EarlySearch.none(len(alone))
         searches = list(early.searches)
 
         def search(i: int) -> Found:
